@@ -1,0 +1,59 @@
+"""xinli-screen: an open engine for school mental-health screening.
+
+Instruments and warning policies are declared in YAML; answers are scored in a vectorised
+engine and every respondent gets a warning tier (none / class / school / district) with the
+reasons. Screening results are not a diagnosis.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("xinli-screen")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+unknown"
+
+from xinli_screen.errors import (
+    DefinitionIssue,
+    InstrumentDefinitionError,
+    PolicyDefinitionError,
+    ResponseDataError,
+    XinliScreenError,
+    XinliScreenWarning,
+)
+from xinli_screen.instrument.models import Instrument, instrument_json_schema
+from xinli_screen.instrument.registry import list_instruments, load_instrument
+from xinli_screen.pipeline import screen
+from xinli_screen.policy.loader import load_policy
+from xinli_screen.policy.models import TIER_ORDER, Policy
+from xinli_screen.responses import prepare_responses
+from xinli_screen.result import ScreeningResult
+from xinli_screen.scoring import (
+    critical_item_flags,
+    keys_matrix,
+    reverse_key,
+    score_instrument,
+)
+
+__all__ = [
+    "TIER_ORDER",
+    "DefinitionIssue",
+    "Instrument",
+    "InstrumentDefinitionError",
+    "Policy",
+    "PolicyDefinitionError",
+    "ResponseDataError",
+    "ScreeningResult",
+    "XinliScreenError",
+    "XinliScreenWarning",
+    "__version__",
+    "critical_item_flags",
+    "instrument_json_schema",
+    "keys_matrix",
+    "list_instruments",
+    "load_instrument",
+    "load_policy",
+    "prepare_responses",
+    "reverse_key",
+    "score_instrument",
+    "screen",
+]

@@ -1,0 +1,44 @@
+"""The ``xinli-screen`` command: one typer app, one module per command."""
+
+from __future__ import annotations
+
+import typer
+
+from xinli_screen import __version__
+from xinli_screen.cli import instruments
+from xinli_screen.cli.example import example_data_command
+from xinli_screen.cli.exit_codes import ExitCode
+from xinli_screen.cli.score import score_command
+
+app = typer.Typer(
+    name="xinli-screen",
+    help="School mental-health screening: score answer files, assign warning tiers with "
+    "reasons. Screening results are not a diagnosis.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("score")(score_command)
+app.command("example-data")(example_data_command)
+app.add_typer(instruments.app, name="instruments")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"xinli-screen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """School mental-health screening engine."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(int(ExitCode.INTERRUPTED)) from None

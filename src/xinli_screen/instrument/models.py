@@ -1,0 +1,289 @@
+"""Pydantic v2 models of an instrument definition (the YAML schema).
+
+Every model is frozen and forbids unknown keys, so a typo in a YAML file is an error, not a
+silently ignored field. These models check structure only; cross-references (a scale naming an
+unknown item, bands out of order ...) are checked in :mod:`xinli_screen.instrument.checks`.
+``xinli-screen instruments schema`` prints :func:`instrument_json_schema` for editors.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "Band",
+    "Citation",
+    "Comparison",
+    "CriticalItem",
+    "Cutoff",
+    "Instrument",
+    "Item",
+    "Licence",
+    "LocalText",
+    "ResponseOption",
+    "ResponseScale",
+    "Scale",
+    "TestVector",
+    "instrument_json_schema",
+]
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+Comparison = Literal[">=", ">", "<=", "<", "=="]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LocalText(_Frozen):
+    """A text in Chinese and/or English; at least one must be given."""
+
+    zh: str | None = None
+    en: str | None = None
+
+    @model_validator(mode="after")
+    def _one_language(self) -> LocalText:
+        if not (self.zh or self.en):
+            raise ValueError("give the text in at least one of zh, en")
+        return self
+
+    def get(self, lang: str) -> str:
+        """Text in ``lang`` ("zh" or "en"), falling back to the other language."""
+        first, second = (self.zh, self.en) if lang == "zh" else (self.en, self.zh)
+        return first or second or ""
+
+
+class Citation(_Frozen):
+    """A bibliographic reference: full text, optional DOI/URL and what it is cited for."""
+
+    text: str
+    doi: str | None = None
+    url: str | None = None
+    used_for: str | None = Field(None, description="what this source is cited for")
+
+
+class Licence(_Frozen):
+    """Licence of the instrument and whether item wording may be shipped."""
+
+    name: str
+    item_text_allowed: bool = Field(description="true only where the licence allows item wording")
+    statement: str = Field(description="who holds the rights and what use is permitted")
+    source: str | None = None
+
+
+class ResponseOption(_Frozen):
+    """One answer option: its code (as scored, before reverse keying) and labels.
+
+    ``aliases`` lists other spellings seen in exports (e.g. ``"没有"``) that map to this code.
+    """
+
+    code: int
+    label: LocalText
+    aliases: tuple[str, ...] = ()
+
+
+class ResponseScale(_Frozen):
+    """Allowed codes of a set of items.
+
+    The declared minimum and maximum (``min_code``/``max_code``) are used for reverse keying,
+    never values observed in data. ``missing_codes`` are codes that mean "no answer"
+    (e.g. refused) and become missing, not failures.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    options: tuple[ResponseOption, ...] = Field(min_length=2)
+    missing_codes: tuple[int, ...] = ()
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        """Valid answer codes, ascending."""
+        return tuple(sorted(o.code for o in self.options))
+
+    @property
+    def min_code(self) -> int:
+        """Lowest declared code."""
+        return min(self.codes)
+
+    @property
+    def max_code(self) -> int:
+        """Highest declared code."""
+        return max(self.codes)
+
+
+class Item(_Frozen):
+    """One item: stable id (``{instrument}_{nn}``), number as printed, optional wording."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    number: int = Field(ge=1, description="item number as printed on the form")
+    text: LocalText | None = Field(None, description="only where licence.item_text_allowed")
+    response_scale: str | None = Field(None, description="id; default: the first scale")
+    reverse_keyed: bool = False
+    loinc: str | None = None
+
+
+class Band(_Frozen):
+    """A severity band: scores ``>= min`` (and below the next band's ``min``)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    min: float
+    label: LocalText
+
+
+class Cutoff(_Frozen):
+    """A cut-off: the scale score compared with ``value`` gives screen positive."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    op: Literal[">=", ">"] = ">="
+    value: float
+    label: LocalText
+    source: str = Field(description="paper, manual, page or table the cut-off comes from")
+
+
+class Scale(_Frozen):
+    """A scale or subscale: keyed items combined by ``sum`` or ``mean``.
+
+    ``min_answered`` is the minimum number of answered items for a score (default: all).
+    With ``method: sum`` and fewer items answered, a score exists only when ``prorate`` is
+    true (prorated score = sum of answered keyed items x n_items / n_answered). With
+    ``method: mean``, the mean of the answered items is used when ``min_answered`` is met.
+    ``multiplier`` rescales the result (DASS-21 x2, WHO-5 x4).
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: LocalText
+    items: tuple[str, ...] = Field(min_length=1)
+    method: Literal["sum", "mean"] = "sum"
+    multiplier: float = 1.0
+    min_answered: int | None = Field(None, ge=1)
+    prorate: bool = False
+    optional: bool = Field(False, description="an unscored optional scale (e.g. PHQ-9 item 10, "
+                           "skipped when no symptom is reported) does not make a protocol "
+                           "incomplete")
+    bands: tuple[Band, ...] = ()
+    cutoffs: tuple[Cutoff, ...] = ()
+    loinc: str | None = None
+    source: str | None = None
+
+    @property
+    def required_answers(self) -> int:
+        """Minimum answered items for a score."""
+        return len(self.items) if self.min_answered is None else self.min_answered
+
+
+class CriticalItem(_Frozen):
+    """An item whose answer alone triggers escalation (self-harm, suicide).
+
+    Read straight from the answers: missing data elsewhere or a failed validity check can
+    never hide it.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    item: str
+    op: Comparison = ">="
+    value: float
+    meaning: LocalText
+    source: str
+
+
+class TestVector(_Frozen):
+    """A worked example: answers by item id (None = missing) and the expected results."""
+
+    description: str
+    source: str
+    answers: dict[str, int | None]
+    expected_scores: dict[str, float | None]
+    expected_bands: dict[str, str | None] = {}
+    expected_critical: tuple[str, ...] = ()
+
+
+class Instrument(_Frozen):
+    """A questionnaire with its scoring key, as declared in one YAML file.
+
+    Shapes: ``items`` in printed order; ``scales`` in output order. Use
+    :func:`xinli_screen.load_instrument` to read and check a file; constructing this model
+    directly performs only the structural checks.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    version: str
+    name: LocalText
+    short_name: str | None = None
+    description: LocalText | None = None
+    citation: tuple[Citation, ...] = Field(min_length=1)
+    licence: Licence
+    loinc: str | None = None
+    population: str | None = None
+    response_scales: tuple[ResponseScale, ...] = Field(min_length=1)
+    items: tuple[Item, ...] = Field(min_length=1)
+    scales: tuple[Scale, ...] = Field(min_length=1)
+    critical_items: tuple[CriticalItem, ...] = ()
+    test_vectors: tuple[TestVector, ...] = ()
+    notes: str | None = None
+
+    @cached_property
+    def item_ids(self) -> tuple[str, ...]:
+        """Item ids in printed order."""
+        return tuple(i.id for i in self.items)
+
+    def response_scale_of(self, item: Item) -> ResponseScale:
+        """The response scale an item uses (its own, else the first declared)."""
+        wanted = item.response_scale or self.response_scales[0].id
+        for rs in self.response_scales:
+            if rs.id == wanted:
+                return rs
+        raise KeyError(wanted)
+
+    @cached_property
+    def item_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Declared (min, max) code per item, arrays of shape (n_items,)."""
+        scales = [self.response_scale_of(i) for i in self.items]
+        lo = np.array([s.min_code for s in scales], dtype=float)
+        hi = np.array([s.max_code for s in scales], dtype=float)
+        return lo, hi
+
+    def scale(self, scale_id: str) -> Scale:
+        """The scale with id ``scale_id``; raises KeyError if absent."""
+        for s in self.scales:
+            if s.id == scale_id:
+                return s
+        raise KeyError(scale_id)
+
+    def scale_range(self, scale: Scale) -> tuple[float, float]:
+        """Lowest and highest possible score of ``scale`` (after keying and multiplier)."""
+        by_id = {i.id: i for i in self.items}
+        los, his = [], []
+        for item_id in scale.items:
+            rs = self.response_scale_of(by_id[item_id])
+            los.append(rs.min_code)
+            his.append(rs.max_code)
+        if scale.method == "sum":
+            lo, hi = float(sum(los)), float(sum(his))
+        else:
+            lo, hi = float(np.mean(los)), float(np.mean(his))
+        return lo * scale.multiplier, hi * scale.multiplier
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-serialisable summary (id, version, names, items, scales, licence)."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "name_zh": self.name.zh,
+            "name_en": self.name.en,
+            "n_items": len(self.items),
+            "scales": [s.id for s in self.scales],
+            "critical_items": [c.item for c in self.critical_items],
+            "item_text_shipped": self.licence.item_text_allowed,
+            "licence": self.licence.name,
+        }
+
+
+def instrument_json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of the instrument YAML format."""
+    schema = Instrument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "xinli-screen instrument definition"
+    return schema

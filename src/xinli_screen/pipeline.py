@@ -1,0 +1,207 @@
+"""``screen()``: compose the stages (responses -> scoring -> policy) into one result.
+
+This module holds no psychometrics of its own; each stage is importable and usable alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from xinli_screen import __version__
+from xinli_screen.errors import PolicyDefinitionError
+from xinli_screen.instrument.models import Instrument
+from xinli_screen.instrument.registry import LoadedInstrument, load_instrument_with_hash
+from xinli_screen.policy.engine import bind_policy, evaluate_policy
+from xinli_screen.policy.loader import load_policy
+from xinli_screen.policy.models import TIER_ORDER, Policy
+from xinli_screen.responses import prepare_responses
+from xinli_screen.result import ScreeningResult
+from xinli_screen.scoring import critical_item_flags, score_instrument
+
+__all__ = ["STAGES", "screen"]
+
+#: Stages reported to the ``progress`` callback, in order.
+STAGES = ("parse", "score", "policy", "assemble")
+
+
+def _status(
+    prepared_failures: pd.DataFrame,
+    ids: pd.Series | None,
+    responses: pd.DataFrame,
+    scores: pd.DataFrame,
+    instruments: Sequence[Instrument],
+) -> tuple[np.ndarray, pd.Series]:
+    n = len(responses)
+    detail = pd.Series([""] * n, dtype=object)
+    unscored = np.zeros(n, dtype=bool)
+    for inst in instruments:
+        for scale in inst.scales:
+            name = f"{inst.id}.{scale.id}"
+            missing = scores[name].isna().to_numpy()
+            if scale.optional:
+                continue
+            unscored |= missing
+            text = (f"{name}: " + scores[f"{name}.n_answered"].astype(str)
+                    + f"/{len(scale.items)} answered, needs {scale.required_answers}")
+            detail = detail.where(~missing, np.where(detail == "", text, detail + "; " + text))
+    cell_fail = prepared_failures[prepared_failures["item"].notna()]
+    invalid = np.zeros(n, dtype=bool)
+    if len(cell_fail):
+        invalid[cell_fail["row"].to_numpy()] = True
+        per_row = cell_fail.groupby("row")["item"].agg(lambda s: ", ".join(sorted(set(s))))
+        text = pd.Series("", index=range(n), dtype=object)
+        text[per_row.index] = "invalid answer in " + per_row
+        detail = detail.where(~invalid, np.where(detail == "", text, text + "; " + detail))
+    no_answers = responses.isna().to_numpy().all(axis=1)
+    status = np.full(n, "scored", dtype=object)
+    status[unscored] = "incomplete"
+    status[no_answers] = "no_answers"
+    status[invalid] = "invalid"
+    if ids is not None:
+        status[ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()] = "duplicate_id"
+        status[ids.isna().to_numpy()] = "missing_id"
+    return status, detail
+
+
+def _provenance(
+    loaded: Sequence[LoadedInstrument], policy: Any, inactive: list[str], extra: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "package": "xinli-screen",
+        "package_version": __version__,
+        "python": platform.python_version(),
+        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "instruments": [
+            {"id": li.instrument.id, "version": li.instrument.version, "sha256": li.sha256,
+             "source": li.path.name}
+            for li in loaded
+        ],
+        "policy": {"id": policy.policy.id, "version": policy.policy.version,
+                   "sha256": policy.sha256, "source": Path(policy.path).name,
+                   "inactive_rules": inactive},
+        **extra,
+    }
+
+
+def screen(
+    data: pd.DataFrame,
+    instruments: Sequence[str | Path | Instrument],
+    *,
+    id_column: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    policy: str | Path | Policy = "default",
+    missing_codes: Iterable[float] = (),
+    lang: Literal["zh", "en"] = "zh",
+    progress: Callable[[str], None] | None = None,
+) -> ScreeningResult:
+    """Score answer sheets and assign warning tiers with reasons.
+
+    Parameters
+    ----------
+    data : DataFrame, shape (n_rows, n_columns)
+        One row per answer sheet (rows = respondents); item columns named like the item ids
+        (``phq9_01``) or mapped with ``columns``. Cells may be codes, numeric text or option
+        labels (``"好几天"``, ``"A.完全不会"``).
+    instruments : sequence of str, Path or Instrument
+        Bundled ids (``"phq9"``), YAML paths, or models.
+    id_column : str, optional
+        Respondent id column, kept as text (leading zeros survive).
+    columns : mapping item id -> column, optional
+    policy : str, Path or Policy
+        Warning policy, bundled id (``"default"``) or path.
+    missing_codes : iterable of numbers
+        Codes meaning "no answer" in this data set (NHANES: 7 refused, 9 don't know).
+    lang : {"zh", "en"}
+        Language of ``warning_label`` and ``reasons`` in the table (the reasons table holds
+        both).
+    progress : callable, optional
+        Called with each stage name of :data:`STAGES` as it starts.
+
+    Returns
+    -------
+    ScreeningResult
+        ``table`` has exactly one row per input row, in input order.
+
+    Raises
+    ------
+    FileNotFoundError
+        Unknown instrument or policy id / path.
+    InstrumentDefinitionError, PolicyDefinitionError
+        A definition is malformed, or the policy names a scale/item the screened
+        instruments lack.
+    ResponseDataError
+        The id column or a mapped column is absent, or no item of an instrument has a column.
+
+    Examples
+    --------
+    >>> import pandas as pd, xinli_screen as xs
+    >>> df = pd.DataFrame({"sid": ["007"], **{f"phq9_0{i}": [1] for i in range(1, 10)}})
+    >>> r = xs.screen(df, ["phq9"], id_column="sid", lang="en")
+    >>> r.table.loc[0, ["sid", "phq9.total", "phq9.total.band", "warning_tier"]].tolist()
+    ['007', 9.0, 'mild', 'school']
+    """
+    step = progress or (lambda _stage: None)
+    loaded = [load_instrument_with_hash(i) for i in instruments]
+    insts = [li.instrument for li in loaded]
+    dup = sorted({i.id for i in insts if [j.id for j in insts].count(i.id) > 1})
+    if dup:
+        raise ValueError(f"instrument(s) selected twice: {', '.join(dup)}")
+    pol = load_policy(policy)
+    rules, inactive, issues = bind_policy(pol.policy, insts, pol.lines, pol.path)
+    if any(i.level == "error" for i in issues):
+        raise PolicyDefinitionError(issues)
+    step("parse")
+    missing_codes = tuple(missing_codes)
+    prepared = prepare_responses(data, insts, columns=columns, id_column=id_column,
+                                 missing_codes=missing_codes)
+    step("score")
+    scores = pd.concat([score_instrument(prepared.responses, i) for i in insts], axis=1)
+    critical = pd.concat([critical_item_flags(prepared.responses, i) for i in insts], axis=1)
+    step("policy")
+    outcome = evaluate_policy(pol.policy, rules, scores, prepared.responses, critical, insts,
+                              prepared.ids)
+    step("assemble")
+    status, detail = _status(prepared.failures, prepared.ids, prepared.responses, scores, insts)
+    tier_names = np.array(TIER_ORDER, dtype=object)[outcome.tier]
+    labels = {t: pol.policy.tiers.spec(t).label.get(lang) for t in TIER_ORDER}
+    key = f"reason_{lang}"
+    joined = pd.Series([""] * len(data), dtype=object)
+    codes = pd.Series([""] * len(data), dtype=object)
+    if len(outcome.reasons):
+        grouped = outcome.reasons.groupby("row", sort=False)
+        text = grouped[key].agg("; ".join)
+        joined[text.index] = text
+        codes[text.index] = grouped["rule"].agg(";".join)
+    head = {} if prepared.ids is None else {id_column: prepared.ids.to_numpy(dtype=object)}
+    table = pd.concat([
+        pd.DataFrame({**head, "status": status, "status_detail": detail.to_numpy()}),
+        scores.reset_index(drop=True),
+        pd.DataFrame({
+            "critical_items": outcome.critical,
+            "warning_tier": pd.Categorical(tier_names, categories=TIER_ORDER, ordered=True),
+            "warning_label": pd.Series(tier_names).map(labels).to_numpy(dtype=object),
+            "review_status": np.where(outcome.tier > 0, "pending_review", "not_required"),
+            "tier_settled": outcome.settled,
+            "reasons": joined.to_numpy(),
+            "reason_codes": codes.to_numpy(),
+        }),
+    ], axis=1)
+    provenance = _provenance(loaded, pol, inactive, {
+        "id_column": id_column,
+        "missing_codes": [float(c) for c in missing_codes],
+        "column_map": dict(columns) if columns else None,
+        "missing_item_columns": prepared.missing_columns,
+        "unused_input_columns": prepared.unused_columns,
+        "lang": lang,
+        "rows_in": len(data),
+        "rows_out": len(table),
+    })
+    return ScreeningResult(table=table, failures=prepared.failures, reasons=outcome.reasons,
+                           provenance=provenance)

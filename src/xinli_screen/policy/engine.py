@@ -1,0 +1,339 @@
+"""Evaluate a warning policy on scored data, vectorised over respondents.
+
+Conditions use three-valued logic: each yields ``true`` and ``known`` boolean arrays. A comparison
+on a missing score or answer is *unknown*; ``any`` is true if one child is true, false if all are
+known false; ``all`` is false if one child is known false; ``at_least(n)`` is true with n true
+children and false once too few children can still become true (Kleene's strong three-valued
+logic). A rule fires only when its condition is true. A rule that is unknown and would raise the
+tier means a missing answer could still change the result (``tier_settled`` is false).
+
+Evidence about instruments that were not part of this screening counts as known false (not
+collected is not the same as unanswered), and a rule with no screened evidence at all is inactive.
+
+Every triggered critical item raises the respondent to at least ``policy.critical_item_tier``,
+whatever the rest of the protocol looks like; no rule can lower a tier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from xinli_screen.errors import DefinitionIssue
+from xinli_screen.instrument.models import Instrument
+from xinli_screen.policy.models import (
+    TIER_ORDER,
+    AllOf,
+    AnyOf,
+    AtLeast,
+    BandCondition,
+    Condition,
+    CutoffCondition,
+    ItemCondition,
+    Policy,
+    Rule,
+    ScaleCondition,
+)
+
+__all__ = ["PolicyOutcome", "bind_policy", "evaluate_policy"]
+
+_OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less,
+        "==": np.equal}
+_OP_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+REASON_COLUMNS = ["row", "id", "rule", "kind", "tier", "reason_zh", "reason_en"]
+
+
+def _leaves(cond: Condition) -> Iterator[Condition]:
+    if isinstance(cond, AllOf):
+        children = cond.all
+    elif isinstance(cond, AnyOf):
+        children = cond.any
+    elif isinstance(cond, AtLeast):
+        children = cond.of
+    else:
+        yield cond
+        return
+    for child in children:
+        yield from _leaves(child)
+
+
+def _instrument_of(leaf: Condition, instruments: Sequence[Instrument]) -> str | None:
+    if isinstance(leaf, ItemCondition):
+        for inst in instruments:
+            if leaf.item.startswith(f"{inst.id}_"):
+                return inst.id
+        return leaf.item.split("_", 1)[0]
+    ref = leaf.scale if isinstance(leaf, ScaleCondition) else (
+        leaf.band if isinstance(leaf, BandCondition) else leaf.cutoff)
+    return ref.split(".", 1)[0]
+
+
+def _check_leaf(leaf: Condition, inst: Instrument) -> str | None:
+    if isinstance(leaf, ItemCondition):
+        return None if leaf.item in inst.item_ids else f"item {leaf.item!r} is not in {inst.id!r}"
+    ref = leaf.scale if isinstance(leaf, ScaleCondition) else (
+        leaf.band if isinstance(leaf, BandCondition) else leaf.cutoff)
+    parts = ref.split(".")
+    want = 3 if isinstance(leaf, CutoffCondition) else 2
+    if len(parts) != want:
+        form = "instrument.scale.cutoff" if want == 3 else "instrument.scale"
+        return f"{ref!r} must have the form {form}"
+    scales = {s.id: s for s in inst.scales}
+    scale = scales.get(parts[1])
+    if scale is None:
+        return f"{inst.id!r} has no scale {parts[1]!r} (scales: {', '.join(scales)})"
+    if isinstance(leaf, BandCondition):
+        bands = {b.id for b in scale.bands}
+        unknown = [b for b in leaf.in_ if b not in bands]
+        if unknown:
+            return f"scale {ref!r} has no band(s) {unknown} (bands: {sorted(bands)})"
+    if isinstance(leaf, CutoffCondition) and parts[2] not in {c.id for c in scale.cutoffs}:
+        return f"scale {parts[0]}.{parts[1]} has no cut-off {parts[2]!r}"
+    return None
+
+
+def bind_policy(
+    policy: Policy,
+    instruments: Sequence[Instrument],
+    lines: dict[str, int] | None = None,
+    source: str = "<policy>",
+) -> tuple[list[Rule], list[str], list[DefinitionIssue]]:
+    """Check a policy against the screened instruments.
+
+    Returns
+    -------
+    (active rules, ids of inactive rules, issues)
+        A rule is inactive when none of its evidence comes from a screened instrument. A rule
+        that names an unknown scale, band, cut-off or item of a *screened* instrument is an
+        error issue (file, line and field named), as is a reason template with a placeholder
+        other than ``{evidence}``.
+    """
+    by_id = {inst.id: inst for inst in instruments}
+    active, inactive, issues = [], [], []
+    lines = lines or {}
+    for n, rule in enumerate(policy.rules):
+        screened = False
+        for leaf in _leaves(rule.when):
+            inst = by_id.get(_instrument_of(leaf, instruments) or "")
+            if inst is None:
+                continue
+            screened = True
+            problem = _check_leaf(leaf, inst)
+            if problem:
+                issues.append(DefinitionIssue("unknown-reference", f"rule {rule.id!r}: {problem}",
+                                              source=source, line=lines.get(f"rules.{n}.when"),
+                                              field=f"rules.{n}.when"))
+        for lang in ("zh", "en"):
+            text = getattr(rule.reason, lang) or ""
+            bad = [p for p in _PLACEHOLDER.findall(text) if p != "evidence"]
+            if bad:
+                issues.append(DefinitionIssue(
+                    "unknown-placeholder", f"rule {rule.id!r}: reason.{lang} uses {bad}; only "
+                    "{evidence} is filled in", source=source,
+                    line=lines.get(f"rules.{n}.reason.{lang}"), field=f"rules.{n}.reason.{lang}"))
+        (active if screened else inactive).append(rule if screened else rule.id)
+    ids = [r.id for r in policy.rules]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        issues.append(DefinitionIssue("duplicate-id", f"rule id {dup!r} is used twice",
+                                      source=source, line=lines.get("rules"), field="rules"))
+    return active, inactive, issues
+
+
+@dataclass(frozen=True)
+class _Truth:
+    true: np.ndarray
+    known: np.ndarray
+    evidence: pd.Series  # text for rows where true, "" elsewhere
+
+
+def _fmt(values: np.ndarray) -> pd.Series:
+    s = pd.Series(np.round(values, 2)).astype(str)
+    return s.str.replace(r"\.0$", "", regex=True)
+
+
+def _join(acc: pd.Series, add: pd.Series, where: np.ndarray) -> pd.Series:
+    both = where & (acc != "").to_numpy()
+    out = acc.where(~where, add)
+    return out.where(~both, acc + "; " + add)
+
+
+class _Evaluator:
+    def __init__(self, scores: pd.DataFrame, responses: pd.DataFrame,
+                 instruments: Sequence[Instrument]) -> None:
+        self.scores = scores.reset_index(drop=True)
+        self.responses = responses.reset_index(drop=True)
+        self.n = len(scores)
+        self.screened = {inst.id for inst in instruments}
+        self.instruments = instruments
+        self.number = {i.id: i.number for inst in instruments for i in inst.items}
+
+    def _compare(self, x: np.ndarray, op: str, value: float, label: str) -> _Truth:
+        known = ~np.isnan(x)
+        with np.errstate(invalid="ignore"):
+            true = _OPS[op](x, value) & known
+        text = f"{label} = " + _fmt(x) + f" {_OP_TEXT[op]} {value:g}"
+        return _Truth(true, known, text.where(true, ""))
+
+    def leaf(self, cond: Condition) -> _Truth:
+        if _instrument_of(cond, self.instruments) not in self.screened:
+            return _Truth(np.zeros(self.n, bool), np.ones(self.n, bool),
+                          pd.Series([""] * self.n, dtype=object))
+        if isinstance(cond, ScaleCondition):
+            x = self.scores[cond.scale].to_numpy(dtype=float)
+            return self._compare(x, cond.op, cond.value, cond.scale)
+        if isinstance(cond, ItemCondition):
+            x = self.responses[cond.item].to_numpy(dtype=float)
+            label = f"{cond.item} (#{self.number[cond.item]})"
+            return self._compare(x, cond.op, cond.value, label)
+        if isinstance(cond, BandCondition):
+            band = self.scores[f"{cond.band}.band"]
+            known = band.notna().to_numpy()
+            true = band.isin(cond.in_).to_numpy() & known
+            text = f"{cond.band} band = " + band.astype(str)
+            return _Truth(true, known, text.where(true, ""))
+        inst_scale, cut_id = cond.cutoff.rsplit(".", 1)
+        flag = self.scores[cond.cutoff]
+        known = flag.notna().to_numpy()
+        true = flag.fillna(False).to_numpy(dtype=bool)
+        text = f"{inst_scale} = " + _fmt(self.scores[inst_scale].to_numpy(float)) + f" ({cut_id})"
+        return _Truth(true, known, text.where(true, ""))
+
+    def eval(self, cond: Condition) -> _Truth:
+        if isinstance(cond, (AllOf, AnyOf, AtLeast)):
+            children = [self.eval(c) for c in (
+                cond.all if isinstance(cond, AllOf) else cond.any if isinstance(cond, AnyOf)
+                else cond.of)]
+            n_true = np.sum([c.true for c in children], axis=0)
+            n_unknown = np.sum([~c.known for c in children], axis=0)
+            need = (len(children) if isinstance(cond, AllOf) else 1 if isinstance(cond, AnyOf)
+                    else cond.at_least)
+            true = n_true >= need
+            known = true | (n_true + n_unknown < need)
+            text = pd.Series([""] * self.n, dtype=object)
+            for child in children:
+                text = _join(text, child.evidence, child.true)
+            return _Truth(true, known, text.where(true, ""))
+        return self.leaf(cond)
+
+
+def _render(template: str, evidence: pd.Series) -> pd.Series:
+    if "{evidence}" in template:
+        head, tail = template.split("{evidence}", 1)
+        return head + evidence + tail.replace("{evidence}", "")
+    return template + "（" + evidence + "）"
+
+
+@dataclass(frozen=True)
+class PolicyOutcome:
+    """Per-respondent result of a policy.
+
+    Attributes
+    ----------
+    tier : ndarray of int, shape (n,)
+        Index into :data:`TIER_ORDER` (0 none ... 3 district).
+    settled : ndarray of bool, shape (n,)
+        False when a missing answer could still raise the tier.
+    reasons : DataFrame
+        One row per fired rule or triggered critical item: row, id, rule, kind
+        (``critical_item`` or ``rule``), tier, reason_zh, reason_en.
+    critical : ndarray of object, shape (n,)
+        ``;``-joined critical item ids that fired ("" when none).
+    """
+
+    tier: np.ndarray
+    settled: np.ndarray
+    reasons: pd.DataFrame
+    critical: np.ndarray
+
+
+def evaluate_policy(
+    policy: Policy,
+    rules: Sequence[Rule],
+    scores: pd.DataFrame,
+    responses: pd.DataFrame,
+    critical: pd.DataFrame,
+    instruments: Sequence[Instrument],
+    ids: pd.Series | None = None,
+) -> PolicyOutcome:
+    """Map every respondent to a warning tier with reasons.
+
+    Parameters
+    ----------
+    policy : Policy
+    rules : sequence of Rule
+        The active rules from :func:`bind_policy`.
+    scores : DataFrame, shape (n, ...)
+        Output of :func:`xinli_screen.scoring.score_instrument` for every instrument, side by side.
+    responses : DataFrame, shape (n, n_items)
+        Item codes as answered (NaN = missing).
+    critical : DataFrame of boolean, shape (n, n_critical)
+        Output of :func:`xinli_screen.scoring.critical_item_flags`, side by side.
+    instruments : sequence of Instrument
+    ids : Series, optional
+        Respondent ids, copied into the reasons table.
+
+    Returns
+    -------
+    PolicyOutcome
+    """
+    ev = _Evaluator(scores, responses, instruments)
+    n = ev.n
+    tier = np.zeros(n, dtype=np.int64)
+    settled_needs: list[tuple[np.ndarray, int]] = []
+    parts: list[pd.DataFrame] = []
+    id_values = None if ids is None else ids.to_numpy(dtype=object)
+    crit_rank = TIER_ORDER.index(policy.critical_item_tier)
+    crit_ids = np.full(n, "", dtype=object)
+    meanings = {f"{inst.id}.{c.id}": (c, inst) for inst in instruments for c in inst.critical_items}
+
+    def add(rows: np.ndarray, rule: str, kind: str, rank: int, zh: pd.Series, en: pd.Series):
+        parts.append(pd.DataFrame({
+            "row": rows.astype("int64"),
+            "id": None if id_values is None else id_values[rows],
+            "rule": rule, "kind": kind, "tier": TIER_ORDER[rank],
+            "reason_zh": zh.to_numpy(dtype=object)[rows],
+            "reason_en": en.to_numpy(dtype=object)[rows],
+        }, columns=REASON_COLUMNS))
+
+    for col in critical.columns:
+        crit, inst = meanings[col]
+        flag = critical[col].reset_index(drop=True)
+        hit = flag.fillna(False).to_numpy(dtype=bool)
+        settled_needs.append((flag.isna().to_numpy(), crit_rank))
+        if not hit.any():
+            continue
+        tier = np.where(hit, np.maximum(tier, crit_rank), tier)
+        x = ev.responses[crit.item].to_numpy(float)
+        label = f"{crit.item} (#{ev.number[crit.item]})"
+        evidence = f"{label} = " + _fmt(x) + f" {_OP_TEXT[crit.op]} {crit.value:g}"
+        rows = np.nonzero(hit)[0]
+        crit_ids[rows] = np.where(crit_ids[rows] == "", col, crit_ids[rows] + ";" + col)
+        add(rows, col, "critical_item", crit_rank,
+            "关键题：" + crit.meaning.get("zh") + "（" + evidence + "）",
+            "Critical item: " + crit.meaning.get("en") + " (" + evidence + ")")
+    for rule in rules:
+        truth = ev.eval(rule.when)
+        rank = TIER_ORDER.index(rule.tier)
+        settled_needs.append((~truth.known, rank))
+        if not truth.true.any():
+            continue
+        tier = np.where(truth.true, np.maximum(tier, rank), tier)
+        add(np.nonzero(truth.true)[0], rule.id, "rule", rank,
+            _render(rule.reason.get("zh"), truth.evidence),
+            _render(rule.reason.get("en"), truth.evidence).str.replace("（", " (")
+            .str.replace("）", ")"))
+    settled = np.ones(n, dtype=bool)
+    for unknown, rank in settled_needs:
+        settled &= ~(unknown & (rank > tier))
+    reasons = (pd.concat(parts, ignore_index=True) if parts
+               else pd.DataFrame({c: pd.Series(dtype=object) for c in REASON_COLUMNS}))
+    if len(reasons):
+        order = reasons["tier"].map({t: -k for k, t in enumerate(TIER_ORDER)})
+        reasons = reasons.assign(_o=order).sort_values(["row", "_o"], kind="stable")
+        reasons = reasons.drop(columns="_o").reset_index(drop=True)
+    return PolicyOutcome(tier=tier, settled=settled, reasons=reasons, critical=crit_ids)

@@ -1,0 +1,187 @@
+"""Pydantic v2 models of a warning policy (evidence -> warning tier).
+
+A policy is data: structured conditions combined with ``all`` / ``any`` / ``at_least``, never an
+expression evaluated as code. Tiers are ordered ``none < class < school < district``; their display
+labels (班级关注 / 校级预警 / 区级预警), colours and numbering are configuration.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from xinli_screen.instrument.models import Comparison, LocalText
+
+__all__ = [
+    "TIER_ORDER",
+    "AllOf",
+    "AnyOf",
+    "AtLeast",
+    "BandCondition",
+    "Condition",
+    "CutoffCondition",
+    "ItemCondition",
+    "Policy",
+    "Rule",
+    "ScaleCondition",
+    "TierSpec",
+    "Tiers",
+    "policy_json_schema",
+]
+
+#: Warning tiers from least to most severe.
+TIER_ORDER: tuple[str, ...] = ("none", "class", "school", "district")
+TierId = Literal["class", "school", "district"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class ScaleCondition(_Frozen):
+    """Compare a scale score: ``{scale: phq9.total, op: ">=", value: 10}``."""
+
+    scale: str = Field(description="'{instrument}.{scale}'")
+    op: Comparison = ">="
+    value: float
+
+
+class BandCondition(_Frozen):
+    """A scale's severity band is one of the listed band ids."""
+
+    band: str = Field(description="'{instrument}.{scale}' whose band is tested")
+    in_: tuple[str, ...] = Field(alias="in", min_length=1)
+
+
+class CutoffCondition(_Frozen):
+    """A declared cut-off is met: ``{cutoff: phq9.total.screen_positive}``."""
+
+    cutoff: str = Field(description="'{instrument}.{scale}.{cutoff id}'")
+
+
+class ItemCondition(_Frozen):
+    """Compare one item's answer code (as answered, not reverse keyed)."""
+
+    item: str = Field(description="item id, e.g. phq9_09")
+    op: Comparison = ">="
+    value: float
+
+
+class AllOf(_Frozen):
+    """True when every condition is true."""
+
+    all: tuple[Condition, ...] = Field(min_length=1)
+
+
+class AnyOf(_Frozen):
+    """True when at least one condition is true."""
+
+    any: tuple[Condition, ...] = Field(min_length=1)
+
+
+class AtLeast(_Frozen):
+    """True when at least ``at_least`` of the conditions in ``of`` are true."""
+
+    at_least: int = Field(ge=1)
+    of: tuple[Condition, ...] = Field(min_length=1)
+
+
+_KEYS = {"scale": "scale", "band": "band", "cutoff": "cutoff", "item": "item", "all": "all",
+         "any": "any", "at_least": "at_least"}
+
+
+def _condition_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for key, tag in _KEYS.items():
+            if key in value:
+                return tag
+        return None
+    for cls, tag in ((ScaleCondition, "scale"), (BandCondition, "band"),
+                     (CutoffCondition, "cutoff"), (ItemCondition, "item"), (AllOf, "all"),
+                     (AnyOf, "any"), (AtLeast, "at_least")):
+        if isinstance(value, cls):
+            return tag
+    return None
+
+
+Condition = Annotated[
+    Annotated[ScaleCondition, Tag("scale")]
+    | Annotated[BandCondition, Tag("band")]
+    | Annotated[CutoffCondition, Tag("cutoff")]
+    | Annotated[ItemCondition, Tag("item")]
+    | Annotated[AllOf, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[AtLeast, Tag("at_least")],
+    Discriminator(
+        _condition_kind,
+        custom_error_type="unknown-condition",
+        custom_error_message="a condition needs one of the keys: scale, band, cutoff, item, "
+        "all, any, at_least",
+    ),
+]
+
+for _model in (AllOf, AnyOf, AtLeast):
+    _model.model_rebuild()
+
+
+class Rule(_Frozen):
+    """One rule: when ``when`` holds, the respondent is raised to at least ``tier``.
+
+    ``reason`` is a template in zh/en; ``{evidence}`` is replaced by the observed values and
+    thresholds of the conditions that fired (e.g. ``phq9.total = 16 ≥ 15``). No other
+    substitution or evaluation is performed.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    tier: TierId
+    when: Condition
+    reason: LocalText
+    source: str | None = None
+
+
+class TierSpec(_Frozen):
+    """Display of one tier: label, colour and the local number (e.g. 一级)."""
+
+    label: LocalText
+    colour: str | None = None
+    number: str | None = Field(None, description="local numbering, e.g. 一级 (most severe)")
+
+
+class Tiers(_Frozen):
+    """Labels of the four tiers (the order none < class < school < district is fixed)."""
+
+    none: TierSpec
+    class_: TierSpec = Field(alias="class")
+    school: TierSpec
+    district: TierSpec
+
+    def spec(self, tier: str) -> TierSpec:
+        """Spec of ``tier`` by id."""
+        return self.class_ if tier == "class" else getattr(self, tier)
+
+
+class Policy(_Frozen):
+    """A warning policy: tier labels, the tier for critical items, and rules.
+
+    ``critical_item_tier`` is the tier every triggered critical item of every screened
+    instrument raises a respondent to (at least); it cannot be ``none``, so no policy can
+    switch the critical-item rule off.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    version: str
+    name: LocalText
+    description: LocalText | None = None
+    tiers: Tiers
+    critical_item_tier: TierId = "school"
+    rules: tuple[Rule, ...] = ()
+    notes: str | None = None
+
+
+def policy_json_schema() -> dict[str, Any]:
+    """JSON Schema of the policy YAML format."""
+    schema = Policy.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "xinli-screen warning policy"
+    return schema

@@ -1,0 +1,308 @@
+"""Turn a raw answer table into item responses and a failures table.
+
+Rows are respondents in input order; nothing is dropped. Every cell is parsed once per distinct
+value (not once per row): numbers, numeric text (full-width digits allowed), and option labels as a
+问卷星 text export shows them (``"A.完全不会"``, ``"好几天"``, ``"Several days"``) become codes.
+Declared missing codes (the instrument's, plus those passed by the caller, e.g. NHANES 7 = refused
+and 9 = don't know) become missing without a failure; every other unusable cell becomes missing
+*and* a failures row (row, id, item, column, code, value).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xinli_screen.errors import ResponseDataError, XinliScreenWarning
+from xinli_screen.instrument.models import Instrument, ResponseScale
+
+__all__ = [
+    "FAILURE_CODES",
+    "FAILURE_COLUMNS",
+    "PreparedResponses",
+    "normalise_ids",
+    "prepare_responses",
+]
+
+#: Columns of every failures table, in order.
+FAILURE_COLUMNS = ["row", "id", "item", "column", "code", "value"]
+
+#: Failure codes and their meaning (docs/errors.md explains each).
+FAILURE_CODES = {
+    "out-of-range": "a whole number that is not one of the item's declared codes",
+    "not-a-code": "a number that is not a whole number",
+    "unrecognised-text": "text that is neither a number nor an option label of the item",
+    "duplicate-id": "the respondent id occurs on more than one row",
+    "missing-id": "the id column is empty on this row",
+}
+
+_PREFIX = re.compile(r"^[A-Za-z]\s*[.、:)\]]\s*")
+_FLOAT_ID = re.compile(r"^(\d+)\.0+$")
+
+
+@dataclass(frozen=True)
+class PreparedResponses:
+    """Item responses ready for scoring.
+
+    Attributes
+    ----------
+    responses : DataFrame, shape (n_rows, n_items)
+        Float codes (before reverse keying), NaN = missing; columns = item ids of every
+        instrument in order; index = 0..n_rows-1 (input row position).
+    ids : Series of str or None
+        Respondent ids as strings (None when no id column was given).
+    failures : DataFrame
+        One row per bad cell, columns :data:`FAILURE_COLUMNS`.
+    missing_columns : list of str
+        Item ids for which the input had no column (all missing).
+    unused_columns : list of str
+        Input columns that were not mapped to any item or the id.
+    """
+
+    responses: pd.DataFrame
+    ids: pd.Series | None
+    failures: pd.DataFrame
+    missing_columns: list[str] = field(default_factory=list)
+    unused_columns: list[str] = field(default_factory=list)
+
+
+def _label_map(rs: ResponseScale) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for opt in rs.options:
+        for text in (opt.label.zh, opt.label.en, *opt.aliases):
+            if text:
+                out[_norm_text(text)] = opt.code
+    return out
+
+
+def _norm_text(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+def _parse_value(value: Any, labels: Mapping[str, int]) -> tuple[float, str | None]:
+    """One distinct cell value -> (number or NaN, failure code or None)."""
+    if isinstance(value, bool):
+        return float(value), None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value), None
+    text = _norm_text(str(value))
+    if text == "" or text in {"nan", "na", "n/a", "none", "null"}:
+        return np.nan, None
+    try:
+        return float(text), None
+    except ValueError:
+        pass
+    for candidate in (text, _PREFIX.sub("", text)):
+        if candidate in labels:
+            return float(labels[candidate]), None
+    return np.nan, "unrecognised-text"
+
+
+def _parse_column(
+    col: pd.Series, rs: ResponseScale, extra_missing: frozenset[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parse one column -> (float codes with NaN, failure-code array of object/None)."""
+    n = len(col)
+    codes = np.array(rs.codes, dtype=float)
+    missing = frozenset(float(c) for c in rs.missing_codes) | extra_missing
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        values = col.to_numpy(dtype=float, na_value=np.nan)
+        fail = np.full(n, None, dtype=object)
+    else:
+        labels = _label_map(rs)
+        uniques = pd.unique(col.dropna())
+        parsed = {u: _parse_value(u, labels) for u in uniques}
+        notna = col.notna().to_numpy()
+        values = np.full(n, np.nan)
+        fail = np.full(n, None, dtype=object)
+        if parsed:
+            present = col[notna]
+            values[notna] = present.map({u: v for u, (v, _) in parsed.items()}).to_numpy(
+                dtype=float, na_value=np.nan)
+            mapped = present.map({u: f for u, (_, f) in parsed.items()}).to_numpy(dtype=object)
+            fail[notna] = np.where(pd.notna(mapped), mapped, None)
+    if missing:
+        is_missing = np.isin(values, list(missing))
+        values[is_missing] = np.nan
+    present = ~np.isnan(values)
+    whole = present & (np.floor(values) == values)
+    not_code = present & ~whole
+    out_of_range = whole & ~np.isin(values, codes)
+    fail[not_code] = "not-a-code"
+    fail[out_of_range] = "out-of-range"
+    values[not_code | out_of_range] = np.nan
+    return values, fail
+
+
+def normalise_ids(ids: pd.Series) -> pd.Series:
+    """Respondent ids as strings, leading zeros kept.
+
+    Whitespace is stripped, full-width characters are folded (NFKC), and the trailing ``.0``
+    that a float export writes after an integer id (``"93705.0"``) is removed. Empty ids
+    become None.
+    """
+    if pd.api.types.is_float_dtype(ids.dtype):
+        whole = ids.notna() & (ids % 1 == 0)
+        out = ids.astype(object)
+        out[whole] = ids[whole].astype("int64").astype(str)
+        out[~whole & ids.notna()] = ids[~whole & ids.notna()].astype(str)
+        return out.where(ids.notna(), None)
+    as_text = ids.astype(object).where(ids.notna(), None)
+    uniques = {}
+    for u in pd.unique(as_text.dropna()):
+        text = _FLOAT_ID.sub(r"\1", unicodedata.normalize("NFKC", str(u)).strip())
+        uniques[u] = text or None
+    out = as_text.map(uniques).astype(object)
+    return out.where(out.notna(), None)
+
+
+def _id_failures(ids: pd.Series) -> pd.DataFrame:
+    missing = ids.isna().to_numpy()
+    dup = ids.duplicated(keep=False).to_numpy() & ~missing
+    rows = np.concatenate([np.nonzero(missing)[0], np.nonzero(dup)[0]])
+    codes = ["missing-id"] * int(missing.sum()) + ["duplicate-id"] * int(dup.sum())
+    return pd.DataFrame({
+        "row": rows.astype("int64"),
+        "id": ids.to_numpy(dtype=object)[rows],
+        "item": None,
+        "column": ids.name,
+        "code": codes,
+        "value": None,
+    }, columns=FAILURE_COLUMNS)
+
+
+def _resolve_columns(
+    data: pd.DataFrame, instruments: Sequence[Instrument], columns: Mapping[str, str] | None
+) -> tuple[dict[str, str], list[str]]:
+    all_items = [i.id for inst in instruments for i in inst.items]
+    known = set(all_items)
+    mapping: dict[str, str] = {}
+    if columns:
+        unknown_items = sorted(set(columns) - known)
+        if unknown_items:
+            warnings.warn(
+                f"column map names {len(unknown_items)} item id(s) not in the selected "
+                f"instruments ({', '.join(unknown_items[:5])}); they are ignored",
+                XinliScreenWarning, stacklevel=3)
+        absent = sorted({c for i, c in columns.items() if i in known and c not in data.columns})
+        if absent:
+            raise ResponseDataError(
+                f"the column map names {len(absent)} column(s) that are not in the input: "
+                f"{', '.join(map(str, absent[:10]))}. Check the spelling in the map file "
+                "(see docs/errors.md#column-map).")
+        mapping.update({i: c for i, c in columns.items() if i in known})
+    lower = {str(c).strip().casefold(): c for c in data.columns}
+    for item_id in all_items:
+        if item_id not in mapping:
+            col = item_id if item_id in data.columns else lower.get(item_id.casefold())
+            if col is not None:
+                mapping[item_id] = col
+    missing = [i for i in all_items if i not in mapping]
+    for inst in instruments:
+        if all(i.id in missing for i in inst.items):
+            sample = ", ".join(map(str, list(data.columns)[:8]))
+            raise ResponseDataError(
+                f"no column found for any item of instrument {inst.id!r} (expected columns "
+                f"named like {inst.items[0].id!r}); the input has: {sample}. Give a column map "
+                "(--columns MAP.yaml) that maps item ids to column names "
+                "(see docs/errors.md#column-map).")
+    return mapping, missing
+
+
+def prepare_responses(
+    data: pd.DataFrame,
+    instruments: Sequence[Instrument],
+    *,
+    columns: Mapping[str, str] | None = None,
+    id_column: str | None = None,
+    missing_codes: Iterable[float] = (),
+) -> PreparedResponses:
+    """Map input columns to item ids and parse every cell into a code.
+
+    Parameters
+    ----------
+    data : DataFrame, shape (n_rows, n_columns)
+        One row per answer sheet, in input order; any dtypes (text cells are parsed).
+    instruments : sequence of Instrument
+        The instruments whose items are read.
+    columns : mapping item id -> column name, optional
+        Where each item is; unmapped items are looked up by their id (exact, then
+        case-insensitive).
+    id_column : str, optional
+        Column holding the respondent id; read as text (leading zeros kept).
+    missing_codes : iterable of numbers
+        Extra codes meaning "no answer" in this data set (e.g. 7 and 9 in NHANES).
+
+    Returns
+    -------
+    PreparedResponses
+        ``responses`` has exactly ``len(data)`` rows in input order.
+
+    Raises
+    ------
+    ResponseDataError
+        The id column or a mapped column does not exist, or no column was found for any item
+        of an instrument. Messages name columns, never values.
+
+    Warns
+    -----
+    XinliScreenWarning
+        Some (not all) items of an instrument have no column; they are treated as missing.
+    """
+    if id_column is not None and id_column not in data.columns:
+        raise ResponseDataError(
+            f"id column {id_column!r} is not in the input; columns are: "
+            f"{', '.join(map(str, list(data.columns)[:10]))} (see docs/errors.md#id-column)")
+    mapping, missing = _resolve_columns(data, instruments, columns)
+    if missing:
+        warnings.warn(
+            f"{len(missing)} item(s) have no column in the input and are treated as missing: "
+            f"{', '.join(missing[:10])}", XinliScreenWarning, stacklevel=2)
+    extra = frozenset(float(c) for c in missing_codes)
+    n = len(data)
+    item_ids = [i.id for inst in instruments for i in inst.items]
+    matrix = np.full((n, len(item_ids)), np.nan)
+    fail_parts: list[pd.DataFrame] = []
+    ids = normalise_ids(data[id_column]).rename(id_column) if id_column else None
+    id_values = None if ids is None else ids.to_numpy(dtype=object)
+    j = 0
+    for inst in instruments:
+        for item in inst.items:
+            col_name = mapping.get(item.id)
+            if col_name is not None:
+                values, fail = _parse_column(data[col_name], inst.response_scale_of(item), extra)
+                matrix[:, j] = values
+                bad = np.nonzero(pd.notna(fail))[0]
+                if len(bad):
+                    raw = data[col_name].to_numpy(dtype=object)[bad]
+                    fail_parts.append(pd.DataFrame({
+                        "row": bad.astype("int64"),
+                        "id": None if id_values is None else id_values[bad],
+                        "item": item.id,
+                        "column": str(col_name),
+                        "code": fail[bad],
+                        "value": [str(v) for v in raw],
+                    }, columns=FAILURE_COLUMNS))
+            j += 1
+    if ids is not None:
+        fail_parts.append(_id_failures(ids))
+    failures = (pd.concat([p for p in fail_parts if len(p)], ignore_index=True)
+                if any(len(p) for p in fail_parts)
+                else pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS}))
+    failures["row"] = failures["row"].astype("int64")
+    failures = failures.sort_values(["row", "item"], kind="stable", na_position="first")
+    used = set(mapping.values()) | ({id_column} if id_column else set())
+    return PreparedResponses(
+        responses=pd.DataFrame(matrix, columns=item_ids),
+        ids=ids,
+        failures=failures.reset_index(drop=True),
+        missing_columns=missing,
+        unused_columns=[str(c) for c in data.columns if c not in used],
+    )

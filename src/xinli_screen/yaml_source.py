@@ -1,0 +1,187 @@
+"""Read YAML definition files with line numbers and validate them into pydantic models.
+
+YAML is parsed with PyYAML's *safe* loader only (``yaml.compose`` with ``SafeLoader``): no tag
+can construct a Python object and no value is ever evaluated. While building plain Python data
+from the node tree, the 1-based line of every mapping key and sequence entry is recorded under
+its dotted path (``"scales.0.items.3"``), so that both pydantic errors and semantic checks can
+name the file, line and field of a problem. Duplicate mapping keys, which ``yaml.safe_load``
+silently overwrites, are reported as issues.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from xinli_screen.errors import DefinitionIssue
+
+__all__ = ["YamlDocument", "read_yaml", "validate_model"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A parsed YAML document with its line map.
+
+    Attributes
+    ----------
+    data : Any
+        Plain Python data (dict/list/str/int/float/bool/None).
+    lines : dict[str, int]
+        Dotted field path -> 1-based line number.
+    source : str
+        File path or ``"<string>"``.
+    sha256 : str
+        Hex SHA-256 of the file bytes (content hash for provenance).
+    issues : list[DefinitionIssue]
+        Problems found while parsing (YAML syntax, duplicate keys).
+    """
+
+    data: Any
+    lines: dict[str, int]
+    source: str
+    sha256: str
+    issues: list[DefinitionIssue] = field(default_factory=list)
+
+    def line_of(self, path: Sequence[str | int]) -> int | None:
+        """Line of the longest prefix of ``path`` that has a recorded line."""
+        parts = [str(p) for p in path]
+        while parts:
+            line = self.lines.get(".".join(parts))
+            if line is not None:
+                return line
+            parts.pop()
+        return self.lines.get("")
+
+
+def _scalar(node: yaml.ScalarNode, loader: yaml.SafeLoader) -> Any:
+    return loader.construct_object(node, deep=True)
+
+
+def _build(
+    node: yaml.Node,
+    path: list[str],
+    lines: dict[str, int],
+    issues: list[DefinitionIssue],
+    source: str,
+    loader: yaml.SafeLoader,
+) -> Any:
+    key = ".".join(path)
+    lines.setdefault(key, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for knode, vnode in node.value:
+            k = _scalar(knode, loader) if isinstance(knode, yaml.ScalarNode) else str(knode)
+            if k in out:
+                issues.append(
+                    DefinitionIssue(
+                        "duplicate-key",
+                        f"key {k!r} appears twice in the same mapping; the second would "
+                        "silently replace the first",
+                        source=source,
+                        line=knode.start_mark.line + 1,
+                        field=".".join([*path, str(k)]),
+                    )
+                )
+            child = [*path, str(k)]
+            lines[".".join(child)] = knode.start_mark.line + 1
+            out[k] = _build(vnode, child, lines, issues, source, loader)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _build(child, [*path, str(i)], lines, issues, source, loader)
+            for i, child in enumerate(node.value)
+        ]
+    return _scalar(node, loader)
+
+
+def read_yaml(path_or_text: str | Path, *, is_text: bool = False) -> YamlDocument:
+    """Parse one YAML document safely, recording the line of every field.
+
+    Parameters
+    ----------
+    path_or_text : str or Path
+        A file path, or the YAML text itself when ``is_text`` is true.
+    is_text : bool
+        Treat ``path_or_text`` as YAML text (source reported as ``"<string>"``).
+
+    Returns
+    -------
+    YamlDocument
+        ``data`` is None and ``issues`` holds a ``yaml-syntax`` or ``unreadable-file`` error
+        when the text cannot be parsed. This function never raises for bad content.
+    """
+    if is_text:
+        raw = str(path_or_text).encode("utf-8")
+        source = "<string>"
+    else:
+        source = str(path_or_text)
+        try:
+            raw = Path(path_or_text).read_bytes()
+        except OSError as exc:
+            issue = DefinitionIssue("unreadable-file", f"cannot read file: {exc.strerror}",
+                                    source=source)
+            return YamlDocument(None, {}, source, "", [issue])
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        issue = DefinitionIssue("not-utf8", f"file is not UTF-8 text (byte {exc.start})",
+                                source=source)
+        return YamlDocument(None, {}, source, digest, [issue])
+    loader = yaml.SafeLoader(text)
+    issues: list[DefinitionIssue] = []
+    lines: dict[str, int] = {}
+    try:
+        root = loader.get_single_node()
+        data = None if root is None else _build(root, [], lines, issues, source, loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = None if mark is None else mark.line + 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        issues.append(DefinitionIssue("yaml-syntax", f"YAML syntax error: {problem}",
+                                      source=source, line=line))
+        return YamlDocument(None, lines, source, digest, issues)
+    finally:
+        loader.dispose()
+    return YamlDocument(data, lines, source, digest, issues)
+
+
+def validate_model(model: type[M], doc: YamlDocument) -> tuple[M | None, list[DefinitionIssue]]:
+    """Validate ``doc.data`` into ``model``, turning every pydantic error into an issue.
+
+    Returns
+    -------
+    (model instance or None, issues)
+        The instance is None when pydantic reported any error; all errors are returned
+        at once, each with file, line and dotted field path.
+    """
+    if doc.data is None and doc.issues:
+        return None, []
+    if not isinstance(doc.data, dict):
+        return None, [DefinitionIssue("not-a-mapping", "the document must be a YAML mapping "
+                                      f"(key: value), got {type(doc.data).__name__}",
+                                      source=doc.source, line=1)]
+    try:
+        return model.model_validate(doc.data), []
+    except ValidationError as exc:
+        issues = []
+        for err in exc.errors():
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+            issues.append(
+                DefinitionIssue(
+                    "schema",
+                    err["msg"],
+                    source=doc.source,
+                    line=doc.line_of(loc),
+                    field=".".join(str(p) for p in loc),
+                )
+            )
+        return None, issues
