@@ -289,7 +289,7 @@ def evaluate_policy(
     id_values = None if ids is None else ids.to_numpy(dtype=object)
     crit_rank = TIER_ORDER.index(policy.critical_item_tier)
     crit_ids = np.full(n, "", dtype=object)
-    meanings = {f"{inst.id}.{c.id}": (c, inst) for inst in instruments for c in inst.critical_items}
+    meanings = {f"{inst.id}.{c.id}": c for inst in instruments for c in inst.critical_items}
 
     def add(rows: np.ndarray, rule: str, kind: str, rank: int, zh: pd.Series, en: pd.Series):
         parts.append(pd.DataFrame({
@@ -301,7 +301,7 @@ def evaluate_policy(
         }, columns=REASON_COLUMNS))
 
     for col in critical.columns:
-        crit, inst = meanings[col]
+        crit = meanings[col]
         flag = critical[col].reset_index(drop=True)
         hit = flag.fillna(False).to_numpy(dtype=bool)
         settled_needs.append((flag.isna().to_numpy(), crit_rank))
