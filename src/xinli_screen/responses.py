@@ -113,7 +113,7 @@ def _parse_column(
     codes = np.array(rs.codes, dtype=float)
     missing = frozenset(float(c) for c in rs.missing_codes) | extra_missing
     if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
-        values = col.to_numpy(dtype=float, na_value=np.nan)
+        values = col.to_numpy(dtype=float, na_value=np.nan, copy=True)
         fail = np.full(n, None, dtype=object)
     else:
         labels = _label_map(rs)

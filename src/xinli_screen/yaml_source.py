@@ -24,6 +24,7 @@ from xinli_screen.errors import DefinitionIssue
 __all__ = ["YamlDocument", "read_yaml", "validate_model"]
 
 M = TypeVar("M", bound=BaseModel)
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ def _build(
 ) -> Any:
     key = ".".join(path)
     lines.setdefault(key, node.start_mark.line + 1)
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"tag {node.tag!r} is not allowed (plain YAML only)", node.start_mark)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for knode, vnode in node.value:

@@ -99,9 +99,6 @@ def _scales(inst: Instrument) -> Iterator[Finding]:
 
 def _bands_and_cutoffs(inst: Instrument, n: int) -> Iterator[Finding]:
     scale = inst.scales[n]
-    if any(i not in inst.item_ids for i in scale.items):
-        return
-    lo, hi = inst.scale_range(scale)
     mins = [b.min for b in scale.bands]
     if mins and mins != sorted(mins):
         yield ("bands-not-ascending", f"scale {scale.id!r}: band minimums must ascend",
@@ -109,6 +106,12 @@ def _bands_and_cutoffs(inst: Instrument, n: int) -> Iterator[Finding]:
     if len(set(mins)) != len(mins):
         yield ("duplicate-band-min", f"scale {scale.id!r}: two bands start at the same score",
                ("scales", n, "bands"), "error")
+    for dup in _duplicates([b.id for b in scale.bands]):
+        yield ("duplicate-id", f"scale {scale.id!r}: band id {dup!r} repeats",
+               ("scales", n, "bands"), "error")
+    if any(i not in inst.item_ids for i in scale.items):
+        return  # the range is unknown; reported as unknown-item-in-scale
+    lo, hi = inst.scale_range(scale)
     if mins and min(mins) != lo:
         yield ("bands-do-not-cover", f"scale {scale.id!r}: the first band must start at the "
                f"lowest possible score {lo:g}, got {min(mins):g}", ("scales", n, "bands", 0),
@@ -118,9 +121,6 @@ def _bands_and_cutoffs(inst: Instrument, n: int) -> Iterator[Finding]:
             yield ("band-out-of-range", f"scale {scale.id!r}: band {band.id!r} starts at "
                    f"{band.min:g}, above the highest possible score {hi:g}",
                    ("scales", n, "bands", k, "min"), "error")
-    for dup in _duplicates([b.id for b in scale.bands]):
-        yield ("duplicate-id", f"scale {scale.id!r}: band id {dup!r} repeats",
-               ("scales", n, "bands"), "error")
     for k, cut in enumerate(scale.cutoffs):
         if not lo <= cut.value <= hi:
             yield ("cutoff-out-of-range", f"scale {scale.id!r}: cut-off {cut.id!r} = "

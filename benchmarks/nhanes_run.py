@@ -1,0 +1,341 @@
+"""Run the real ``xinli-screen score`` CLI on the full NHANES 2015-2018 PHQ-9 files and check it.
+
+For each of ``DPQ_I.csv`` and ``DPQ_J.csv`` this script
+
+1. runs ``xinli-screen score <file> -i phq9 --columns <bundled nhanes_columns.yaml>
+   --id-column SEQN -o <tmp>/results_<cycle>.csv`` as a subprocess, three times, and keeps the
+   best wall time (``time.perf_counter``; includes interpreter start-up and imports);
+2. reads the output CSV and compares it, respondent by respondent, with the independent
+   plain-pandas recount in ``benchmarks/nhanes_recount.py``: rows out == rows in, same SEQN
+   order, ``phq9.total`` equal to the recount total on every complete protocol and NaN on every
+   other row, ``phq9.total.band`` equal to the recount band (and the counts per band), the
+   screen-positive flag, and for every row with DPQ090 in 1-3 a ``warning_tier`` above
+   ``none`` and ``phq9.self_harm_thoughts`` in ``reason_codes``.
+
+It then times the Python API ``xs.screen`` on DPQ_J replicated 100 times (553,300 rows; ids
+made unique) and reports rows/second and peak memory (``tracemalloc`` peak of traced
+allocations in a separate run, and the process ``ru_maxrss``).
+
+Only aggregated counts are printed. Exit code 0 when every check passes, 1 on any mismatch,
+2 when the data are absent.
+
+Usage::
+
+    python benchmarks/nhanes_run.py [--shared PATH] [--repeat 3] [--replicate 100]
+        [--json out.json] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+COLUMN_MAP = REPO / "src" / "xinli_screen" / "data" / "nhanes_columns.yaml"
+#: Engine band ids in the order of the recount's band labels.
+BAND_IDS: dict[str, str] = {
+    "0-4": "minimal",
+    "5-9": "mild",
+    "10-14": "moderate",
+    "15-19": "moderately_severe",
+    "20-27": "severe",
+}
+CRITICAL_CODE = "phq9.self_harm_thoughts"
+
+
+def load_recount() -> ModuleType:
+    """Import ``nhanes_recount.py`` (next to this file) without making benchmarks a package."""
+    path = Path(__file__).resolve().with_name("nhanes_recount.py")
+    spec = importlib.util.spec_from_file_location("nhanes_recount", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def cli_command() -> list[str]:
+    """The ``xinli-screen`` executable of this environment (else ``python -m xinli_screen``)."""
+    exe = Path(sys.executable).with_name("xinli-screen")
+    if exe.is_file():
+        return [str(exe)]
+    found = shutil.which("xinli-screen")
+    return [found] if found else [sys.executable, "-m", "xinli_screen"]
+
+
+def best_of(repeat: int, run: Callable[[], Any]) -> tuple[float, list[float], Any]:
+    """Call ``run`` ``repeat`` times; (best seconds, all seconds, last return value)."""
+    times: list[float] = []
+    value: Any = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        value = run()
+        times.append(time.perf_counter() - t0)
+    return min(times), times, value
+
+
+class Checker:
+    """Collects named pass/fail checks; prints one line each (counts only)."""
+
+    def __init__(self) -> None:
+        self.failed: list[str] = []
+        self.n = 0
+
+    def check(self, name: str, ok: bool, detail: str = "") -> None:
+        """Record one check and print it."""
+        self.n += 1
+        if not ok:
+            self.failed.append(name)
+        print(f"  [{'ok' if ok else 'MISMATCH'}] {name}" + (f": {detail}" if detail else ""))
+
+
+def compare(out: pd.DataFrame, ref: pd.DataFrame, ck: Checker) -> dict[str, Any]:
+    """Compare one CLI result table with the recount's respondent table (same file)."""
+    figures: dict[str, Any] = {"rows_in": len(ref), "rows_out": len(out)}
+    ck.check("rows out == rows in", len(out) == len(ref), f"{len(out)} vs {len(ref)}")
+    if len(out) != len(ref):
+        return figures
+    seqn_ref = ref["SEQN"].astype("int64").astype(str).to_numpy()
+    seqn_out = out["SEQN"].astype(str).to_numpy()
+    n_order = int((seqn_ref != seqn_out).sum())
+    ck.check("same SEQN in the same order", n_order == 0, f"{n_order} rows differ")
+
+    complete = (ref["category"] == "complete").to_numpy()
+    tot_ref = ref["total"].to_numpy(dtype=float)
+    tot_out = pd.to_numeric(out["phq9.total"], errors="coerce").to_numpy(dtype=float)
+    figures["complete_recount"] = int(complete.sum())
+    figures["scored_engine"] = int((~np.isnan(tot_out)).sum())
+    n_diff = int((tot_out[complete] != tot_ref[complete]).sum())
+    ck.check("phq9.total == recount total on every complete protocol", n_diff == 0,
+             f"{int(complete.sum())} complete, {n_diff} differ")
+    n_not_nan = int((~np.isnan(tot_out[~complete])).sum())
+    ck.check("phq9.total is NaN on every non-complete row", n_not_nan == 0,
+             f"{int((~complete).sum())} non-complete, {n_not_nan} have a total")
+
+    band_ref = ref["band"].map(BAND_IDS).to_numpy(dtype=object)
+    band_out = out["phq9.total.band"].to_numpy(dtype=object)
+    band_ref_s = pd.Series(band_ref).fillna("<none>")
+    band_out_s = pd.Series(band_out).fillna("<none>")
+    n_band = int((band_ref_s != band_out_s).sum())
+    ck.check("phq9.total.band == recount band, row by row", n_band == 0, f"{n_band} differ")
+    counts_out = {b: int((band_out_s == b).sum()) for b in BAND_IDS.values()}
+    counts_ref = {b: int((band_ref_s == b).sum()) for b in BAND_IDS.values()}
+    figures["bands_engine"] = counts_out
+    ck.check("counts per band", counts_out == counts_ref,
+             " / ".join(f"{counts_out[b]}|{counts_ref[b]}" for b in BAND_IDS.values())
+             + " (engine|recount)")
+
+    pos_out = out["phq9.total.screen_positive"].astype(str).str.lower().eq("true").to_numpy()
+    pos_ref = complete & (tot_ref >= 10)
+    figures["total_ge10_engine"] = int(pos_out.sum())
+    figures["total_ge10_recount"] = int(pos_ref.sum())
+    ck.check("screen_positive (>= 10) row by row", bool((pos_out == pos_ref).all()),
+             f"engine {int(pos_out.sum())}, recount {int(pos_ref.sum())}")
+
+    item9 = ref["item9"].isin([1, 2, 3]).fillna(False).to_numpy(dtype=bool)
+    tier = out["warning_tier"].astype(str).to_numpy()
+    codes = out["reason_codes"].fillna("").astype(str)
+    has_code = codes.str.split(";").map(lambda c: CRITICAL_CODE in c).to_numpy(dtype=bool)
+    figures["item9_1to3"] = int(item9.sum())
+    n_tier = int((item9 & (tier == "none")).sum())
+    n_code = int((item9 & ~has_code).sum())
+    ck.check("DPQ090 in 1-3 -> warning_tier != none", n_tier == 0,
+             f"{int(item9.sum())} rows, {n_tier} at none")
+    ck.check(f"DPQ090 in 1-3 -> reason_codes has {CRITICAL_CODE}", n_code == 0,
+             f"{int(item9.sum())} rows, {n_code} without")
+    n_extra = int((~item9 & has_code).sum())
+    ck.check(f"{CRITICAL_CODE} only where DPQ090 in 1-3", n_extra == 0, f"{n_extra} extra")
+
+    figures["status"] = {str(k): int(v) for k, v in out["status"].value_counts().items()}
+    figures["warning_tier"] = {str(k): int(v)
+                               for k, v in out["warning_tier"].value_counts().items()}
+    return figures
+
+
+def run_cli(cycle: str, data: Path, outdir: Path, repeat: int) -> tuple[dict[str, Any], Path]:
+    """Run the CLI ``repeat`` times on ``DPQ_<cycle>.csv``; timings and the output path."""
+    src = data / f"DPQ_{cycle}.csv"
+    out = outdir / f"results_{cycle}.csv"
+    cmd = [*cli_command(), "score", str(src), "-i", "phq9", "--columns", str(COLUMN_MAP),
+           "--id-column", "SEQN", "-o", str(out)]
+    env = {**os.environ, "COLUMNS": "120"}
+    results: list[subprocess.CompletedProcess[str]] = []
+
+    def once() -> None:
+        results.append(subprocess.run(cmd, capture_output=True, text=True, env=env, check=False))
+
+    best, times, _ = best_of(repeat, once)
+    last = results[-1]
+    info = {"command": " ".join(["xinli-screen", *cmd[len(cli_command()):]]),
+            "returncode": last.returncode, "wall_s_best": round(best, 3),
+            "wall_s_all": [round(t, 3) for t in times],
+            "cli_summary": [ln for ln in last.stderr.splitlines()
+                            if ln.startswith(("rows read", "warning tier", "data problems"))]}
+    return info, out
+
+
+def time_startup(repeat: int) -> float:
+    """Best wall time of ``xinli-screen --help`` (interpreter start-up + CLI imports)."""
+    cmd = [*cli_command(), "--help"]
+    best, _, _ = best_of(repeat, lambda: subprocess.run(cmd, capture_output=True, check=False))
+    return round(best, 3)
+
+
+def api_benchmark(dpq_j: Path, replicate: int, repeat: int) -> dict[str, Any]:
+    """Time ``xs.screen`` on DPQ_J replicated ``replicate`` times (unique ids)."""
+    import xinli_screen as xs
+    from xinli_screen.io import read_column_map
+
+    cmap = read_column_map(COLUMN_MAP)
+    base = pd.read_csv(dpq_j)
+    big = pd.concat([base] * replicate, ignore_index=True)
+    # unique ids: SEQN + 1,000,000 x copy number (SEQN < 1e6)
+    big["SEQN"] = big["SEQN"] + 1_000_000.0 * np.repeat(np.arange(replicate), len(base))
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def run() -> Any:
+        return xs.screen(big, ["phq9"], id_column="SEQN", columns=cmap.columns,
+                         missing_codes=cmap.missing_codes)
+
+    best, times, result = best_of(repeat, run)
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    run()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    summary = result.summary()
+
+    text = big.astype(object).where(big.notna(), None).astype(str)
+    text = text.where(big.notna(), None)
+    best_text, times_text, _ = best_of(repeat, lambda: xs.screen(
+        text, ["phq9"], id_column="SEQN", columns=cmap.columns,
+        missing_codes=cmap.missing_codes))
+    return {
+        "rows": len(big),
+        "replicate": replicate,
+        "numeric_input": {"best_s": round(best, 3), "all_s": [round(t, 3) for t in times],
+                          "rows_per_s": round(len(big) / best)},
+        "text_input": {"best_s": round(best_text, 3),
+                       "all_s": [round(t, 3) for t in times_text],
+                       "rows_per_s": round(len(big) / best_text)},
+        "tracemalloc_peak_mib": round(peak / 2**20, 1),
+        "maxrss_mib_before": round(rss_before / 1024, 1),
+        "maxrss_mib_after_timing": round(rss_after / 1024, 1),
+        "status": summary["status"],
+        "warning_tier": summary["warning_tier"],
+    }
+
+
+def machine() -> dict[str, Any]:
+    """Short description of the machine and software versions."""
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "cpu": cpu, "memory": mem,
+            "python": platform.python_version(), "pandas": pd.__version__,
+            "numpy": np.__version__, "platform": platform.platform()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    rc = load_recount()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shared", type=Path, default=rc.default_shared(),
+                        help="shared folder holding data/nhanes_phq9_2015_2018 "
+                             "(default: %(default)s)")
+    parser.add_argument("--repeat", type=int, default=3, help="timing repeats (best is kept)")
+    parser.add_argument("--replicate", type=int, default=100,
+                        help="copies of DPQ_J for the API throughput run (0 skips it)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="write the CLI outputs here instead of a temporary folder")
+    args = parser.parse_args(argv)
+    data = rc.data_dir(args.shared)
+    if not (data / "DPQ_J.csv").is_file():
+        print(f"NHANES data not found in {data}", file=sys.stderr)
+        return 2
+
+    report: dict[str, Any] = {"machine": machine(), "cycles": {}}
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()))
+    ck = Checker()
+    with tempfile.TemporaryDirectory(prefix="xs_nhanes_") as tmp:
+        outdir = args.keep or Path(tmp)
+        outdir.mkdir(parents=True, exist_ok=True)
+        report["cli_startup_s_best"] = time_startup(args.repeat)
+        print(f"CLI start-up (xinli-screen --help), best of {args.repeat}: "
+              f"{report['cli_startup_s_best']:.3f} s")
+        for cycle in ("I", "J"):
+            print(f"\nDPQ_{cycle}:")
+            info, out_path = run_cli(cycle, data, outdir, args.repeat)
+            print(f"  $ {info['command']}")
+            print(f"  exit code {info['returncode']}; wall time best of {args.repeat}: "
+                  f"{info['wall_s_best']:.3f} s (all: {info['wall_s_all']})")
+            for line in info["cli_summary"]:
+                print(f"  cli: {line}")
+            ck.check("CLI exit code 0", info["returncode"] == 0, str(info["returncode"]))
+            ref = rc.respondent_table(rc.load_dpq(data / f"DPQ_{cycle}.csv"))
+            out = pd.read_csv(out_path, dtype={"SEQN": str}, encoding="utf-8-sig")
+            figures = compare(out, ref, ck)
+            info.update(figures)
+            report["cycles"][cycle] = info
+            print("  figures: complete {c}, total>=10 {p}, bands {b}, DPQ090 1-3 {n}".format(
+                c=figures.get("scored_engine"), p=figures.get("total_ge10_engine"),
+                b=figures.get("bands_engine"), n=figures.get("item9_1to3")))
+            print(f"  status {figures.get('status')}; tiers {figures.get('warning_tier')}")
+    if args.replicate > 0:
+        print(f"\nPython API xs.screen on DPQ_J x {args.replicate}:")
+        api = api_benchmark(data / "DPQ_J.csv", args.replicate, args.repeat)
+        report["api"] = api
+        n = api["rows"]
+        print(f"  rows {n}; numeric DataFrame (pd.read_csv): best {api['numeric_input']['best_s']}"
+              f" s = {api['numeric_input']['rows_per_s']:,} rows/s "
+              f"(all {api['numeric_input']['all_s']})")
+        print(f"  text DataFrame (as the CLI reads): best {api['text_input']['best_s']} s = "
+              f"{api['text_input']['rows_per_s']:,} rows/s (all {api['text_input']['all_s']})")
+        print(f"  peak traced allocations in xs.screen (tracemalloc): "
+              f"{api['tracemalloc_peak_mib']} MiB; process maxrss {api['maxrss_mib_before']} MiB"
+              f" before, {api['maxrss_mib_after_timing']} MiB after the timed runs")
+        ck.check("API x100: status counts = 100 x DPQ_J",
+                 api["status"]["scored"] == args.replicate * 5068,
+                 f"scored {api['status']['scored']}")
+    print(f"\n{ck.n - len(ck.failed)} of {ck.n} checks passed"
+          + (f"; MISMATCHES: {ck.failed}" if ck.failed else ""))
+    report["checks"] = {"total": ck.n, "failed": ck.failed}
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 1 if ck.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
