@@ -187,3 +187,14 @@ def test_partial_sum_without_proration_is_refused(tmp_path: Path) -> None:
     model, issues, _ = validate_instrument_file(path)
     assert model is None
     assert any(i.code == "partial-sum" for i in issues)
+
+
+def test_shipped_json_schemas_are_current() -> None:
+    """docs/schema/*.json are what `xinli-screen instruments schema [--policy]` prints."""
+    from xinli_screen.policy.models import policy_json_schema
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "schema"
+    for name, schema in (("instrument", xs.instrument_json_schema()),
+                         ("policy", policy_json_schema())):
+        shipped = json.loads((docs / f"{name}.schema.json").read_text(encoding="utf-8"))
+        assert shipped == schema, f"regenerate docs/schema/{name}.schema.json"

@@ -18,9 +18,9 @@ GAD = [f"gad7_0{k}" for k in range(1, 8)]
 def sheet(phq: list | None = None, gad: list | None = None, **extra: object) -> dict:
     row: dict[str, object] = {}
     if phq is not None:
-        row.update(dict(zip(PHQ, phq)))
+        row.update(dict(zip(PHQ, phq, strict=True)))
     if gad is not None:
-        row.update(dict(zip(GAD, gad)))
+        row.update(dict(zip(GAD, gad, strict=True)))
     row.update(extra)
     return row
 
@@ -68,12 +68,25 @@ def test_critical_item_escalates_incomplete_and_invalid_protocols() -> None:
 
 def test_tier_settled_tells_when_missing_answer_could_raise_tier() -> None:
     result = run([
-        sheet([3, 3, 3, 3, 3, 3, None, None, 0]),  # 18 so far: 20 still reachable
-        sheet([0, 0, 0, 0, 0, 0, None, None, 0]),  # 0 so far: even 6 more stays < 10 ...
-        sheet([3] * 9),                            # district already: settled
+        sheet([3, 3, 3, 3, 3, 3, None, None, 1]),  # 19 so far, item 9 = 1: 20+ reachable
+        sheet([0, 0, 0, 0, 0, 0, None, None, 0]),  # at most 6: no rule can fire
+        sheet([2, 2, 2, 2, 1, 0, None, None, 0]),  # 9 so far: 10 reachable
+        sheet([3] * 9),                            # complete
     ], instruments=("phq9",))
-    # the engine does not bound partial sums, so any unknown rule above the tier unsettles
-    assert result.table["tier_settled"].tolist() == [False, False, True]
+    table = result.table
+    assert table["warning_tier"].astype(str).tolist() == ["school", "none", "none", "district"]
+    assert table["tier_settled"].tolist() == [False, True, False, True]
+    assert (table["status"][:3] == "incomplete").all()
+
+
+def test_rule_fires_when_missing_answers_cannot_change_the_outcome() -> None:
+    """15 points from 8 items: the total is unscored, but >= 15 holds whatever item 6 is."""
+    result = run([sheet([3, 3, 3, 3, 3, None, 0, 0, 0])], instruments=("phq9",))
+    row = result.table.loc[0]
+    assert pd.isna(row["phq9.total"])
+    assert row["warning_tier"] == "school"
+    assert "phq9.total ≥ 15 (8/9 answered) ≥ 15" in row["reasons"]
+    assert row["tier_settled"]
 
 
 def test_unanswered_critical_item_unsettles_tier() -> None:
@@ -133,7 +146,7 @@ def test_reason_templates_are_not_code(tmp_path: Path) -> None:
     rules = [{"id": "evil", "tier": "class", "reason": {"en": "{evidence.__class__}"},
               "when": {"scale": "phq9.total", "op": ">=", "value": 0}}]
     path = write_policy(tmp_path, rules=rules)
-    with pytest.raises(xs.PolicyDefinitionError, match="placeholder|uses"):
+    with pytest.raises(xs.PolicyDefinitionError, match=r"placeholder|uses"):
         run([sheet([0] * 9)], instruments=("phq9",), policy=path)
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "critical_item_flags",
     "keys_matrix",
     "reverse_key",
+    "score_bounds",
     "score_instrument",
 ]
 
@@ -130,6 +131,38 @@ def score_instrument(responses: pd.DataFrame, instrument: Instrument) -> pd.Data
             hit = score >= cut.value if cut.op == ">=" else score > cut.value
             out[f"{name}.{cut.id}"] = pd.array(np.where(np.isnan(score), None, hit),
                                                dtype="boolean")
+    return pd.DataFrame(out, index=responses.index)
+
+
+def score_bounds(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """Lowest and highest score each scale could reach once its missing items are answered.
+
+    Parameters
+    ----------
+    responses : DataFrame, shape (n_respondents, >= n_items)
+        Codes as answered, NaN = missing.
+
+    Returns
+    -------
+    DataFrame, shape (n_respondents, 2 x n_scales)
+        ``{instrument}.{scale}.lo`` and ``.hi``: the complete-protocol score if every missing
+        item were answered with its lowest / highest keyed code (declared bounds), in scale
+        units (sum or mean, times the multiplier). Equal to the score for complete protocols.
+        The policy engine uses them to tell whether a missing answer could still change a
+        decision.
+    """
+    keyed = reverse_key(responses, instrument).to_numpy()
+    lo_code, hi_code = instrument.item_bounds
+    keys = keys_matrix(instrument).to_numpy()
+    lo = np.where(np.isnan(keyed), lo_code, keyed) @ keys
+    hi = np.where(np.isnan(keyed), hi_code, keyed) @ keys
+    n_items = keys.sum(axis=0)
+    out = {}
+    for s, scale in enumerate(instrument.scales):
+        div = n_items[s] if scale.method == "mean" else 1.0
+        name = f"{instrument.id}.{scale.id}"
+        out[f"{name}.lo"] = lo[:, s] / div * scale.multiplier
+        out[f"{name}.hi"] = hi[:, s] / div * scale.multiplier
     return pd.DataFrame(out, index=responses.index)
 
 

@@ -34,7 +34,8 @@ def _summary(result: ScreeningResult, outputs: list[Path]) -> None:
                  f"invalid {st['invalid']}, no answers {st['no_answers']}, duplicate id "
                  f"{st['duplicate_id']}, missing id {st['missing_id']}")
     stderr.print("warning tier: " + ", ".join(f"{k} {v}" for k, v in tiers.items())
-                 + f" (tier may still rise for {s['tier_not_settled']} incomplete rows)")
+                 + " (a missing answer could still raise the tier for "
+                 f"{s['tier_not_settled']} rows)")
     if s["failures"]:
         stderr.print("data problems: " + ", ".join(f"{k} {v}" for k, v in s["failures"].items())
                      + " (see the failures table and docs/errors.md)")

@@ -38,6 +38,7 @@ from xinli_screen.policy.models import (
     Rule,
     ScaleCondition,
 )
+from xinli_screen.scoring import score_bounds
 
 __all__ = ["PolicyOutcome", "bind_policy", "evaluate_policy"]
 
@@ -163,14 +164,16 @@ def _join(acc: pd.Series, add: pd.Series, where: np.ndarray) -> pd.Series:
 
 
 class _Evaluator:
-    def __init__(self, scores: pd.DataFrame, responses: pd.DataFrame,
+    def __init__(self, scores: pd.DataFrame, bounds: pd.DataFrame, responses: pd.DataFrame,
                  instruments: Sequence[Instrument]) -> None:
         self.scores = scores.reset_index(drop=True)
+        self.bounds = bounds.reset_index(drop=True)
         self.responses = responses.reset_index(drop=True)
         self.n = len(scores)
         self.screened = {inst.id for inst in instruments}
         self.instruments = instruments
         self.number = {i.id: i.number for inst in instruments for i in inst.items}
+        self.scales = {f"{inst.id}.{s.id}": s for inst in instruments for s in inst.scales}
 
     def _compare(self, x: np.ndarray, op: str, value: float, label: str) -> _Truth:
         known = ~np.isnan(x)
@@ -179,29 +182,66 @@ class _Evaluator:
         text = f"{label} = " + _fmt(x) + f" {_OP_TEXT[op]} {value:g}"
         return _Truth(true, known, text.where(true, ""))
 
+    def _scale(self, name: str, op: str, value: float, note: str = "") -> _Truth:
+        """Compare a scale score; missing items are resolved with the reachable bounds."""
+        x = self.scores[name].to_numpy(dtype=float)
+        lo = self.bounds[f"{name}.lo"].to_numpy(dtype=float)
+        hi = self.bounds[f"{name}.hi"].to_numpy(dtype=float)
+        cmp = _OPS[op]
+        with np.errstate(invalid="ignore"):
+            now = cmp(x, value) & ~np.isnan(x)
+            if op in (">=", ">"):
+                sure_true, sure_false = cmp(lo, value), ~cmp(hi, value)
+            elif op in ("<=", "<"):
+                sure_true, sure_false = cmp(hi, value), ~cmp(lo, value)
+            else:
+                sure_true = (lo == value) & (hi == value)
+                sure_false = (value < lo) | (value > hi)
+        true = now | sure_true
+        tail = f" {_OP_TEXT[op]} {value:g}{note}"
+        scored = f"{name} = " + _fmt(x) + tail
+        answered = self.scores[f"{name}.n_answered"].astype(str)
+        total = len(self.scales[name].items)
+        bound = _fmt(lo if op in (">=", ">", "==") else hi)
+        word = "≥" if op in (">=", ">", "==") else "≤"
+        partial = (f"{name} {word} " + bound + " (" + answered + f"/{total} answered)" + tail)
+        text = scored.where(now, partial)
+        return _Truth(true, sure_true | sure_false, text.where(true, ""))
+
+    def _band(self, cond: BandCondition) -> _Truth:
+        scale = self.scales[cond.band]
+        mins = np.array([b.min for b in scale.bands])
+        member = np.array([b.id in cond.in_ for b in scale.bands])
+        band = self.scores[f"{cond.band}.band"]
+        now = band.isin(cond.in_).to_numpy()
+        lo = self.bounds[f"{cond.band}.lo"].to_numpy(dtype=float)
+        hi = self.bounds[f"{cond.band}.hi"].to_numpy(dtype=float)
+        i_lo = np.clip(np.searchsorted(mins, lo, side="right") - 1, 0, None)
+        i_hi = np.clip(np.searchsorted(mins, hi, side="right") - 1, 0, None)
+        cum = np.concatenate([[0], np.cumsum(member)])
+        inside = cum[i_hi + 1] - cum[i_lo]
+        sure_true = inside == (i_hi - i_lo + 1)
+        sure_false = inside == 0
+        true = now | sure_true
+        text = (f"{cond.band} band = " + band.astype(str)).where(
+            now, f"{cond.band} band certain to be one of {', '.join(cond.in_)}")
+        return _Truth(true, sure_true | sure_false, text.where(true, ""))
+
     def leaf(self, cond: Condition) -> _Truth:
         if _instrument_of(cond, self.instruments) not in self.screened:
             return _Truth(np.zeros(self.n, bool), np.ones(self.n, bool),
                           pd.Series([""] * self.n, dtype=object))
         if isinstance(cond, ScaleCondition):
-            x = self.scores[cond.scale].to_numpy(dtype=float)
-            return self._compare(x, cond.op, cond.value, cond.scale)
+            return self._scale(cond.scale, cond.op, cond.value)
         if isinstance(cond, ItemCondition):
             x = self.responses[cond.item].to_numpy(dtype=float)
             label = f"{cond.item} (#{self.number[cond.item]})"
             return self._compare(x, cond.op, cond.value, label)
         if isinstance(cond, BandCondition):
-            band = self.scores[f"{cond.band}.band"]
-            known = band.notna().to_numpy()
-            true = band.isin(cond.in_).to_numpy() & known
-            text = f"{cond.band} band = " + band.astype(str)
-            return _Truth(true, known, text.where(true, ""))
-        inst_scale, cut_id = cond.cutoff.rsplit(".", 1)
-        flag = self.scores[cond.cutoff]
-        known = flag.notna().to_numpy()
-        true = flag.fillna(False).to_numpy(dtype=bool)
-        text = f"{inst_scale} = " + _fmt(self.scores[inst_scale].to_numpy(float)) + f" ({cut_id})"
-        return _Truth(true, known, text.where(true, ""))
+            return self._band(cond)
+        name, cut_id = cond.cutoff.rsplit(".", 1)
+        cut = next(c for c in self.scales[name].cutoffs if c.id == cut_id)
+        return self._scale(name, cut.op, cut.value, f" ({cut_id})")
 
     def eval(self, cond: Condition) -> _Truth:
         if isinstance(cond, (AllOf, AnyOf, AtLeast)):
@@ -281,7 +321,8 @@ def evaluate_policy(
     -------
     PolicyOutcome
     """
-    ev = _Evaluator(scores, responses, instruments)
+    bounds = pd.concat([score_bounds(responses, inst) for inst in instruments], axis=1)
+    ev = _Evaluator(scores, bounds, responses, instruments)
     n = ev.n
     tier = np.zeros(n, dtype=np.int64)
     settled_needs: list[tuple[np.ndarray, int]] = []
