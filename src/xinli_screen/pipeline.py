@@ -23,7 +23,7 @@ from xinli_screen.policy.loader import load_policy
 from xinli_screen.policy.models import TIER_ORDER, Policy
 from xinli_screen.responses import prepare_responses
 from xinli_screen.result import ScreeningResult
-from xinli_screen.scoring import critical_item_flags, score_instrument
+from xinli_screen.scoring import critical_item_flags, score_instrument, validity_flags
 
 __all__ = ["STAGES", "screen"]
 
@@ -36,6 +36,7 @@ def _status(
     ids: pd.Series | None,
     responses: pd.DataFrame,
     scores: pd.DataFrame,
+    validity: pd.DataFrame,
     instruments: Sequence[Instrument],
 ) -> tuple[np.ndarray, pd.Series]:
     n = len(responses)
@@ -43,14 +44,21 @@ def _status(
     unscored = np.zeros(n, dtype=bool)
     for inst in instruments:
         for scale in inst.scales:
-            name = f"{inst.id}.{scale.id}"
-            missing = scores[name].isna().to_numpy()
-            if scale.optional:
+            if scale.optional or scale.is_composite:
                 continue
+            name = f"{inst.id}.{scale.id}"
+            answered = scores[f"{name}.n_answered"]
+            missing = (answered < scale.required_answers).to_numpy()
             unscored |= missing
-            text = (f"{name}: " + scores[f"{name}.n_answered"].astype(str)
+            text = (f"{name}: " + answered.astype(str)
                     + f"/{len(scale.items)} answered, needs {scale.required_answers}")
             detail = detail.where(~missing, np.where(detail == "", text, detail + "; " + text))
+    retest = np.zeros(n, dtype=bool)
+    for col in validity.columns:
+        fired = validity[col].fillna(False).to_numpy(dtype=bool)
+        retest |= fired
+        text = pd.Series(f"validity check {col} fired: retest", index=range(n), dtype=object)
+        detail = detail.where(~fired, np.where(detail == "", text, text + "; " + detail))
     cell_fail = prepared_failures[prepared_failures["item"].notna()]
     invalid = np.zeros(n, dtype=bool)
     if len(cell_fail):
@@ -63,11 +71,21 @@ def _status(
     status = np.full(n, "scored", dtype=object)
     status[unscored] = "incomplete"
     status[no_answers] = "no_answers"
+    status[retest] = "invalid_protocol"
     status[invalid] = "invalid"
     if ids is not None:
         status[ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()] = "duplicate_id"
         status[ids.isna().to_numpy()] = "missing_id"
     return status, detail
+
+
+def _protocol_valid(validity: pd.DataFrame) -> pd.arrays.BooleanArray:
+    """False when a validity check fired, True when none could, NA when undecided."""
+    if validity.shape[1] == 0:
+        return pd.array(np.ones(len(validity), dtype=bool), dtype="boolean")
+    fired = validity.fillna(False).to_numpy(dtype=bool).any(axis=1)
+    unknown = validity.isna().to_numpy().any(axis=1)
+    return pd.array(np.where(fired, False, np.where(unknown, None, True)), dtype="boolean")
 
 
 def _provenance(
@@ -164,11 +182,13 @@ def screen(
     step("score")
     scores = pd.concat([score_instrument(prepared.responses, i) for i in insts], axis=1)
     critical = pd.concat([critical_item_flags(prepared.responses, i) for i in insts], axis=1)
+    validity = pd.concat([validity_flags(scores, i) for i in insts], axis=1)
     step("policy")
     outcome = evaluate_policy(pol.policy, rules, scores, prepared.responses, critical, insts,
                               prepared.ids)
     step("assemble")
-    status, detail = _status(prepared.failures, prepared.ids, prepared.responses, scores, insts)
+    status, detail = _status(prepared.failures, prepared.ids, prepared.responses, scores,
+                             validity, insts)
     tier_names = np.array(TIER_ORDER, dtype=object)[outcome.tier]
     labels = {t: pol.policy.tiers.spec(t).label.get(lang) for t in TIER_ORDER}
     key = f"reason_{lang}"
@@ -185,6 +205,7 @@ def screen(
         scores.reset_index(drop=True),
         pd.DataFrame({
             "critical_items": outcome.critical,
+            "protocol_valid": _protocol_valid(validity),
             "warning_tier": pd.Categorical(tier_names, categories=TIER_ORDER, ordered=True),
             "warning_label": pd.Series(tier_names).map(labels).to_numpy(dtype=object),
             "review_status": np.where(outcome.tier > 0, "pending_review", "not_required"),

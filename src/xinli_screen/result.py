@@ -18,6 +18,8 @@ STATUSES = {
     "missing_id": "the id column is empty on this row",
     "duplicate_id": "the same id occurs on several rows; every copy is scored and flagged",
     "invalid": "at least one cell is not a valid answer (see failures); it was left unscored",
+    "invalid_protocol": "a validity check fired (e.g. lie scale): retest; critical items still "
+    "count",
     "no_answers": "no item of any selected instrument was answered",
     "incomplete": "at least one scale has too few answers to be scored",
     "scored": "every scale was scored",
@@ -46,8 +48,10 @@ class ScreeningResult:
         Columns: the id column (when given); ``status`` (see :data:`STATUSES`) and
         ``status_detail``; per scale ``{instrument}.{scale}`` (score), ``.n_answered``,
         ``.prorated``, ``.band`` and one boolean column per cut-off; ``critical_items``
-        (``;``-joined ids of triggered critical items); ``warning_tier`` (ordered categorical
-        none < class < school < district); ``warning_label`` (the policy's display label);
+        (``;``-joined ids of triggered critical items); ``protocol_valid`` (False when a
+        validity check such as a lie scale fired, NA when undecided); ``warning_tier``
+        (ordered categorical none < class < school < district); ``warning_label`` (the
+        policy's display label);
         ``review_status`` (``pending_review`` when the tier is above none: screening results
         await a psychologist's review, 待复核); ``tier_settled`` (False when a missing answer
         could still raise the tier); ``reasons`` (fired rules with values and thresholds);

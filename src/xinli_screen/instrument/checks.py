@@ -71,6 +71,30 @@ def _response_scales(inst: Instrument) -> Iterator[Finding]:
                    "codes", ("response_scales", n, "options"), "error")
 
 
+def _composites(inst: Instrument) -> Iterator[Finding]:
+    order = {s.id: n for n, s in enumerate(inst.scales)}
+    for n, scale in enumerate(inst.scales):
+        for k, comp in enumerate(scale.scales):
+            if comp not in order:
+                yield ("unknown-scale-in-composite", f"scale {scale.id!r} combines unknown "
+                       f"scale {comp!r}", ("scales", n, "scales", k), "error")
+            elif order[comp] >= n:
+                yield ("composite-order", f"scale {scale.id!r} must come after its component "
+                       f"{comp!r}", ("scales", n, "scales", k), "error")
+
+
+def _validity(inst: Instrument) -> Iterator[Finding]:
+    scales = {s.id: s for s in inst.scales}
+    for n, check in enumerate(inst.validity_checks):
+        scale = scales.get(check.scale)
+        if scale is None:
+            yield ("unknown-validity-scale", f"validity check {check.id!r} names unknown scale "
+                   f"{check.scale!r}", ("validity_checks", n, "scale"), "error")
+        elif scale.role != "validity":
+            yield ("validity-role", f"validity check {check.id!r}: scale {check.scale!r} should "
+                   "declare role: validity", ("validity_checks", n, "scale"), "warning")
+
+
 def _scales(inst: Instrument) -> Iterator[Finding]:
     items = set(inst.item_ids)
     for n, scale in enumerate(inst.scales):
@@ -86,7 +110,8 @@ def _scales(inst: Instrument) -> Iterator[Finding]:
                    f"{scale.min_answered} exceeds its {len(scale.items)} items",
                    ("scales", n, "min_answered"), "error")
         partial = scale.required_answers < len(scale.items)
-        if scale.method == "sum" and partial and not scale.prorate:
+        plain_sum = scale.method == "sum" and scale.item_filter is None
+        if plain_sum and not scale.is_composite and partial and not scale.prorate:
             yield ("partial-sum", f"scale {scale.id!r}: a sum over fewer than all items is not "
                    "comparable; set prorate: true or min_answered to the number of items",
                    ("scales", n, "min_answered"), "error")
@@ -99,6 +124,7 @@ def _scales(inst: Instrument) -> Iterator[Finding]:
 
 def _bands_and_cutoffs(inst: Instrument, n: int) -> Iterator[Finding]:
     scale = inst.scales[n]
+    known = {s.id for s in inst.scales[:n]}
     mins = [b.min for b in scale.bands]
     if mins and mins != sorted(mins):
         yield ("bands-not-ascending", f"scale {scale.id!r}: band minimums must ascend",
@@ -109,8 +135,9 @@ def _bands_and_cutoffs(inst: Instrument, n: int) -> Iterator[Finding]:
     for dup in _duplicates([b.id for b in scale.bands]):
         yield ("duplicate-id", f"scale {scale.id!r}: band id {dup!r} repeats",
                ("scales", n, "bands"), "error")
-    if any(i not in inst.item_ids for i in scale.items):
-        return  # the range is unknown; reported as unknown-item-in-scale
+    if any(i not in inst.item_ids for i in scale.items) or any(
+            c not in known for c in scale.scales):
+        return  # the range is unknown; reported as unknown-item-in-scale / composite
     lo, hi = inst.scale_range(scale)
     if mins and min(mins) != lo:
         yield ("bands-do-not-cover", f"scale {scale.id!r}: the first band must start at the "
@@ -164,6 +191,11 @@ def _test_vectors(inst: Instrument) -> Iterator[Finding]:
             if item_id not in items:
                 yield ("unknown-item-in-test-vector", f"test vector {n} answers unknown item "
                        f"{item_id!r}", ("test_vectors", n, "answers", item_id), "error")
+        checks = {c.id for c in inst.validity_checks}
+        for check_id in tv.expected_validity:
+            if check_id not in checks:
+                yield ("unknown-check-in-test-vector", f"test vector {n} expects unknown "
+                       f"validity check {check_id!r}", ("test_vectors", n), "error")
         for scale_id in (*tv.expected_scores, *tv.expected_bands):
             if scale_id not in scales:
                 yield ("unknown-scale-in-test-vector", f"test vector {n} expects unknown scale "
@@ -175,6 +207,8 @@ CHECKS: tuple[Check, ...] = (
     _item_ids_prefixed,
     _response_scales,
     _scales,
+    _composites,
+    _validity,
     _critical_items,
     _licence,
     _test_vectors,

@@ -22,12 +22,14 @@ __all__ = [
     "Cutoff",
     "Instrument",
     "Item",
+    "ItemFilter",
     "Licence",
     "LocalText",
     "ResponseOption",
     "ResponseScale",
     "Scale",
     "TestVector",
+    "ValidityCheck",
     "instrument_json_schema",
 ]
 
@@ -143,35 +145,90 @@ class Cutoff(_Frozen):
     source: str = Field(description="paper, manual, page or table the cut-off comes from")
 
 
+class ItemFilter(_Frozen):
+    """Which keyed answers count, e.g. SCL-90 positive items: ``{op: ">=", value: 2}``."""
+
+    op: Comparison
+    value: float
+
+
 class Scale(_Frozen):
-    """A scale or subscale: keyed items combined by ``sum`` or ``mean``.
+    """A scale or subscale: keyed items (or other scales) combined by a scoring rule.
+
+    ``method``: ``sum`` or ``mean`` of the keyed items, or ``count`` of the answered items that
+    meet ``item_filter``. With ``item_filter`` on a sum or mean, only the items that meet it
+    contribute (SCL-90 positive-symptom mean: mean of the items >= 2).
+
+    ``scales`` instead of ``items`` makes a composite: the sum or mean of other scales' scores
+    (SDQ total difficulties = sum of four subscales), missing if any component is missing.
 
     ``min_answered`` is the minimum number of answered items for a score (default: all).
     With ``method: sum`` and fewer items answered, a score exists only when ``prorate`` is
     true (prorated score = sum of answered keyed items x n_items / n_answered). With
     ``method: mean``, the mean of the answered items is used when ``min_answered`` is met.
-    ``multiplier`` rescales the result (DASS-21 x2, WHO-5 x4).
+    ``multiplier`` rescales the result (DASS-21 x2, WHO-5 x4, Zung index x1.25), then
+    ``rounding`` applies (``nearest`` rounds halves up, ``floor`` keeps the integer part).
+
+    ``role: validity`` marks a validity scale (lie scale); ``validity_checks`` on the
+    instrument turn it into a retest flag.
     """
 
     id: str = Field(pattern=ID_PATTERN)
     name: LocalText
-    items: tuple[str, ...] = Field(min_length=1)
-    method: Literal["sum", "mean"] = "sum"
+    items: tuple[str, ...] = ()
+    scales: tuple[str, ...] = Field((), description="component scale ids (composite scale)")
+    method: Literal["sum", "mean", "count"] = "sum"
+    item_filter: ItemFilter | None = None
     multiplier: float = 1.0
+    rounding: Literal["none", "nearest", "floor"] = "none"
     min_answered: int | None = Field(None, ge=1)
     prorate: bool = False
     optional: bool = Field(False, description="an unscored optional scale (e.g. PHQ-9 item 10, "
                            "skipped when no symptom is reported) does not make a protocol "
                            "incomplete")
+    role: Literal["scale", "validity"] = "scale"
     bands: tuple[Band, ...] = ()
     cutoffs: tuple[Cutoff, ...] = ()
     loinc: str | None = None
     source: str | None = None
 
+    @model_validator(mode="after")
+    def _items_or_scales(self) -> Scale:
+        if bool(self.items) == bool(self.scales):
+            raise ValueError("give either items or scales (a composite), not both or neither")
+        if self.method == "count" and self.item_filter is None:
+            raise ValueError("method: count needs an item_filter")
+        if self.scales and (self.method == "count" or self.item_filter or self.prorate
+                            or self.min_answered is not None):
+            raise ValueError("a composite (scales:) is a plain sum or mean of its scales")
+        return self
+
+    @property
+    def is_composite(self) -> bool:
+        """True when the scale combines other scales rather than items."""
+        return bool(self.scales)
+
     @property
     def required_answers(self) -> int:
-        """Minimum answered items for a score."""
+        """Minimum answered items for a score (0 for a composite)."""
+        if self.is_composite:
+            return 0
         return len(self.items) if self.min_answered is None else self.min_answered
+
+
+class ValidityCheck(_Frozen):
+    """A rule on a validity scale that makes a protocol untrustworthy (retest).
+
+    Example: MHT lie scale ``>= 7`` means the answer sheet may not be valid and the pupil
+    should be retested. An invalid protocol never hides a critical item.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    scale: str
+    op: Comparison = ">="
+    value: float
+    meaning: LocalText
+    source: str
 
 
 class CriticalItem(_Frozen):
@@ -187,6 +244,8 @@ class CriticalItem(_Frozen):
     value: float
     meaning: LocalText
     source: str
+    active: bool = Field(True, description="false: opt-in, enabled by a policy's "
+                         "enable_critical_items (a practice item, not in the manual)")
 
 
 class TestVector(_Frozen):
@@ -198,6 +257,7 @@ class TestVector(_Frozen):
     expected_scores: dict[str, float | None]
     expected_bands: dict[str, str | None] = {}
     expected_critical: tuple[str, ...] = ()
+    expected_validity: tuple[str, ...] = ()
 
 
 class Instrument(_Frozen):
@@ -221,6 +281,7 @@ class Instrument(_Frozen):
     items: tuple[Item, ...] = Field(min_length=1)
     scales: tuple[Scale, ...] = Field(min_length=1)
     critical_items: tuple[CriticalItem, ...] = ()
+    validity_checks: tuple[ValidityCheck, ...] = ()
     test_vectors: tuple[TestVector, ...] = ()
     notes: str | None = None
 
@@ -252,19 +313,42 @@ class Instrument(_Frozen):
                 return s
         raise KeyError(scale_id)
 
+    def scale_items(self, scale: Scale) -> tuple[str, ...]:
+        """Item ids a scale draws on (through its components for a composite)."""
+        if not scale.is_composite:
+            return scale.items
+        return tuple(i for c in scale.scales for i in self.scale_items(self.scale(c)))
+
     def scale_range(self, scale: Scale) -> tuple[float, float]:
-        """Lowest and highest possible score of ``scale`` (after keying and multiplier)."""
+        """Lowest and highest possible score of ``scale`` (after keying, multiplier, rounding).
+
+        Raises KeyError when the scale names an unknown item or scale.
+        """
+        lo, hi = self._raw_range(scale)
+        return (float(apply_rounding(lo * scale.multiplier, scale.rounding)),
+                float(apply_rounding(hi * scale.multiplier, scale.rounding)))
+
+    def _raw_range(self, scale: Scale) -> tuple[float, float]:
+        if scale.is_composite:
+            parts = [self.scale_range(self.scale(s)) for s in scale.scales]
+            los, his = [p[0] for p in parts], [p[1] for p in parts]
+            if scale.method == "mean":
+                return float(np.mean(los)), float(np.mean(his))
+            return float(sum(los)), float(sum(his))
         by_id = {i.id: i for i in self.items}
-        los, his = [], []
-        for item_id in scale.items:
-            rs = self.response_scale_of(by_id[item_id])
-            los.append(rs.min_code)
-            his.append(rs.max_code)
-        if scale.method == "sum":
-            lo, hi = float(sum(los)), float(sum(his))
-        else:
-            lo, hi = float(np.mean(los)), float(np.mean(his))
-        return lo * scale.multiplier, hi * scale.multiplier
+        codes = [self.response_scale_of(by_id[i]).codes for i in scale.items]
+        if scale.item_filter is not None:
+            f = scale.item_filter
+            codes = [tuple(c for c in cs if _compare(c, f.op, f.value)) for cs in codes]
+        if scale.method == "count":
+            return 0.0, float(sum(1 for cs in codes if cs))
+        usable = [cs for cs in codes if cs]
+        if not usable:
+            return 0.0, 0.0
+        if scale.method == "mean":
+            return float(min(min(cs) for cs in usable)), float(max(max(cs) for cs in usable))
+        lo = sum(min(cs) for cs in usable) if scale.item_filter is None else 0.0
+        return float(lo), float(sum(max(cs) for cs in usable))
 
     def summary(self) -> dict[str, Any]:
         """A JSON-serialisable summary (id, version, names, items, scales, licence)."""
@@ -279,6 +363,20 @@ class Instrument(_Frozen):
             "item_text_shipped": self.licence.item_text_allowed,
             "licence": self.licence.name,
         }
+
+
+def _compare(x: float, op: str, value: float) -> bool:
+    return {">=": x >= value, ">": x > value, "<=": x <= value, "<": x < value,
+            "==": x == value}[op]
+
+
+def apply_rounding(value: Any, rounding: str) -> Any:
+    """Round a score (scalar or array) as declared: ``nearest`` (halves up), ``floor``, ``none``."""
+    if rounding == "nearest":
+        return np.floor(np.asarray(value, dtype=float) + 0.5)
+    if rounding == "floor":
+        return np.floor(np.asarray(value, dtype=float))
+    return value
 
 
 def instrument_json_schema() -> dict[str, Any]:

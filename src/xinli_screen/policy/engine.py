@@ -138,6 +138,14 @@ def bind_policy(
                     "{evidence} is filled in", source=source,
                     line=lines.get(f"rules.{n}.reason.{lang}"), field=f"rules.{n}.reason.{lang}"))
         (active if screened else inactive).append(rule if screened else rule.id)
+    for k, ref in enumerate(policy.enable_critical_items):
+        inst_id, _, crit_id = ref.partition(".")
+        inst = by_id.get(inst_id)
+        if inst is not None and crit_id not in {c.id for c in inst.critical_items}:
+            issues.append(DefinitionIssue(
+                "unknown-critical-item", f"enable_critical_items: {inst_id!r} has no critical "
+                f"item {crit_id!r}", source=source,
+                line=lines.get(f"enable_critical_items.{k}"), field=f"enable_critical_items.{k}"))
     ids = [r.id for r in policy.rules]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         issues.append(DefinitionIssue("duplicate-id", f"rule id {dup!r} is used twice",
@@ -174,6 +182,8 @@ class _Evaluator:
         self.instruments = instruments
         self.number = {i.id: i.number for inst in instruments for i in inst.items}
         self.scales = {f"{inst.id}.{s.id}": s for inst in instruments for s in inst.scales}
+        self.n_items = {f"{inst.id}.{s.id}": len(inst.scale_items(s))
+                        for inst in instruments for s in inst.scales}
 
     def _compare(self, x: np.ndarray, op: str, value: float, label: str) -> _Truth:
         known = ~np.isnan(x)
@@ -201,7 +211,7 @@ class _Evaluator:
         tail = f" {_OP_TEXT[op]} {value:g}{note}"
         scored = f"{name} = " + _fmt(x) + tail
         answered = self.scores[f"{name}.n_answered"].astype(str)
-        total = len(self.scales[name].items)
+        total = self.n_items[name]
         bound = _fmt(lo if op in (">=", ">", "==") else hi)
         word = "≥" if op in (">=", ">", "==") else "≤"
         partial = (f"{name} {word} " + bound + " (" + answered + f"/{total} answered)" + tail)
@@ -330,7 +340,8 @@ def evaluate_policy(
     id_values = None if ids is None else ids.to_numpy(dtype=object)
     crit_rank = TIER_ORDER.index(policy.critical_item_tier)
     crit_ids = np.full(n, "", dtype=object)
-    meanings = {f"{inst.id}.{c.id}": c for inst in instruments for c in inst.critical_items}
+    meanings = {f"{inst.id}.{c.id}": c for inst in instruments for c in inst.critical_items
+                if c.active or f"{inst.id}.{c.id}" in policy.enable_critical_items}
 
     def add(rows: np.ndarray, rule: str, kind: str, rank: int, zh: pd.Series, en: pd.Series):
         parts.append(pd.DataFrame({
@@ -342,6 +353,8 @@ def evaluate_policy(
         }, columns=REASON_COLUMNS))
 
     for col in critical.columns:
+        if col not in meanings:
+            continue  # opt-in critical item not enabled by this policy
         crit = meanings[col]
         flag = critical[col].reset_index(drop=True)
         hit = flag.fillna(False).to_numpy(dtype=bool)

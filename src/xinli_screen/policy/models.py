@@ -175,6 +175,9 @@ class Policy(_Frozen):
     description: LocalText | None = None
     tiers: Tiers
     critical_item_tier: TierId = "school"
+    enable_critical_items: tuple[str, ...] = Field(
+        (), description="opt-in critical items ('{instrument}.{critical id}') to use as well; "
+        "active critical items cannot be switched off")
     rules: tuple[Rule, ...] = ()
     notes: str | None = None
 
