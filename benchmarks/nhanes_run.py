@@ -28,17 +28,17 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
+import itertools
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -58,6 +58,47 @@ BAND_IDS: dict[str, str] = {
     "20-27": "severe",
 }
 CRITICAL_CODE = "phq9.self_harm_thoughts"
+TIERS = ("none", "class", "school", "district")
+
+
+def expected_tiers(dpq: pd.DataFrame) -> pd.DataFrame:
+    """Warning tier and ``tier_settled`` expected from the bundled default policy, recounted.
+
+    Only the PHQ-9 rules of ``instruments/policies/default.yaml`` are active when PHQ-9 alone is
+    screened (the GAD-7 / CES-D evidence counts as known false):
+
+    * critical item ``phq9_09 >= 1`` -> school; ``phq9_09 >= 2`` -> district;
+    * total >= 10 -> class; total >= 15 -> school; total >= 20 and ``phq9_09 >= 1`` -> district.
+
+    On incomplete protocols a total condition is decided from the reachable bounds (documented
+    in ``docs/policy.md``): ``lo`` = sum of the answered items (missing as 0), ``hi`` = ``lo`` + 3
+    per missing item; ``>= v`` is true when ``lo >= v``, false when ``hi < v``, else unknown.
+    7/9 count as missing. ``settled`` is False when an unknown condition could raise the tier.
+    """
+    items = [f"DPQ0{k}0" for k in range(1, 10)]
+    x = dpq[items].astype("float64").to_numpy(copy=True)
+    x[~np.isin(x, [0, 1, 2, 3])] = np.nan
+    lo = np.nansum(x, axis=1)
+    hi = lo + 3 * np.isnan(x).sum(axis=1)
+    q9 = x[:, 8]
+    q9_known = ~np.isnan(q9)
+    with np.errstate(invalid="ignore"):
+        # (rank, true, known) per condition
+        conds = [
+            (2, q9_known & (q9 >= 1), q9_known),                      # critical item
+            (1, lo >= 10, (lo >= 10) | (hi < 10)),                    # phq9_moderate
+            (2, lo >= 15, (lo >= 15) | (hi < 15)),                    # phq9_moderately_severe
+            (3, q9_known & (q9 >= 2), q9_known),                      # phq9_item9_frequent
+            (3, (lo >= 20) & q9_known & (q9 >= 1),                    # phq9_severe_with_item9
+             ((lo >= 20) & q9_known & (q9 >= 1)) | (hi < 20) | (q9_known & (q9 < 1))),
+        ]
+    tier = np.zeros(len(dpq), dtype=int)
+    for rank, true, _ in conds:
+        tier = np.where(true, np.maximum(tier, rank), tier)
+    settled = np.ones(len(dpq), dtype=bool)
+    for rank, _, known in conds:
+        settled &= ~(~known & (rank > tier))
+    return pd.DataFrame({"tier": np.array(TIERS, dtype=object)[tier], "settled": settled})
 
 
 def load_recount() -> ModuleType:
@@ -107,8 +148,9 @@ class Checker:
         print(f"  [{'ok' if ok else 'MISMATCH'}] {name}" + (f": {detail}" if detail else ""))
 
 
-def compare(out: pd.DataFrame, ref: pd.DataFrame, ck: Checker) -> dict[str, Any]:
-    """Compare one CLI result table with the recount's respondent table (same file)."""
+def compare(out: pd.DataFrame, ref: pd.DataFrame, expect: pd.DataFrame,
+            ck: Checker) -> dict[str, Any]:
+    """Compare one CLI result table with the recount's respondent table and expected tiers."""
     figures: dict[str, Any] = {"rows_in": len(ref), "rows_out": len(out)}
     ck.check("rows out == rows in", len(out) == len(ref), f"{len(out)} vs {len(ref)}")
     if len(out) != len(ref):
@@ -164,7 +206,29 @@ def compare(out: pd.DataFrame, ref: pd.DataFrame, ck: Checker) -> dict[str, Any]
     n_extra = int((~item9 & has_code).sum())
     ck.check(f"{CRITICAL_CODE} only where DPQ090 in 1-3", n_extra == 0, f"{n_extra} extra")
 
+    exp_tier = expect["tier"].to_numpy(dtype=object)
+    n_tier_c = int((complete & (tier != exp_tier)).sum())
+    n_tier_i = int((~complete & (tier != exp_tier)).sum())
+    ck.check("warning_tier == default-policy recount, complete protocols", n_tier_c == 0,
+             f"{int(complete.sum())} rows, {n_tier_c} differ")
+    ck.check("warning_tier == default-policy recount (bounds), other rows", n_tier_i == 0,
+             f"{int((~complete).sum())} rows, {n_tier_i} differ")
+    figures["tier_raised_on_incomplete_by_total_bounds"] = int(
+        (~complete & (tier != "none") & ~item9
+         & (pd.Series(exp_tier) != "none").to_numpy()).sum())
+    settled_out = out["tier_settled"].astype(str).str.lower().eq("true").to_numpy()
+    n_settled = int((settled_out != expect["settled"].to_numpy()).sum())
+    ck.check("tier_settled == recount", n_settled == 0,
+             f"{int((~settled_out).sum())} not settled, {n_settled} differ")
+    figures["tier_not_settled"] = int((~settled_out).sum())
     figures["status"] = {str(k): int(v) for k, v in out["status"].value_counts().items()}
+    cross = pd.crosstab(ref["category"].to_numpy(), out["status"].to_numpy())
+    figures["status_by_recount_category"] = {
+        str(cat): {str(st): int(n) for st, n in row.items() if n}
+        for cat, row in cross.iterrows()}
+    n_bad_status = int((complete != (out["status"] == "scored").to_numpy()).sum())
+    ck.check("status == scored exactly on the complete protocols", n_bad_status == 0,
+             f"{n_bad_status} differ")
     figures["warning_tier"] = {str(k): int(v)
                                for k, v in out["warning_tier"].value_counts().items()}
     return figures
@@ -199,46 +263,99 @@ def time_startup(repeat: int) -> float:
     return round(best, 3)
 
 
+def replicated(dpq_j: Path, replicate: int) -> pd.DataFrame:
+    """DPQ_J as ``pd.read_csv`` gives it, stacked ``replicate`` times with unique ids.
+
+    Ids: ``SEQN + 1,000,000 x copy number`` (every SEQN is below 10^6), so no row is flagged
+    as a duplicate id.
+    """
+    base = pd.read_csv(dpq_j)
+    big = pd.concat([base] * replicate, ignore_index=True)
+    big["SEQN"] = big["SEQN"] + 1_000_000.0 * np.repeat(np.arange(replicate), len(base))
+    return big
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as text (``"0.0"``, missing = NA), like the CLI's CSV reader delivers it."""
+    text = frame.astype(object).where(frame.notna(), None).astype(str)
+    return text.where(frame.notna(), None)
+
+
+def memory_probe(dpq_j: Path, replicate: int, traced: bool) -> dict[str, float]:
+    """One ``xs.screen`` call in a fresh interpreter; maxrss (or tracemalloc peak) in MiB.
+
+    Without ``traced``: ``ru_maxrss`` after loading the data and after the call. With
+    ``traced``: the ``tracemalloc`` peak of allocations made during the call (slower run).
+    """
+    code = f"""
+import json, resource, sys, tracemalloc, warnings
+sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+import nhanes_run as nr
+import xinli_screen as xs
+from xinli_screen.io import read_column_map
+cmap = read_column_map(nr.COLUMN_MAP)
+big = nr.replicated(nr.Path({str(dpq_j)!r}), {replicate})
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if {traced!r}:
+    tracemalloc.start()
+xs.screen(big, ["phq9"], id_column="SEQN", columns=cmap.columns,
+          missing_codes=cmap.missing_codes)
+peak = tracemalloc.get_traced_memory()[1] if {traced!r} else 0
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"maxrss_data_mib": base / 1024, "maxrss_after_mib": after / 1024,
+                  "traced_peak_mib": peak / 2**20}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    return {k: round(v, 1) for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
+
+
 def api_benchmark(dpq_j: Path, replicate: int, repeat: int) -> dict[str, Any]:
-    """Time ``xs.screen`` on DPQ_J replicated ``replicate`` times (unique ids)."""
+    """Time ``xs.screen`` on DPQ_J replicated ``replicate`` times; memory in fresh processes."""
     import xinli_screen as xs
     from xinli_screen.io import read_column_map
 
     cmap = read_column_map(COLUMN_MAP)
-    base = pd.read_csv(dpq_j)
-    big = pd.concat([base] * replicate, ignore_index=True)
-    # unique ids: SEQN + 1,000,000 x copy number (SEQN < 1e6)
-    big["SEQN"] = big["SEQN"] + 1_000_000.0 * np.repeat(np.arange(replicate), len(base))
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    big = replicated(dpq_j, replicate)
+    stages: dict[str, float] = {}
 
-    def run() -> Any:
-        return xs.screen(big, ["phq9"], id_column="SEQN", columns=cmap.columns,
-                         missing_codes=cmap.missing_codes)
+    def run(frame: pd.DataFrame, record: bool = False) -> Any:
+        t0 = time.perf_counter()
 
-    best, times, result = best_of(repeat, run)
-    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
-    run()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+        def progress(stage: str) -> None:
+            if record:
+                stages[stage] = time.perf_counter() - t0
+
+        result = xs.screen(frame, ["phq9"], id_column="SEQN", columns=cmap.columns,
+                           missing_codes=cmap.missing_codes, progress=progress)
+        if record:
+            stages["done"] = time.perf_counter() - t0
+        return result
+
+    best, times, result = best_of(repeat, lambda: run(big))
     summary = result.summary()
-
-    text = big.astype(object).where(big.notna(), None).astype(str)
-    text = text.where(big.notna(), None)
-    best_text, times_text, _ = best_of(repeat, lambda: xs.screen(
-        text, ["phq9"], id_column="SEQN", columns=cmap.columns,
-        missing_codes=cmap.missing_codes))
+    del result
+    run(big, record=True)
+    names = [*stages]
+    stage_s = {"load definitions": round(stages[names[0]], 3)} | {
+        name: round(stages[nxt] - stages[name], 3) for name, nxt in itertools.pairwise(names)}
+    text_frame = as_text(big)
+    best_text, times_text, _ = best_of(repeat, functools.partial(run, text_frame))
+    del text_frame
+    plain = memory_probe(dpq_j, replicate, traced=False)
+    traced = memory_probe(dpq_j, replicate, traced=True)
     return {
         "rows": len(big),
         "replicate": replicate,
         "numeric_input": {"best_s": round(best, 3), "all_s": [round(t, 3) for t in times],
                           "rows_per_s": round(len(big) / best)},
+        "stage_s_one_run": stage_s,
         "text_input": {"best_s": round(best_text, 3),
                        "all_s": [round(t, 3) for t in times_text],
                        "rows_per_s": round(len(big) / best_text)},
-        "tracemalloc_peak_mib": round(peak / 2**20, 1),
-        "maxrss_mib_before": round(rss_before / 1024, 1),
-        "maxrss_mib_after_timing": round(rss_after / 1024, 1),
+        "maxrss_mib_data_loaded": plain["maxrss_data_mib"],
+        "maxrss_mib_after_screen": plain["maxrss_after_mib"],
+        "tracemalloc_peak_mib": traced["traced_peak_mib"],
         "status": summary["status"],
         "warning_tier": summary["warning_tier"],
     }
@@ -266,6 +383,24 @@ def machine() -> dict[str, Any]:
             "numpy": np.__version__, "platform": platform.platform()}
 
 
+def engine_revision() -> dict[str, Any]:
+    """Git commit of the repository and whether ``src/``/``instruments/`` have local edits."""
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True,
+                                  text=True, check=False)
+        except OSError:
+            return ""
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    dirty = git("status", "--porcelain", "--", "src", "instruments")
+    import xinli_screen
+
+    return {"commit": git("rev-parse", "--short", "HEAD") or "unknown",
+            "engine_files_modified": len(dirty.splitlines()) if dirty else 0,
+            "package_version": xinli_screen.__version__}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
     rc = load_recount()
@@ -285,8 +420,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"NHANES data not found in {data}", file=sys.stderr)
         return 2
 
-    report: dict[str, Any] = {"machine": machine(), "cycles": {}}
+    report: dict[str, Any] = {"machine": machine(), "engine": engine_revision(), "cycles": {}}
     print("machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()))
+    print("engine: " + ", ".join(f"{k} {v}" for k, v in report["engine"].items()))
     ck = Checker()
     with tempfile.TemporaryDirectory(prefix="xs_nhanes_") as tmp:
         outdir = args.keep or Path(tmp)
@@ -303,15 +439,21 @@ def main(argv: list[str] | None = None) -> int:
             for line in info["cli_summary"]:
                 print(f"  cli: {line}")
             ck.check("CLI exit code 0", info["returncode"] == 0, str(info["returncode"]))
-            ref = rc.respondent_table(rc.load_dpq(data / f"DPQ_{cycle}.csv"))
+            dpq = rc.load_dpq(data / f"DPQ_{cycle}.csv")
+            ref = rc.respondent_table(dpq)
             out = pd.read_csv(out_path, dtype={"SEQN": str}, encoding="utf-8-sig")
-            figures = compare(out, ref, ck)
+            figures = compare(out, ref, expected_tiers(dpq), ck)
             info.update(figures)
             report["cycles"][cycle] = info
             print("  figures: complete {c}, total>=10 {p}, bands {b}, DPQ090 1-3 {n}".format(
                 c=figures.get("scored_engine"), p=figures.get("total_ge10_engine"),
                 b=figures.get("bands_engine"), n=figures.get("item9_1to3")))
             print(f"  status {figures.get('status')}; tiers {figures.get('warning_tier')}")
+            print(f"  recount category -> engine status: "
+                  f"{figures.get('status_by_recount_category')}")
+            print(f"  tier raised on an incomplete protocol by the total's bounds (item 9 "
+                  f"not positive): {figures.get('tier_raised_on_incomplete_by_total_bounds')}; "
+                  f"tier not settled: {figures.get('tier_not_settled')}")
     if args.replicate > 0:
         print(f"\nPython API xs.screen on DPQ_J x {args.replicate}:")
         api = api_benchmark(data / "DPQ_J.csv", args.replicate, args.repeat)
@@ -322,10 +464,11 @@ def main(argv: list[str] | None = None) -> int:
               f"(all {api['numeric_input']['all_s']})")
         print(f"  text DataFrame (as the CLI reads): best {api['text_input']['best_s']} s = "
               f"{api['text_input']['rows_per_s']:,} rows/s (all {api['text_input']['all_s']})")
-        print(f"  peak traced allocations in xs.screen (tracemalloc): "
-              f"{api['tracemalloc_peak_mib']} MiB; process maxrss {api['maxrss_mib_before']} MiB"
-              f" before, {api['maxrss_mib_after_timing']} MiB after the timed runs")
-        ck.check("API x100: status counts = 100 x DPQ_J",
+        print(f"  stages of one numeric run (s): {api['stage_s_one_run']}")
+        print(f"  memory (fresh process, one call): maxrss {api['maxrss_mib_data_loaded']} MiB "
+              f"with the data loaded, {api['maxrss_mib_after_screen']} MiB after xs.screen; "
+              f"tracemalloc peak during xs.screen {api['tracemalloc_peak_mib']} MiB")
+        ck.check(f"API x{args.replicate}: scored rows = {args.replicate} x 5068 (DPQ_J complete)",
                  api["status"]["scored"] == args.replicate * 5068,
                  f"scored {api['status']['scored']}")
     print(f"\n{ck.n - len(ck.failed)} of {ck.n} checks passed"

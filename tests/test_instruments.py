@@ -11,7 +11,7 @@ import pytest
 
 import xinli_screen as xs
 from xinli_screen.instrument.registry import bundled_dir, validate_instrument_file
-from xinli_screen.scoring import critical_item_flags, score_instrument
+from xinli_screen.scoring import critical_item_flags, score_instrument, validity_flags
 
 BUNDLED = xs.list_instruments()
 
@@ -80,6 +80,11 @@ def test_bundled_test_vectors(instrument_id: str) -> None:
         for scale_id, band in tv.expected_bands.items():
             got = scores.loc[0, f"{inst.id}.{scale_id}.band"]
             assert (got if isinstance(got, str) else None) == band, tv.description
+        checks = validity_flags(scores, inst)
+        fired_checks = [c.id for c in inst.validity_checks
+                        if checks.loc[0, f"{inst.id}.{c.id}"] is not pd.NA
+                        and bool(checks.loc[0, f"{inst.id}.{c.id}"])]
+        assert fired_checks == list(tv.expected_validity), tv.description
         flags = critical_item_flags(frame, inst)
         values = {c.id: flags.loc[0, f"{inst.id}.{c.id}"] for c in inst.critical_items}
         fired = [k for k, v in values.items() if v is not pd.NA and bool(v)]

@@ -16,6 +16,7 @@ from xinli_screen.policy.models import TIER_ORDER
 DEMO = Path(__file__).parent / "fixtures" / "demo_scoring.yaml"
 INSTRUMENTS = {i: xs.load_instrument(i) for i in ("phq9", "gad7", "cesd")}
 INSTRUMENTS["demo"] = xs.load_instrument(DEMO)
+INSTRUMENTS["feat"] = xs.load_instrument(Path(__file__).parent / "fixtures" / "demo_features.yaml")
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
@@ -32,30 +33,49 @@ def answer_frames(draw: st.DrawFn, inst_id: str, allow_missing: bool = True) -> 
     return pd.DataFrame(cols, dtype=float)
 
 
+def _meets(x: float, op: str, value: float) -> bool:
+    return {">=": x >= value, ">": x > value, "<=": x <= value, "<": x < value,
+            "==": x == value}[op]
+
+
 def slow_reference(row: dict[str, float], inst: xs.Instrument) -> dict[str, float]:
     """Per-respondent scoring written directly from the definitions, one item at a time."""
     by_id = {i.id: i for i in inst.items}
-    out = {}
+    out: dict[str, float] = {}
     for scale in inst.scales:
-        keyed = []
-        for item_id in scale.items:
-            x = row[item_id]
-            if math.isnan(x):
-                continue
-            rs = inst.response_scale_of(by_id[item_id])
-            keyed.append(rs.min_code + rs.max_code - x if by_id[item_id].reverse_keyed else x)
-        m, k = len(keyed), len(scale.items)
-        if m < scale.required_answers:
-            score = math.nan
-        elif scale.method == "mean":
-            score = sum(keyed) / m
-        elif m == k:
-            score = float(sum(keyed))
-        elif scale.prorate:
-            score = sum(keyed) * k / m
+        if scale.is_composite:
+            parts = [out[c] for c in scale.scales]
+            score = sum(parts) / len(parts) if scale.method == "mean" else sum(parts)
         else:
-            score = math.nan
-        out[scale.id] = score * scale.multiplier
+            keyed = []
+            for item_id in scale.items:
+                x = row[item_id]
+                if math.isnan(x):
+                    continue
+                rs = inst.response_scale_of(by_id[item_id])
+                keyed.append(rs.min_code + rs.max_code - x if by_id[item_id].reverse_keyed
+                             else x)
+            m, k = len(keyed), len(scale.items)
+            f = scale.item_filter
+            hits = [v for v in keyed if f is None or _meets(v, f.op, f.value)]
+            if m < scale.required_answers:
+                score = math.nan
+            elif scale.method == "count":
+                score = float(len(hits))
+            elif scale.method == "mean":
+                score = sum(hits) / len(hits) if hits else math.nan
+            elif m == k:
+                score = float(sum(hits))
+            elif scale.prorate:
+                score = sum(hits) * k / m
+            else:
+                score = math.nan
+        score *= scale.multiplier
+        if not math.isnan(score) and scale.rounding == "floor":
+            score = float(math.floor(score))
+        elif not math.isnan(score) and scale.rounding == "nearest":
+            score = float(math.floor(score + 0.5))
+        out[scale.id] = score
     return out
 
 
@@ -95,7 +115,7 @@ def test_scores_within_declared_range(case: tuple[str, pd.DataFrame]) -> None:
         values = scores[f"{inst_id}.{scale.id}"].dropna()
         assert ((values >= lo - 1e-9) & (values <= hi + 1e-9)).all()
         n = scores[f"{inst_id}.{scale.id}.n_answered"]
-        assert ((n >= 0) & (n <= len(scale.items))).all()
+        assert ((n >= 0) & (n <= len(inst.scale_items(scale)))).all()
 
 
 @SETTINGS

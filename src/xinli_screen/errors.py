@@ -67,6 +67,7 @@ class XinliScreenWarning(UserWarning):
 
 class _DefinitionError(XinliScreenError, ValueError):
     kind = "definition"
+    doc = "docs/instruments.md"
 
     def __init__(self, issues: list[DefinitionIssue]) -> None:
         self.issues = list(issues)
@@ -74,7 +75,7 @@ class _DefinitionError(XinliScreenError, ValueError):
         lines = "\n".join(f"  {i}" for i in errors)
         super().__init__(
             f"{len(errors)} error(s) in {self.kind} definition:\n{lines}\n"
-            "See docs/instruments.md for the YAML format."
+            f"See {self.doc} for the YAML format."
         )
 
 
@@ -92,6 +93,7 @@ class PolicyDefinitionError(_DefinitionError):
     """A warning-policy YAML is malformed, inconsistent, or refers to unknown scales/items."""
 
     kind = "policy"
+    doc = "docs/policy.md"
 
 
 class ResponseDataError(XinliScreenError, ValueError):

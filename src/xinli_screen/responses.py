@@ -10,6 +10,7 @@ and 9 = don't know) become missing without a failure; every other unusable cell 
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 import warnings
@@ -207,10 +208,10 @@ def _resolve_columns(
     missing = [i for i in all_items if i not in mapping]
     for inst in instruments:
         if all(i.id in missing for i in inst.items):
-            sample = ", ".join(map(str, list(data.columns)[:8]))
             raise ResponseDataError(
                 f"no column found for any item of instrument {inst.id!r} (expected columns "
-                f"named like {inst.items[0].id!r}); the input has: {sample}. Give a column map "
+                f"named like {inst.items[0].id!r}; the input has {data.shape[1]} columns). "
+                "Check that the first row is the header, or give a column map "
                 "(--columns MAP.yaml) that maps item ids to column names "
                 "(see docs/errors.md#column-map).")
     return mapping, missing
@@ -257,9 +258,13 @@ def prepare_responses(
         Some (not all) items of an instrument have no column; they are treated as missing.
     """
     if id_column is not None and id_column not in data.columns:
+        close = difflib.get_close_matches(id_column, [str(c) for c in data.columns], n=3,
+                                          cutoff=0.8)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         raise ResponseDataError(
-            f"id column {id_column!r} is not in the input; columns are: "
-            f"{', '.join(map(str, list(data.columns)[:10]))} (see docs/errors.md#id-column)")
+            f"id column {id_column!r} is not in the input ({data.shape[1]} columns).{hint} "
+            "Check the spelling and that the first row is the header "
+            "(see docs/errors.md#id-column)")
     mapping, missing = _resolve_columns(data, instruments, columns)
     if missing:
         warnings.warn(

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from xinli_screen.errors import DefinitionIssue
 
-__all__ = ["YamlDocument", "read_yaml", "validate_model"]
+__all__ = ["YamlDocument", "read_yaml", "validate_model", "without_unknown_keys"]
 
 M = TypeVar("M", bound=BaseModel)
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
@@ -176,16 +176,42 @@ def validate_model(model: type[M], doc: YamlDocument) -> tuple[M | None, list[De
     try:
         return model.model_validate(doc.data), []
     except ValidationError as exc:
-        issues = []
-        for err in exc.errors():
-            loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-            issues.append(
-                DefinitionIssue(
-                    "schema",
-                    err["msg"],
-                    source=doc.source,
-                    line=doc.line_of(loc),
-                    field=".".join(str(p) for p in loc),
-                )
-            )
-        return None, issues
+        errors = exc.errors()
+    issues = [_issue(err, doc) for err in errors]
+    return None, issues
+
+
+def _clean_loc(err: Any) -> list[str | int]:
+    return [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+
+
+def _issue(err: Any, doc: YamlDocument) -> DefinitionIssue:
+    loc = _clean_loc(err)
+    return DefinitionIssue("schema", err["msg"], source=doc.source, line=doc.line_of(loc),
+                           field=".".join(str(p) for p in loc))
+
+
+def without_unknown_keys(model: type[M], doc: YamlDocument) -> M | None:
+    """Validate after dropping the keys pydantic reported as unknown (``extra_forbidden``).
+
+    Used only to run the semantic checks as well when the sole structural problems are
+    misspelt or unknown keys, so that one typo does not hide every other finding. Returns
+    None when other structural errors remain.
+    """
+    import copy
+
+    data = copy.deepcopy(doc.data)
+    for _ in range(3):
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            errors = exc.errors()
+        if any(e["type"] != "extra_forbidden" for e in errors):
+            return None
+        for err in errors:
+            *parents, key = _clean_loc(err)
+            node = data
+            for p in parents:
+                node = node[p]
+            node.pop(key, None)
+    return None

@@ -14,6 +14,8 @@ app = typer.Typer(
     name="xinli-screen",
     help="School mental-health screening: score answer files, assign warning tiers with "
     "reasons. Screening results are not a diagnosis.",
+    epilog="Example: xinli-screen score answers.csv -i phq9 -i gad7 --id-column student_id "
+    "-o results.xlsx",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

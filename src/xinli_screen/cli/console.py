@@ -6,15 +6,16 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from xinli_screen.cli.exit_codes import ExitCode
 
 __all__ = ["fail", "stderr"]
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def fail(message: str, code: ExitCode) -> NoReturn:
     """Print ``message`` to stderr and exit with ``code``."""
-    stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    stderr.print(Text.assemble(("error: ", "bold red"), message))
     raise typer.Exit(int(code))

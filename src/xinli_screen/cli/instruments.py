@@ -19,7 +19,8 @@ from xinli_screen.instrument.registry import (
 )
 from xinli_screen.policy.models import policy_json_schema
 
-app = typer.Typer(help="List, show and validate instrument definitions.", no_args_is_help=True)
+app = typer.Typer(help="List, show and validate instrument definitions.", no_args_is_help=True,
+                  epilog="Example: xinli-screen instruments validate my_scale.yaml")
 
 
 @app.command("list")

@@ -19,7 +19,7 @@ from xinli_screen.errors import (
     XinliScreenWarning,
 )
 from xinli_screen.io import read_column_map, read_table, write_failures, write_result
-from xinli_screen.io.writers import OUTPUT_FORMATS
+from xinli_screen.io.writers import FAILURE_FORMATS, OUTPUT_FORMATS
 from xinli_screen.pipeline import STAGES, screen
 from xinli_screen.result import ScreeningResult
 
@@ -80,6 +80,14 @@ def score_command(
         fail("--lang must be zh or en", ExitCode.USAGE)
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         fail(f"output {output} must end in one of {', '.join(OUTPUT_FORMATS)}", ExitCode.USAGE)
+    if failures is not None and failures.suffix.lower() not in FAILURE_FORMATS:
+        fail(f"--failures {failures} must end in one of {', '.join(FAILURE_FORMATS)}",
+             ExitCode.USAGE)
+    for target in (output, failures):
+        if target is not None and not target.resolve().parent.is_dir():
+            fail(f"folder {target.parent} does not exist; create it first", ExitCode.USAGE)
+    if columns is not None and not columns.is_file():
+        fail(f"column map {columns}: no such file", ExitCode.USAGE)
     try:
         cmap = read_column_map(columns) if columns else None
     except ResponseDataError as exc:

@@ -14,7 +14,7 @@ from pathlib import Path
 from xinli_screen.errors import InstrumentDefinitionError
 from xinli_screen.instrument.checks import check_instrument
 from xinli_screen.instrument.models import Instrument
-from xinli_screen.yaml_source import read_yaml, validate_model
+from xinli_screen.yaml_source import read_yaml, validate_model, without_unknown_keys
 
 __all__ = [
     "LoadedInstrument",
@@ -76,8 +76,10 @@ def validate_instrument_file(path: str | Path) -> tuple[Instrument | None, list,
     doc = read_yaml(path)
     model, issues = validate_model(Instrument, doc)
     issues = [*doc.issues, *issues]
-    if model is not None:
-        issues += check_instrument(model, doc)
+    checkable = model if model is not None else (
+        without_unknown_keys(Instrument, doc) if issues and not doc.issues else None)
+    if checkable is not None:
+        issues += check_instrument(checkable, doc)
     if any(i.level == "error" for i in issues):
         model = None
     return model, issues, doc.sha256

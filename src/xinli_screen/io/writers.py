@@ -14,9 +14,18 @@ import pandas as pd
 
 from xinli_screen.result import ScreeningResult
 
-__all__ = ["OUTPUT_FORMATS", "sidecar_path", "write_failures", "write_result"]
+__all__ = [
+    "FAILURE_FORMATS",
+    "OUTPUT_FORMATS",
+    "csv_safe",
+    "sidecar_path",
+    "write_failures",
+    "write_result",
+]
 
 OUTPUT_FORMATS = (".csv", ".xlsx", ".parquet", ".json")
+FAILURE_FORMATS = (".csv", ".xlsx")
+_FORMULA = r"^(?:[=+@\t\r]|-[^0-9.])"
 
 
 def sidecar_path(path: Path) -> Path:
@@ -29,6 +38,23 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if isinstance(out[col].dtype, pd.CategoricalDtype):
             out[col] = out[col].astype(object)
+    return out
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe.
+
+    Applies to text starting with ``=``, ``+``, ``@``, tab, carriage return, or ``-`` not
+    followed by a digit (OWASP CSV-injection guidance); numbers are untouched. Only CSV output
+    needs it: XLSX cells are written as text.
+    """
+    out = _plain(frame)
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            text = out[col]
+            risky = text.astype(str).str.contains(_FORMULA, regex=True) & text.notna()
+            if risky.any():
+                out[col] = text.where(~risky, "'" + text.astype(str))
     return out
 
 
@@ -59,7 +85,7 @@ def write_result(result: ScreeningResult, path: str | Path) -> list[Path]:
     suffix = path.suffix.lower()
     provenance = json.dumps(result.provenance, ensure_ascii=False, indent=2)
     if suffix == ".csv":
-        _plain(result.table).to_csv(path, index=False, encoding="utf-8-sig")
+        csv_safe(result.table).to_csv(path, index=False, encoding="utf-8-sig")
     elif suffix == ".xlsx":
         prov = pd.DataFrame({"key": list(result.provenance),
                              "value": [json.dumps(v, ensure_ascii=False)
@@ -87,5 +113,5 @@ def write_failures(result: ScreeningResult, path: str | Path) -> Path:
     if path.suffix.lower() == ".xlsx":
         _write_xlsx({"failures": result.failures}, path)
     else:
-        result.failures.to_csv(path, index=False, encoding="utf-8-sig")
+        csv_safe(result.failures).to_csv(path, index=False, encoding="utf-8-sig")
     return path
