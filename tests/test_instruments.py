@@ -203,3 +203,14 @@ def test_shipped_json_schemas_are_current() -> None:
                          ("policy", policy_json_schema())):
         shipped = json.loads((docs / f"{name}.schema.json").read_text(encoding="utf-8"))
         assert shipped == schema, f"regenerate docs/schema/{name}.schema.json"
+
+
+def test_docs_catalogue_is_generated_from_yaml() -> None:
+    """docs/instruments.md embeds exactly `xinli-screen instruments list --markdown`."""
+    from xinli_screen.instrument.catalogue import BEGIN_MARK, END_MARK, catalogue_markdown
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "instruments.md").read_text("utf-8")
+    embedded = text.split(BEGIN_MARK, 1)[1].split(END_MARK, 1)[0].strip()
+    assert embedded == catalogue_markdown(), (
+        "regenerate the table in docs/instruments.md with: xinli-screen instruments list "
+        "--markdown")

@@ -11,6 +11,7 @@ import typer
 from xinli_screen.cli.console import fail, stderr
 from xinli_screen.cli.exit_codes import ExitCode
 from xinli_screen.errors import InstrumentDefinitionError
+from xinli_screen.instrument.catalogue import catalogue_markdown
 from xinli_screen.instrument.models import instrument_json_schema
 from xinli_screen.instrument.registry import (
     list_instruments,
@@ -26,11 +27,16 @@ app = typer.Typer(help="List, show and validate instrument definitions.", no_arg
 @app.command("list")
 def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    markdown: Annotated[bool, typer.Option(
+        "--markdown", help="The catalogue table used in docs/instruments.md.")] = False,
 ) -> None:
     """List the bundled instruments.
 
     Example: xinli-screen instruments list --json
     """
+    if markdown:
+        typer.echo(catalogue_markdown())
+        return
     summaries = [load_instrument(i).summary() for i in list_instruments()]
     if as_json:
         typer.echo(json.dumps(summaries, ensure_ascii=False, indent=1))
