@@ -141,7 +141,7 @@ def test_instruments_show_text(cli):
     run = cli("instruments", "show", "phq9")
     assert run.code == 0
     assert re.match(r"phq9 v\d+\.\d+\.\d+: ", run.out)
-    assert "scale total: sum of 9 items, range 0-27, needs 9 answered" in run.out
+    assert "scale total: sum of 9 items, needs 9 answered, range 0-27" in run.out
     assert re.search(r"band moderate\s+>= 10", run.out)
     assert "cut-off screen_positive: >= 10" in run.out
     assert "critical item phq9_09 >= 1" in run.out

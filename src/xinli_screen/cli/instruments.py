@@ -65,15 +65,21 @@ def show_command(
         typer.echo(inst.model_dump_json(indent=1, exclude_none=True))
         return
     typer.echo(f"{inst.id} v{inst.version}: {inst.name.zh} / {inst.name.en}")
+    shipped = any(i.text for i in inst.items)
     typer.echo(f"licence: {inst.licence.name} (item wording shipped: "
+               f"{'yes' if shipped else 'no'}; allowed: "
                f"{'yes' if inst.licence.item_text_allowed else 'no'})")
     for c in inst.citation:
         typer.echo(f"source: {c.text}")
     for scale in inst.scales:
         lo, hi = inst.scale_range(scale)
-        typer.echo(f"scale {scale.id}: {scale.method} of {len(scale.items)} items, "
-                   f"range {lo:g}-{hi:g}, needs {scale.required_answers} answered"
-                   f"{', prorated' if scale.prorate else ''}")
+        if scale.is_composite:
+            parts = f"{scale.method} of scales {', '.join(scale.scales)}"
+        else:
+            parts = (f"{scale.method} of {len(scale.items)} items, needs "
+                     f"{scale.required_answers} answered{', prorated' if scale.prorate else ''}")
+        extra = f", x{scale.multiplier:g}" if scale.multiplier != 1 else ""
+        typer.echo(f"scale {scale.id}: {parts}{extra}, range {lo:g}-{hi:g}")
         for band in scale.bands:
             typer.echo(f"  band {band.id:<20} >= {band.min:g}  {band.label.zh or ''}")
         for cut in scale.cutoffs:

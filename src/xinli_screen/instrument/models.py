@@ -136,10 +136,14 @@ class Band(_Frozen):
 
 
 class Cutoff(_Frozen):
-    """A cut-off: the scale score compared with ``value`` gives screen positive."""
+    """A cut-off: the scale score compared with ``value`` gives screen positive.
+
+    ``op`` is ``>=`` or ``>`` for scales where high is bad, ``<=`` or ``<`` where low is bad
+    (WHO-5 well-being).
+    """
 
     id: str = Field(pattern=ID_PATTERN)
-    op: Literal[">=", ">"] = ">="
+    op: Comparison = ">="
     value: float
     label: LocalText
     source: str = Field(description="paper, manual, page or table the cut-off comes from")
@@ -360,7 +364,7 @@ class Instrument(_Frozen):
             "n_items": len(self.items),
             "scales": [s.id for s in self.scales],
             "critical_items": [c.item for c in self.critical_items],
-            "item_text_shipped": self.licence.item_text_allowed,
+            "item_text_shipped": any(i.text for i in self.items),
             "licence": self.licence.name,
         }
 
