@@ -559,3 +559,18 @@ def test_failures_with_unsupported_extension_is_usage_error(cli, tmp_path):
     run = cli("score", data, "-i", "phq9", "--id-column", "sid", "--failures", fails)
     assert run.code == 2
     assert not fails.exists()
+
+
+def test_policy_copy_then_validate(cli, tmp_path):
+    target = tmp_path / "district.yaml"
+    run = cli("policy", "copy", target)
+    assert run.code == 0 and target.is_file()
+    run = cli("policy", "validate", target, "-i", "phq9")
+    assert run.code == 0 and "ok" in run.out
+    text = target.read_text(encoding="utf-8").replace("phq9.total.screen_positive}",
+                                                      "phq9.total.no_such_cutoff}", 1)
+    target.write_text(text, encoding="utf-8")
+    run = cli("policy", "validate", target, "-i", "phq9")
+    assert run.code == 3
+    assert "no_such_cutoff" in run.err and "district.yaml" in run.err
+    assert cli("policy", "copy", target).code == 2  # never overwrites

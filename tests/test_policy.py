@@ -162,3 +162,31 @@ def test_unknown_condition_key_is_refused(tmp_path: Path) -> None:
     path = write_policy(tmp_path, rules=rules)
     with pytest.raises(xs.PolicyDefinitionError, match="condition"):
         xs.load_policy(path)
+
+
+def test_default_policy_binds_every_bundled_instrument() -> None:
+    from xinli_screen.policy.engine import bind_policy
+
+    loaded = xs.load_policy("default")
+    instruments = [xs.load_instrument(i) for i in xs.list_instruments()]
+    rules, inactive, issues = bind_policy(loaded.policy, instruments, loaded.lines, loaded.path)
+    assert [str(i) for i in issues] == []
+    assert inactive == []
+    covered = {r.when.model_dump_json() for r in rules}
+    assert len(covered) == len(rules)
+    named = {i for r in rules for i in xs.list_instruments() if f"{i}." in r.model_dump_json()
+             or f"{i}_" in r.model_dump_json()}
+    assert named >= set(xs.list_instruments()) - {"pss10", "rses"}
+
+
+def test_all_instruments_screen_together() -> None:
+    """One answer sheet with every bundled instrument at its maximum keyed answers."""
+    instruments = [xs.load_instrument(i) for i in xs.list_instruments()]
+    row: dict[str, float] = {}
+    for inst in instruments:
+        for item in inst.items:
+            rs = inst.response_scale_of(item)
+            row[item.id] = rs.min_code if item.reverse_keyed else rs.max_code
+    result = xs.screen(pd.DataFrame([row]), [i.id for i in instruments])
+    assert result.table.loc[0, "warning_tier"] == "district"
+    assert result.table.loc[0, "protocol_valid"] is not None

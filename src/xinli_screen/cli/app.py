@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from xinli_screen import __version__
-from xinli_screen.cli import instruments
+from xinli_screen.cli import instruments, policy
 from xinli_screen.cli.example import example_data_command
 from xinli_screen.cli.exit_codes import ExitCode
 from xinli_screen.cli.score import score_command
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.command("score")(score_command)
 app.command("example-data")(example_data_command)
 app.add_typer(instruments.app, name="instruments")
+app.add_typer(policy.app, name="policy")
 
 
 def _version(value: bool) -> None:
