@@ -12,7 +12,9 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
+from xinli_screen import norms
 from xinli_screen.errors import (
+    DefinitionError,
     DefinitionIssue,
     InstrumentDefinitionError,
     PolicyDefinitionError,
@@ -36,6 +38,7 @@ from xinli_screen.scoring import (
 
 __all__ = [
     "TIER_ORDER",
+    "DefinitionError",
     "DefinitionIssue",
     "Instrument",
     "InstrumentDefinitionError",
@@ -52,6 +55,7 @@ __all__ = [
     "list_instruments",
     "load_instrument",
     "load_policy",
+    "norms",
     "prepare_responses",
     "reverse_key",
     "score_instrument",

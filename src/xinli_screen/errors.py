@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "DefinitionError",
     "DefinitionIssue",
     "InstrumentDefinitionError",
     "PolicyDefinitionError",
@@ -65,7 +66,9 @@ class XinliScreenWarning(UserWarning):
     """Base class of every warning issued by xinli_screen."""
 
 
-class _DefinitionError(XinliScreenError, ValueError):
+class DefinitionError(XinliScreenError, ValueError):
+    """A definition file (instrument, policy, norm table) is malformed; ``.issues`` lists all."""
+
     kind = "definition"
     doc = "docs/instruments.md"
 
@@ -79,7 +82,7 @@ class _DefinitionError(XinliScreenError, ValueError):
         )
 
 
-class InstrumentDefinitionError(_DefinitionError):
+class InstrumentDefinitionError(DefinitionError):
     """An instrument YAML is malformed or inconsistent.
 
     ``.issues`` holds every :class:`DefinitionIssue` found (all problems are collected
@@ -89,7 +92,7 @@ class InstrumentDefinitionError(_DefinitionError):
     kind = "instrument"
 
 
-class PolicyDefinitionError(_DefinitionError):
+class PolicyDefinitionError(DefinitionError):
     """A warning-policy YAML is malformed, inconsistent, or refers to unknown scales/items."""
 
     kind = "policy"

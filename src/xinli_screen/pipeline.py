@@ -15,9 +15,16 @@ import numpy as np
 import pandas as pd
 
 from xinli_screen import __version__
-from xinli_screen.errors import PolicyDefinitionError
+from xinli_screen.errors import PolicyDefinitionError, ResponseDataError
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import LoadedInstrument, load_instrument_with_hash
+from xinli_screen.norms import (
+    LoadedNormTable,
+    NormTable,
+    apply_norms,
+    load_norms_with_hash,
+    map_groups,
+)
 from xinli_screen.policy.engine import bind_policy, evaluate_policy
 from xinli_screen.policy.loader import load_policy
 from xinli_screen.policy.models import TIER_ORDER, Policy
@@ -79,6 +86,38 @@ def _status(
     return status, detail
 
 
+def _norm_tables(
+    norms: Sequence[str | Path | NormTable], instruments: Sequence[Instrument]
+) -> dict[str, LoadedNormTable]:
+    """Load the chosen norm tables, keyed by instrument id (at most one per instrument)."""
+    screened = {i.id for i in instruments}
+    tables: dict[str, LoadedNormTable] = {}
+    for ref in norms:
+        loaded = load_norms_with_hash(ref)
+        inst = loaded.table.instrument
+        if inst not in screened:
+            raise ValueError(f"norm table {loaded.table.id!r} is for {inst!r}, which is not "
+                             f"among the screened instruments ({', '.join(sorted(screened))})")
+        if inst in tables:
+            raise ValueError(f"two norm tables chosen for {inst!r}: {tables[inst].table.id!r} "
+                             f"and {loaded.table.id!r}; choose one")
+        tables[inst] = loaded
+    return tables
+
+
+def _check_group_columns(tables: Mapping[str, LoadedNormTable], data: pd.DataFrame,
+                         group_columns: Mapping[str, str] | None) -> None:
+    for loaded in tables.values():
+        wanted = {v: (group_columns or {}).get(v, v) for v in loaded.table.variable_ids}
+        absent = {v: c for v, c in wanted.items() if c not in data.columns}
+        if absent:
+            pairs = ", ".join(f"{v} (looked for column {c!r})" for v, c in absent.items())
+            raise ResponseDataError(
+                f"norm table {loaded.table.id!r} groups by {pairs}, which the input lacks; "
+                "name the columns with group_columns / --group-column sex=性别 "
+                "(see docs/norms.md)")
+
+
 def _protocol_valid(validity: pd.DataFrame) -> pd.arrays.BooleanArray:
     """False when a validity check fired, True when none could, NA when undecided."""
     if validity.shape[1] == 0:
@@ -117,6 +156,8 @@ def screen(
     policy: str | Path | Policy = "default",
     missing_codes: Iterable[float] = (),
     lang: Literal["zh", "en"] = "zh",
+    norms: Sequence[str | Path | NormTable] = (),
+    group_columns: Mapping[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ScreeningResult:
     """Score answer sheets and assign warning tiers with reasons.
@@ -139,6 +180,14 @@ def screen(
     lang : {"zh", "en"}
         Language of ``warning_label`` and ``reasons`` in the table (the reasons table holds
         both).
+    norms : sequence of str, Path or NormTable
+        Norm tables (bundled ids such as ``"cesd_zhang2010_urban"``, paths, or models), at
+        most one per instrument; each adds ``{instrument}.{scale}.z``, ``.t``, ``.percentile``,
+        ``.stanine``, ``.sten``, ``.norm_status`` and ``{instrument}.norm_group``,
+        ``.norm_status``, ``.norm_table`` (see :func:`xinli_screen.norms.apply_norms`).
+    group_columns : mapping norm variable -> column, optional
+        Where the norm-group variables are (``{"sex": "性别", "grade": "年级"}``); default:
+        columns named like the variables.
     progress : callable, optional
         Called with each stage name of :data:`STAGES` as it starts.
 
@@ -156,6 +205,8 @@ def screen(
         instruments lack.
     ResponseDataError
         The id column or a mapped column is absent, or no item of an instrument has a column.
+    NormDefinitionError, NormMismatchError
+        A norm table is malformed, or does not fit the instrument (other metric or scale).
 
     Examples
     --------
@@ -168,11 +219,14 @@ def screen(
     step = progress or (lambda _stage: None)
     loaded = [load_instrument_with_hash(i) for i in instruments]
     insts = [li.instrument for li in loaded]
+    by_id = {i.id: i for i in insts}
     dup = sorted({i.id for i in insts if [j.id for j in insts].count(i.id) > 1})
     if dup:
         raise ValueError(f"instrument(s) selected twice: {', '.join(dup)}")
+    tables = _norm_tables(norms, insts)
     pol = load_policy(policy)
-    rules, inactive, issues = bind_policy(pol.policy, insts, pol.lines, pol.path)
+    rules, inactive, issues = bind_policy(pol.policy, insts, pol.lines, pol.path,
+                                          normed=frozenset(tables))
     if any(i.level == "error" for i in issues):
         raise PolicyDefinitionError(issues)
     step("parse")
@@ -181,6 +235,13 @@ def screen(
                                  missing_codes=missing_codes)
     step("score")
     scores = pd.concat([score_instrument(prepared.responses, i) for i in insts], axis=1)
+    if tables:
+        _check_group_columns(tables, data, group_columns)
+        plain = data.reset_index(drop=True)
+        normed = [apply_norms(scores, by_id[i], t.table, map_groups(plain, t.table,
+                                                                     group_columns))
+                  for i, t in tables.items()]
+        scores = pd.concat([scores, *normed], axis=1)
     critical = pd.concat([critical_item_flags(prepared.responses, i) for i in insts], axis=1)
     validity = pd.concat([validity_flags(scores, i) for i in insts], axis=1)
     step("policy")
@@ -220,6 +281,8 @@ def screen(
         "column_map": dict(columns) if columns else None,
         "missing_item_columns": prepared.missing_columns,
         "unused_input_columns": prepared.unused_columns,
+        "norms": [t.provenance() for t in tables.values()],
+        "group_columns": dict(group_columns) if group_columns else None,
         "lang": lang,
         "rows_in": len(data),
         "rows_out": len(table),

@@ -6,6 +6,7 @@ import typer
 
 from xinli_screen import __version__
 from xinli_screen.cli import instruments, policy
+from xinli_screen.cli import norms as norms_cli
 from xinli_screen.cli.example import example_data_command
 from xinli_screen.cli.exit_codes import ExitCode
 from xinli_screen.cli.score import score_command
@@ -23,6 +24,7 @@ app.command("score")(score_command)
 app.command("example-data")(example_data_command)
 app.add_typer(instruments.app, name="instruments")
 app.add_typer(policy.app, name="policy")
+app.add_typer(norms_cli.app, name="norms")
 
 
 def _version(value: bool) -> None:

@@ -259,3 +259,14 @@ def validate_command(
             typer.echo(f"{path}: ok ({model.label}, {model.kind}, {len(model.scales)} scales)")
     if bad:
         raise typer.Exit(int(ExitCode.BAD_DEFINITION))
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of norm-table YAML files, for editor validation.
+
+    Example: xinli-screen norms schema > norms.schema.json
+    """
+    from xinli_screen.norms import norm_json_schema
+
+    typer.echo(json.dumps(norm_json_schema(), ensure_ascii=False, indent=1))

@@ -20,6 +20,7 @@ from xinli_screen.errors import (
 )
 from xinli_screen.io import read_column_map, read_table, write_failures, write_result
 from xinli_screen.io.writers import FAILURE_FORMATS, OUTPUT_FORMATS
+from xinli_screen.norms import NormDefinitionError, NormMismatchError
 from xinli_screen.pipeline import STAGES, screen
 from xinli_screen.result import ScreeningResult
 
@@ -64,6 +65,12 @@ def score_command(
         "--missing-code", help="A code meaning 'no answer' in this file (repeatable).")] = None,
     lang: Annotated[str, typer.Option("--lang", help="Language of labels and reasons: zh or en.")
                     ] = "zh",
+    norms: Annotated[list[str] | None, typer.Option(
+        "--norms", help="Norm table (bundled id or YAML path) for T scores and percentiles; "
+        "repeat for several instruments.")] = None,
+    group_column: Annotated[list[str] | None, typer.Option(
+        "--group-column", help="Norm-group variable and its column, e.g. sex=性别 "
+        "(repeatable; default: columns named like the variables).")] = None,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help=f"Progress bar (default: on from {LARGE_FILE_ROWS} "
         "rows).")] = None,
@@ -72,6 +79,8 @@ def score_command(
 
     Example:
       xinli-screen score answers.csv -i phq9 -i gad7 --id-column student_id -o results.xlsx
+
+    With norms: ... -i cesd --norms cesd_zhang2010_urban_sex --group-column sex=性别
 
     Exit codes: 0 ok, 1 data problems found (see --failures), 2 usage, 3 bad instrument,
     policy or column-map file.
@@ -88,6 +97,12 @@ def score_command(
             fail(f"folder {target.parent} does not exist; create it first", ExitCode.USAGE)
     if columns is not None and not columns.is_file():
         fail(f"column map {columns}: no such file", ExitCode.USAGE)
+    groups: dict[str, str] = {}
+    for spec in group_column or []:
+        var, sep, col = spec.partition("=")
+        if not sep or not var.strip() or not col.strip():
+            fail(f"--group-column {spec!r} must look like sex=性别", ExitCode.USAGE)
+        groups[var.strip()] = col.strip()
     try:
         cmap = read_column_map(columns) if columns else None
     except ResponseDataError as exc:
@@ -112,11 +127,13 @@ def score_command(
             result = screen(data, instrument, id_column=id_column,
                             columns=cmap.columns if cmap else None, policy=policy,
                             missing_codes=codes, lang=lang,  # type: ignore[arg-type]
-                            progress=step)
+                            norms=norms or (), group_columns=groups or None, progress=step)
         except FileNotFoundError as exc:
             fail(str(exc), ExitCode.USAGE)
-        except (InstrumentDefinitionError, PolicyDefinitionError) as exc:
+        except (InstrumentDefinitionError, PolicyDefinitionError, NormDefinitionError) as exc:
             fail(str(exc), ExitCode.BAD_DEFINITION)
+        except NormMismatchError as exc:
+            fail(str(exc), ExitCode.USAGE)
         except ResponseDataError as exc:
             fail(f"{input_file}: {exc}", ExitCode.DATA_PROBLEMS)
         except ValueError as exc:

@@ -14,13 +14,16 @@ from xinli_screen.errors import DefinitionIssue
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.yaml_source import YamlDocument
 
-__all__ = ["RESERVED_SUFFIXES", "check_instrument"]
+__all__ = ["RESERVED_SCALE_IDS", "RESERVED_SUFFIXES", "check_instrument"]
 
 Finding = tuple[str, str, tuple[str | int, ...], str]
 Check = Callable[[Instrument], Iterator[Finding]]
 
 #: Output column suffixes used by the engine; a cut-off may not take one of these ids.
-RESERVED_SUFFIXES = frozenset({"n_answered", "band", "prorated", "t", "percentile"})
+RESERVED_SUFFIXES = frozenset({"n_answered", "band", "prorated", "t", "percentile", "z",
+                               "stanine", "sten", "norm_status", "lo", "hi"})
+#: Scale ids the norms stage uses for instrument-level columns.
+RESERVED_SCALE_IDS = frozenset({"norm_group", "norm_status", "norm_table", "critical"})
 
 
 def _duplicates(values: list[str]) -> list[str]:
@@ -102,6 +105,9 @@ def _scales(inst: Instrument) -> Iterator[Finding]:
             if item_id not in items:
                 yield ("unknown-item-in-scale", f"scale {scale.id!r} lists item {item_id!r}, "
                        "which is not declared under items", ("scales", n, "items", k), "error")
+        if scale.id in RESERVED_SCALE_IDS:
+            yield ("reserved-id", f"scale id {scale.id!r} is reserved for output columns",
+                   ("scales", n, "id"), "error")
         for dup in _duplicates(list(scale.items)):
             yield ("duplicate-item-in-scale", f"scale {scale.id!r} lists item {dup!r} twice",
                    ("scales", n, "items"), "error")

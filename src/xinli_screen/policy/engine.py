@@ -103,6 +103,7 @@ def bind_policy(
     instruments: Sequence[Instrument],
     lines: dict[str, int] | None = None,
     source: str = "<policy>",
+    normed: frozenset[str] | set[str] | None = None,
 ) -> tuple[list[Rule], list[str], list[DefinitionIssue]]:
     """Check a policy against the screened instruments.
 
@@ -112,7 +113,8 @@ def bind_policy(
         A rule is inactive when none of its evidence comes from a screened instrument. A rule
         that names an unknown scale, band, cut-off or item of a *screened* instrument is an
         error issue (file, line and field named), as is a reason template with a placeholder
-        other than ``{evidence}``.
+        other than ``{evidence}``, and a rule on T scores or percentiles (``metric``) of an
+        instrument without a norm table in ``normed`` (instrument ids; None = not checked).
     """
     by_id = {inst.id: inst for inst in instruments}
     active, inactive, issues = [], [], []
@@ -125,6 +127,10 @@ def bind_policy(
                 continue
             screened = True
             problem = _check_leaf(leaf, inst)
+            if (problem is None and normed is not None and isinstance(leaf, ScaleCondition)
+                    and leaf.metric != "score" and inst.id not in normed):
+                problem = (f"{leaf.scale} uses {leaf.metric} scores, but no norm table was "
+                           f"chosen for {inst.id!r} (screen(norms=...) or --norms)")
             if problem:
                 issues.append(DefinitionIssue("unknown-reference", f"rule {rule.id!r}: {problem}",
                                               source=source, line=lines.get(f"rules.{n}.when"),
@@ -242,6 +248,11 @@ class _Evaluator:
             return _Truth(np.zeros(self.n, bool), np.ones(self.n, bool),
                           pd.Series([""] * self.n, dtype=object))
         if isinstance(cond, ScaleCondition):
+            if cond.metric != "score":
+                x = self.scores[f"{cond.scale}.{cond.metric}"].to_numpy(dtype=float)
+                short = "PR" if cond.metric == "percentile" else cond.metric.upper()
+                label = f"{cond.scale} {short}"
+                return self._compare(x, cond.op, cond.value, label)
             return self._scale(cond.scale, cond.op, cond.value)
         if isinstance(cond, ItemCondition):
             x = self.responses[cond.item].to_numpy(dtype=float)

@@ -40,9 +40,16 @@ class _Frozen(BaseModel):
 
 
 class ScaleCondition(_Frozen):
-    """Compare a scale score: ``{scale: phq9.total, op: ">=", value: 10}``."""
+    """Compare a scale score: ``{scale: phq9.total, op: ">=", value: 10}``.
+
+    ``metric`` compares a standard score instead of the raw/prorated score: ``t`` (T score),
+    ``percentile`` (percentile rank 0-100) or ``z``; these need a norm table chosen for the
+    instrument (``screen(norms=...)``, ``--norms``), e.g. ``{scale: cesd.total, metric: t,
+    op: ">=", value: 70}``.
+    """
 
     scale: str = Field(description="'{instrument}.{scale}'")
+    metric: Literal["score", "t", "percentile", "z"] = "score"
     op: Comparison = ">="
     value: float
 

@@ -1,0 +1,624 @@
+"""Shared plumbing of :mod:`xinli_screen.reliability` and :mod:`xinli_screen.factor`.
+
+Private: the public names are re-exported by those modules. This module turns the user's input
+(a response table, reverse keys or an instrument, a grouping column and a missing-data policy)
+into keyed item matrices, computes pairwise and listwise moments, and provides the result-object
+plumbing (``to_dict``, ``_repr_html_``, :class:`ScaleResults`).
+
+Reverse keying is ``lo + hi - x`` with the *declared* response range (an instrument's response
+scale, or ``scale_range``), never the observed minimum and maximum of the data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import math
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from xinli_screen.errors import ResponseDataError, XinliScreenError, XinliScreenWarning
+from xinli_screen.instrument.models import Instrument
+
+__all__ = [
+    "AnalysisError",
+    "MiskeyedItemsWarning",
+    "ScaleResults",
+]
+
+Missing = Literal["pairwise", "listwise"]
+MISSING_POLICIES = ("pairwise", "listwise")
+
+
+class AnalysisError(XinliScreenError, ValueError):
+    """A psychometric analysis cannot be computed as requested.
+
+    Raised for invalid arguments (unknown ``missing`` policy, keys that are not +1/-1, reverse
+    keys without a declared response range, too many factors) and for data that do not support
+    the analysis (fewer than two items, two items never answered together, a singular
+    correlation matrix). Problems with the response cells themselves (non-numeric columns, codes
+    outside the declared range) raise :class:`xinli_screen.ResponseDataError` instead.
+    """
+
+
+class MiskeyedItemsWarning(XinliScreenWarning):
+    """Items look reverse-keyed the wrong way (negative item-rest r, negative alpha, or a
+    negative general-factor loading).
+
+    ``.items`` holds the item ids; the message names them with their values and says how to
+    fix the keys.
+    """
+
+    def __init__(self, message: str, items: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.items = tuple(items)
+
+
+class InsufficientDataWarning(XinliScreenWarning):
+    """One group or scale of a grouped analysis could not be computed; its row is NaN with the
+    reason in the ``error`` column, the other groups and scales are unaffected."""
+
+
+# --------------------------------------------------------------------------------------------
+# input preparation
+
+
+@dataclass(frozen=True, eq=False)
+class ItemSet:
+    """Keyed responses of one scale in one group, after the missing-data policy.
+
+    ``x`` has shape (n_obs, n_items), NaN = missing (pairwise) or no NaN at all (listwise);
+    rows without any answered item are already dropped. ``keys`` is +1/-1 per item.
+    """
+
+    x: np.ndarray
+    items: tuple[str, ...]
+    keys: tuple[int, ...]
+    missing: str
+    n_rows: int
+    group: Any = None
+    scale: str | None = None
+    scale_range: tuple[float, float] | None = None
+    raw: np.ndarray | None = None  # unkeyed answers, same rows as x (for frequencies)
+
+    @property
+    def n_obs(self) -> int:
+        """Respondents used: with at least one answer (pairwise) or complete (listwise)."""
+        return int(self.x.shape[0])
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def label(self) -> str:
+        parts = []
+        if self.group is not None:
+            parts.append(f"group {self.group!r}")
+        if self.scale is not None:
+            parts.append(f"scale {self.scale!r}")
+        return ", ".join(parts) if parts else "the items"
+
+    def key_of(self) -> dict[str, int]:
+        return dict(zip(self.items, self.keys, strict=True))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Item sets plus how they were requested (decides the shape of the return value)."""
+
+    sets: list[ItemSet]
+    by: str | None
+    instrument: str | None
+
+    @property
+    def multi(self) -> bool:
+        return self.by is not None or self.instrument is not None
+
+
+def check_missing(missing: str) -> None:
+    if missing not in MISSING_POLICIES:
+        raise AnalysisError(f"missing must be one of {MISSING_POLICIES}; got {missing!r}")
+
+
+def _as_frame(items: Any) -> pd.DataFrame:
+    if isinstance(items, pd.DataFrame):
+        return items
+    arr = np.asarray(items)
+    if arr.ndim != 2:
+        raise AnalysisError(f"items must be a DataFrame or a 2-D array (respondents x items); "
+                            f"got an array of shape {arr.shape}")
+    return pd.DataFrame(arr, columns=[f"item_{j + 1}" for j in range(arr.shape[1])])
+
+
+def _numeric(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    bad = [c for c in columns if not (pd.api.types.is_numeric_dtype(frame[c])
+                                      or frame[c].isna().all())]
+    if bad:
+        raise ResponseDataError(
+            f"item column(s) {bad[:5]} are not numeric (dtype "
+            f"{[str(frame[c].dtype) for c in bad[:5]]}); convert answer labels to codes first, "
+            "e.g. with xinli_screen.prepare_responses, and pass only item columns (plus the "
+            "`by` column)")
+    x = frame.loc[:, list(columns)].to_numpy(dtype=float, na_value=np.nan)
+    if np.isinf(x).any():
+        cols = [c for c, bad_col in zip(columns, np.isinf(x).any(axis=0), strict=True)
+                if bad_col]
+        raise ResponseDataError(f"item column(s) {cols[:5]} contain infinite values")
+    return x
+
+
+def _load_instrument(instrument: str | Path | Instrument) -> Instrument:
+    if isinstance(instrument, Instrument):
+        return instrument
+    from xinli_screen.instrument.registry import load_instrument
+
+    return load_instrument(instrument)
+
+
+def parse_keys(keys: Any, columns: Sequence[str]) -> np.ndarray:
+    """+1/-1 per column from None, a list of reverse-keyed columns, or a mapping to +1/-1."""
+    out = np.ones(len(columns), dtype=int)
+    if keys is None:
+        return out
+    pos = {c: j for j, c in enumerate(columns)}
+    if isinstance(keys, Mapping):
+        pairs = list(keys.items())
+    elif isinstance(keys, str):
+        pairs = [(keys, -1)]
+    else:
+        try:
+            pairs = [(k, -1) for k in keys]
+        except TypeError:
+            raise AnalysisError(
+                "keys must be None, a list of reverse-keyed item columns, or a mapping "
+                f"{{item: +1 or -1}}; got {type(keys).__name__}") from None
+    unknown = [k for k, _ in pairs if k not in pos]
+    if unknown:
+        raise AnalysisError(f"keys name item(s) {unknown[:5]} that are not item columns; "
+                            f"item columns are {list(columns)[:10]}")
+    for k, v in pairs:
+        if isinstance(v, bool) or v not in (1, -1):
+            raise AnalysisError(f"key of item {k!r} must be +1 or -1; got {v!r}")
+        out[pos[k]] = int(v)
+    return out
+
+
+def _check_range(x: np.ndarray, columns: Sequence[str], lo: np.ndarray, hi: np.ndarray,
+                 source: str) -> None:
+    with np.errstate(invalid="ignore"):
+        outside = (x < lo) | (x > hi)
+    if outside.any():
+        counts = outside.sum(axis=0)
+        where = [f"{c} ({int(n)} value(s) outside [{lo_:g}, {hi_:g}])"
+                 for c, n, lo_, hi_ in zip(columns, counts, np.broadcast_to(lo, counts.shape),
+                                           np.broadcast_to(hi, counts.shape), strict=True)
+                 if n]
+        raise ResponseDataError(
+            f"answers outside the declared response range ({source}): {', '.join(where[:5])}"
+            f"{' ...' if len(where) > 5 else ''}. Reverse keying uses the declared range, so "
+            "these values would be keyed wrongly: fix the data or the range")
+
+
+def _groups(frame: pd.DataFrame, by: str | None) -> list[tuple[Any, np.ndarray]]:
+    if by is None:
+        return [(None, np.arange(len(frame)))]
+    if by not in frame.columns:
+        raise AnalysisError(f"by={by!r} is not a column of items; columns are "
+                            f"{list(frame.columns)[:10]}")
+    idx = frame.groupby(by, dropna=False, sort=True).indices
+    return [(_plain(g), np.asarray(rows)) for g, rows in idx.items()]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _apply_missing(x: np.ndarray, raw: np.ndarray, missing: str) -> tuple[np.ndarray,
+                                                                          np.ndarray]:
+    answered = ~np.isnan(x)
+    keep = answered.all(axis=1) if missing == "listwise" else answered.any(axis=1)
+    return x[keep], raw[keep]
+
+
+def prepare(items: Any, *, keys: Any = None, scale_range: tuple[float, float] | None = None,
+            instrument: str | Path | Instrument | None = None,
+            scales: Sequence[str] | None = None, by: str | None = None,
+            missing: str = "pairwise", per_scale: bool = True,
+            min_items: int = 2) -> Prepared:
+    """Keyed item sets, one per (group, scale), after the missing-data policy.
+
+    Without an instrument every column except ``by`` is an item and one set per group is
+    returned. With an instrument, ``per_scale=True`` gives one set per scale (its items,
+    through components for a composite), ``per_scale=False`` one set of all the requested
+    scales' items (factor analysis).
+    """
+    check_missing(missing)
+    frame = _as_frame(items)
+    groups = _groups(frame, by)
+    if instrument is None:
+        columns = [c for c in frame.columns if c != by]
+        if len(columns) < min_items:
+            raise AnalysisError(f"need at least {min_items} item columns; got {len(columns)}")
+        x_all = _numeric(frame, columns)
+        key_vec = parse_keys(keys, columns)
+        rng = None
+        if scale_range is not None:
+            rng = _check_scale_range(scale_range)
+            _check_range(x_all, columns, np.float64(rng[0]), np.float64(rng[1]),
+                         f"scale_range={rng}")
+        if (key_vec < 0).any():
+            if rng is None:
+                rev = [c for c, k in zip(columns, key_vec, strict=True) if k < 0]
+                raise AnalysisError(
+                    f"item(s) {rev[:5]} are reverse-keyed but no response range is declared: "
+                    "pass scale_range=(min, max), e.g. scale_range=(1, 6) for a 1-6 scale, or "
+                    "an instrument. The observed minimum and maximum are never used, because a "
+                    "sample that misses an extreme answer would be keyed wrongly")
+            keyed = np.where(key_vec < 0, rng[0] + rng[1] - x_all, x_all)
+        else:
+            keyed = x_all
+        sets = []
+        for g, rows in groups:
+            x, raw = _apply_missing(keyed[rows], x_all[rows], missing)
+            sets.append(ItemSet(x=x, items=tuple(map(str, columns)), keys=tuple(key_vec.tolist()),
+                                missing=missing, n_rows=len(rows), group=g,
+                                scale_range=rng, raw=raw))
+        return Prepared(sets, by, None)
+
+    if keys is not None or scale_range is not None:
+        raise AnalysisError("with an instrument, reverse keys and response ranges come from its "
+                            "definition: leave keys and scale_range as None")
+    inst = _load_instrument(instrument)
+    chosen = _chosen_scales(inst, scales, min_items, per_scale)
+    needed = list(dict.fromkeys(i for _, its in chosen for i in its))
+    absent = [i for i in needed if i not in frame.columns]
+    if absent:
+        raise ResponseDataError(f"responses lack item column(s) {absent[:5]} of instrument "
+                                f"{inst.id!r} (columns must be named by item id)")
+    x_needed = _numeric(frame, needed)
+    lo_all, hi_all = inst.item_bounds
+    pos = {i: k for k, i in enumerate(inst.item_ids)}
+    lo = np.array([lo_all[pos[i]] for i in needed])
+    hi = np.array([hi_all[pos[i]] for i in needed])
+    _check_range(x_needed, needed, lo, hi, f"response scales of {inst.id!r}")
+    full = pd.DataFrame(np.nan, index=frame.index, columns=list(inst.item_ids))
+    full.loc[:, needed] = x_needed
+    from xinli_screen.scoring import reverse_key
+
+    keyed_all = reverse_key(full, inst)
+    rev = {i.id: i.reverse_keyed for i in inst.items}
+    sets = []
+    for g, rows in groups:
+        for scale_id, its in chosen:
+            cols = list(its)
+            x, raw = _apply_missing(keyed_all[cols].to_numpy(dtype=float)[rows],
+                                    full[cols].to_numpy(dtype=float)[rows], missing)
+            k = tuple(-1 if rev[i] else 1 for i in cols)
+            sets.append(ItemSet(x=x, items=tuple(cols), keys=k, missing=missing,
+                                n_rows=len(rows), group=g, scale=scale_id, raw=raw))
+    return Prepared(sets, by, inst.id)
+
+
+def _check_scale_range(scale_range: Any) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in scale_range)
+    except (TypeError, ValueError):
+        raise AnalysisError(f"scale_range must be (min, max); got {scale_range!r}") from None
+    if not lo < hi:
+        raise AnalysisError(f"scale_range must be (min, max) with min < max; got {scale_range!r}")
+    return lo, hi
+
+
+def _chosen_scales(inst: Instrument, scales: Sequence[str] | None, min_items: int,
+                   per_scale: bool) -> list[tuple[str | None, tuple[str, ...]]]:
+    known = [s.id for s in inst.scales]
+    if scales is None:
+        chosen = [(s.id, inst.scale_items(s)) for s in inst.scales]
+        chosen = [(sid, tuple(dict.fromkeys(its))) for sid, its in chosen]
+        if per_scale:
+            return [(sid, its) for sid, its in chosen if len(its) >= min_items]
+        return [(None, tuple(inst.item_ids))]
+    if isinstance(scales, str):
+        scales = [scales]
+    unknown = [s for s in scales if s not in known]
+    if unknown:
+        raise AnalysisError(f"instrument {inst.id!r} has no scale(s) {unknown}; scales: {known}")
+    chosen = [(s, tuple(dict.fromkeys(inst.scale_items(inst.scale(s))))) for s in scales]
+    if per_scale:
+        small = [s for s, its in chosen if len(its) < min_items]
+        if small:
+            raise AnalysisError(f"scale(s) {small} of {inst.id!r} have fewer than {min_items} "
+                                "items")
+        return chosen
+    pooled = tuple(dict.fromkeys(i for _, its in chosen for i in its))
+    return [(None, pooled)]
+
+
+# --------------------------------------------------------------------------------------------
+# moments
+
+
+def pairwise_moments(x: np.ndarray, weights: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairwise-complete counts, covariances and correlations.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, k)
+        NaN = missing.
+    weights : ndarray, shape (n,), optional
+        Integer frequency weights (bootstrap resampling counts).
+
+    Returns
+    -------
+    n_pair : ndarray, shape (k, k)
+        Respondents who answered both items.
+    cov : ndarray, shape (k, k)
+        Covariance of each pair over the respondents who answered both (divisor n_pair - 1),
+        as R ``cov(use = "pairwise")``.
+    cor : ndarray, shape (k, k)
+        Pearson correlation of each pair over the same respondents, using that pair's own
+        standard deviations, as R ``cor(use = "pairwise")`` (not ``cov2cor(cov)``).
+
+    Notes
+    -----
+    Vectorised as matrix products over the answered mask (no loop over pairs); columns are
+    centred at their answered means first, which leaves every pairwise moment unchanged and
+    avoids cancellation.
+    """
+    answered = ~np.isnan(x)
+    if answered.all() and weights is None:
+        n = x.shape[0]
+        xc = x - x.mean(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = xc.T @ xc / (n - 1)
+        sd = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cor = cov / np.outer(sd, sd)
+        np.fill_diagonal(cor, np.where(sd > 0, 1.0, np.nan))
+        return np.full(cov.shape, float(n)), cov, cor
+    m = answered.astype(float)
+    with np.errstate(invalid="ignore"):
+        centre = np.nanmean(x, axis=0) if answered.any() else np.zeros(x.shape[1])
+    centre = np.where(np.isnan(centre), 0.0, centre)
+    xc = np.where(answered, x - centre, 0.0)
+    mw = m if weights is None else m * weights[:, None]
+    xw = xc if weights is None else xc * weights[:, None]
+    n = mw.T @ m
+    sx = xw.T @ m              # sum of x_i over respondents answering i and j
+    sxx = (xw * xc).T @ m      # sum of x_i^2 over the same respondents
+    sxy = xw.T @ xc
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = (sxy - sx * sx.T / n) / (n - 1)
+        var_i = (sxx - sx * sx / n) / (n - 1)
+        cor = cov / np.sqrt(var_i * var_i.T)
+    cov[n < 2] = np.nan
+    cor[n < 2] = np.nan
+    diag_ok = np.diag(cov) > 0
+    np.fill_diagonal(cor, np.where(diag_ok, 1.0, np.nan))
+    return n, cov, cor
+
+
+def cov2cor(c: np.ndarray) -> np.ndarray:
+    """R ``cov2cor``: c_ij / sqrt(c_ii c_jj), unit diagonal."""
+    sd = np.sqrt(np.diag(c))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = c / np.outer(sd, sd)
+    np.fill_diagonal(r, 1.0)
+    return r
+
+
+def smc(r: np.ndarray) -> np.ndarray:
+    """Squared multiple correlations 1 - 1/diag(R^-1) (pseudo-inverse, clipped to [0, 1]),
+    as psych::smc."""
+    try:
+        inv = np.linalg.inv(r)
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(r)
+    out = 1 - 1 / np.diag(inv)
+    return np.clip(out, 0.0, 1.0)
+
+
+def check_usable(s: ItemSet, cov: np.ndarray, n_pair: np.ndarray, what: str) -> None:
+    """Raise when some pair of items has fewer than two joint answers or an item is constant."""
+    k = s.n_items
+    if s.n_obs < 2:
+        raise AnalysisError(f"{what} for {s.label}: needs at least 2 respondents with answers "
+                            f"({'complete' if s.missing == 'listwise' else 'any'}); got "
+                            f"{s.n_obs}")
+    low = np.argwhere(np.triu(n_pair < 2, 1))
+    if len(low):
+        pairs = [f"{s.items[i]}/{s.items[j]}" for i, j in low[:5]]
+        raise AnalysisError(f"{what} for {s.label}: item pair(s) {pairs} were answered together "
+                            "by fewer than 2 respondents, so their covariance is undefined; use "
+                            "missing='listwise' or drop an item")
+    var = np.diag(cov)
+    const = [s.items[j] for j in range(k) if not var[j] > 0]
+    if const:
+        raise AnalysisError(f"{what} for {s.label}: item(s) {const[:5]} have no variance "
+                            "(everyone gave the same answer); drop them, a constant item "
+                            "carries no information about reliability")
+
+
+# --------------------------------------------------------------------------------------------
+# results
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types: NaN -> None, numpy scalars -> Python, DataFrames -> list of records."""
+    if isinstance(value, pd.DataFrame):
+        return [{str(k): jsonable(v) for k, v in rec.items()}
+                for rec in value.to_dict(orient="records")]
+    if isinstance(value, pd.Series):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return value.to_dict() if hasattr(value, "to_dict") else dataclasses.asdict(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+class ResultMixin:
+    """``to_dict`` (JSON-serialisable), ``to_frame`` (one tidy row) and ``_repr_html_``."""
+
+    _title = "result"
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as plain JSON types (NaN becomes None, tables become lists of records)."""
+        return {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def scalars(self) -> dict[str, Any]:
+        """The scalar fields (numbers, strings, tuples of numbers), in declaration order."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, (pd.DataFrame, pd.Series, np.ndarray, Mapping)):
+                continue
+            if isinstance(v, tuple) and any(isinstance(e, (tuple, list)) for e in v):
+                continue
+            out[f.name] = v
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row DataFrame of the scalar fields (tuples such as ``ci`` become lists)."""
+        row = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.scalars().items()}
+        return pd.DataFrame([row])
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(_fmt(v))}"
+            "</td></tr>" for k, v in self.scalars().items())
+        parts = [f"<div><strong>{html.escape(self._title)}</strong>",
+                 f"<table>{rows}</table>"]
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, pd.DataFrame) and len(v):
+                parts.append(f"<p><em>{html.escape(f.name)}</em></p>")
+                parts.append(v.to_html(index=False, float_format=lambda z: f"{z:.4f}",
+                                       max_rows=60))
+        parts.append("</div>")
+        return "".join(parts)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "NaN" if math.isnan(v) else f"{v:.4f}"
+    if isinstance(v, tuple):
+        return "(" + ", ".join(_fmt(e) for e in v) + ")"
+    return str(v)
+
+
+@dataclass(frozen=True, eq=False)
+class ScaleResults(ResultMixin):
+    """Results of one analysis for several scales and/or groups.
+
+    Returned instead of a single result whenever ``instrument`` or ``by`` is given.
+
+    Attributes
+    ----------
+    statistic : str
+        Name of the analysis, e.g. ``"cronbach_alpha"``.
+    table : DataFrame
+        Tidy: one row per (group, scale); columns ``group`` (when ``by`` was given, named
+        after ``by`` in ``by``), ``scale`` (with an instrument), then the scalar fields of
+        the single-scale result, and ``error`` (the reason a row is NaN, else None).
+    results : dict
+        Single results keyed by scale id, by group value, or by ``(group, scale)`` when both
+        apply. Rows that failed are absent here and explained in ``table.error``.
+    by : str or None
+        The grouping column.
+    instrument : str or None
+        Instrument id.
+    """
+
+    statistic: str
+    table: pd.DataFrame
+    results: Mapping[Any, Any] = field(default_factory=dict)
+    by: str | None = None
+    instrument: str | None = None
+
+    @property
+    def _title(self) -> str:  # type: ignore[override]
+        return f"{self.statistic}: {len(self.table)} row(s)"
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.results[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"statistic": self.statistic, "by": self.by, "instrument": self.instrument,
+                "table": jsonable(self.table),
+                "results": [{"key": jsonable(k), "result": jsonable(v)}
+                            for k, v in self.results.items()]}
+
+    def _repr_html_(self) -> str:
+        return (f"<div><strong>{html.escape(self._title)}</strong>"
+                + self.table.to_html(index=False, float_format=lambda z: f"{z:.4f}")
+                + "</div>")
+
+
+def set_head(prepared: Prepared, s: ItemSet) -> tuple[dict[str, Any], Any]:
+    """Leading columns of a tidy row (``by`` column, ``scale``) and the key of the set."""
+    head: dict[str, Any] = {}
+    parts = []
+    if prepared.by is not None:
+        head[prepared.by] = s.group
+        parts.append(s.group)
+    if prepared.instrument is not None and s.scale is not None:
+        head["scale"] = s.scale
+        parts.append(s.scale)
+    return head, (parts[0] if len(parts) == 1 else tuple(parts))
+
+
+def warn_failed(statistic: str, s: ItemSet, exc: Exception) -> None:
+    warnings.warn(InsufficientDataWarning(f"{statistic} for {s.label}: {exc}"), stacklevel=4)
+
+
+def run_sets(prepared: Prepared, compute: Any, statistic: str) -> Any:
+    """Apply ``compute(item_set)`` to every set; a single result or :class:`ScaleResults`."""
+    if not prepared.multi:
+        return compute(prepared.sets[0])
+    results: dict[Any, Any] = {}
+    rows = []
+    for s in prepared.sets:
+        head, key = set_head(prepared, s)
+        try:
+            res = compute(s)
+        except AnalysisError as exc:
+            warn_failed(statistic, s, exc)
+            rows.append({**head, "n_obs": s.n_obs, "error": str(exc)})
+            continue
+        results[key] = res
+        fields = res.to_frame().iloc[0].to_dict()
+        fields.pop("group", None)
+        fields.pop("scale", None)
+        rows.append({**head, **fields, "error": None})
+    table = pd.DataFrame(rows)
+    return ScaleResults(statistic=statistic, table=table, results=results, by=prepared.by,
+                        instrument=prepared.instrument)
