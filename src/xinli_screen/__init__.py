@@ -12,7 +12,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-from xinli_screen import norms
+from xinli_screen import factor, norms, reliability, validity
 from xinli_screen.errors import (
     DefinitionError,
     DefinitionIssue,
@@ -27,6 +27,12 @@ from xinli_screen.instrument.registry import list_instruments, load_instrument
 from xinli_screen.pipeline import screen
 from xinli_screen.policy.loader import load_policy
 from xinli_screen.policy.models import TIER_ORDER, Policy
+from xinli_screen.reliability import (
+    cronbach_alpha,
+    item_analysis,
+    mcdonald_omega,
+    split_half,
+)
 from xinli_screen.responses import prepare_responses
 from xinli_screen.result import ScreeningResult
 from xinli_screen.scoring import (
@@ -50,14 +56,21 @@ __all__ = [
     "XinliScreenWarning",
     "__version__",
     "critical_item_flags",
+    "cronbach_alpha",
+    "factor",
     "instrument_json_schema",
+    "item_analysis",
     "keys_matrix",
     "list_instruments",
     "load_instrument",
     "load_policy",
+    "mcdonald_omega",
     "norms",
     "prepare_responses",
+    "reliability",
     "reverse_key",
     "score_instrument",
     "screen",
+    "split_half",
+    "validity",
 ]

@@ -31,6 +31,7 @@ from xinli_screen.policy.models import TIER_ORDER, Policy
 from xinli_screen.responses import prepare_responses
 from xinli_screen.result import ScreeningResult
 from xinli_screen.scoring import critical_item_flags, score_instrument, validity_flags
+from xinli_screen.validity import DEFAULT_THRESHOLDS, careless_screen
 
 __all__ = ["STAGES", "screen"]
 
@@ -43,7 +44,7 @@ def _status(
     ids: pd.Series | None,
     responses: pd.DataFrame,
     scores: pd.DataFrame,
-    validity: pd.DataFrame,
+    verdict: pd.arrays.BooleanArray,
     instruments: Sequence[Instrument],
 ) -> tuple[np.ndarray, pd.Series]:
     n = len(responses)
@@ -60,12 +61,7 @@ def _status(
             text = (f"{name}: " + answered.astype(str)
                     + f"/{len(scale.items)} answered, needs {scale.required_answers}")
             detail = detail.where(~missing, np.where(detail == "", text, detail + "; " + text))
-    retest = np.zeros(n, dtype=bool)
-    for col in validity.columns:
-        fired = validity[col].fillna(False).to_numpy(dtype=bool)
-        retest |= fired
-        text = pd.Series(f"validity check {col} fired: retest", index=range(n), dtype=object)
-        detail = detail.where(~fired, np.where(detail == "", text, text + "; " + detail))
+    retest = (~verdict).fillna(False).to_numpy(dtype=bool)
     cell_fail = prepared_failures[prepared_failures["item"].notna()]
     invalid = np.zeros(n, dtype=bool)
     if len(cell_fail):
@@ -118,13 +114,61 @@ def _check_group_columns(tables: Mapping[str, LoadedNormTable], data: pd.DataFra
                 "(see docs/norms.md)")
 
 
-def _protocol_valid(validity: pd.DataFrame) -> pd.arrays.BooleanArray:
-    """False when a validity check fired, True when none could, NA when undecided."""
-    if validity.shape[1] == 0:
-        return pd.array(np.ones(len(validity), dtype=bool), dtype="boolean")
-    fired = validity.fillna(False).to_numpy(dtype=bool).any(axis=1)
-    unknown = validity.isna().to_numpy().any(axis=1)
-    return pd.array(np.where(fired, False, np.where(unknown, None, True)), dtype="boolean")
+def _careless(responses: pd.DataFrame, data: pd.DataFrame,
+              careless: bool | Mapping[str, float | None], time_column: str | None,
+              lang: str) -> pd.DataFrame:
+    """Careless-responding checks (opt-in); an empty frame when none is asked for."""
+    if not careless and time_column is None:
+        return pd.DataFrame(index=range(len(responses)))
+    if careless is True:
+        thresholds: dict[str, float | None] = {}
+    elif careless:
+        thresholds = dict(careless)
+    else:  # only the response-time check
+        thresholds = {k: None for k in DEFAULT_THRESHOLDS
+                      if k not in {"seconds_per_item", "min_seconds"}}
+    if time_column is not None and time_column not in data.columns:
+        raise ResponseDataError(f"time column {time_column!r} is not in the input "
+                                "(see docs/errors.md#id-column)")
+    times = None if time_column is None else data[time_column].reset_index(drop=True)
+    return careless_screen(responses.reset_index(drop=True), thresholds,
+                           response_times=times, lang=lang)
+
+
+def _validity_verdict(
+    lie: pd.DataFrame, checks: pd.DataFrame, instruments: Sequence[Instrument], lang: str
+) -> tuple[pd.arrays.BooleanArray, np.ndarray]:
+    """Combine validity scales (lie scales) and careless checks into ``protocol_valid``.
+
+    False when any check fired, True when every check was decided and none fired, NA when
+    none fired but one could not be decided. Never affects critical items or tiers.
+    """
+    n = len(lie)
+    fired = lie.fillna(False).to_numpy(dtype=bool).any(axis=1) if lie.shape[1] else np.zeros(
+        n, dtype=bool)
+    unknown = lie.isna().to_numpy().any(axis=1) if lie.shape[1] else np.zeros(n, dtype=bool)
+    text = pd.Series([""] * n, dtype=object)
+    meanings = {f"{i.id}.{c.id}": c.meaning.get(lang) for i in instruments
+                for c in i.validity_checks}
+    for col in lie.columns:
+        hit = lie[col].fillna(False).to_numpy(dtype=bool)
+        text = text.where(~hit, np.where(text == "", meanings[col], text + "; " + meanings[col]))
+    if "protocol_valid" in checks.columns:
+        verdict = checks["protocol_valid"].reset_index(drop=True)
+        fired |= (~verdict).fillna(False).to_numpy(dtype=bool)
+        unknown |= verdict.isna().to_numpy()
+        extra = checks["validity_reasons"].reset_index(drop=True).astype(object)
+        has = (extra != "").to_numpy()
+        text = text.where(~has, np.where(text == "", extra, text + "; " + extra))
+    valid = pd.array(np.where(fired, False, np.where(unknown, None, True)), dtype="boolean")
+    return valid, text.to_numpy(dtype=object)
+
+
+def _review_status(tier: np.ndarray, valid: pd.arrays.BooleanArray) -> np.ndarray:
+    """``retest`` for an invalid protocol, ``pending_review`` (待复核) above tier none."""
+    status = np.where(tier > 0, "pending_review", "not_required").astype(object)
+    status[(~valid).fillna(False).to_numpy(dtype=bool)] = "retest"
+    return status
 
 
 def _provenance(
@@ -158,6 +202,8 @@ def screen(
     lang: Literal["zh", "en"] = "zh",
     norms: Sequence[str | Path | NormTable] = (),
     group_columns: Mapping[str, str] | None = None,
+    careless: bool | Mapping[str, float | None] = False,
+    time_column: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ScreeningResult:
     """Score answer sheets and assign warning tiers with reasons.
@@ -188,6 +234,15 @@ def screen(
     group_columns : mapping norm variable -> column, optional
         Where the norm-group variables are (``{"sex": "性别", "grade": "年级"}``); default:
         columns named like the variables.
+    careless : bool or mapping, default False
+        Careless-responding checks over all screened items
+        (:func:`xinli_screen.validity.careless_screen`): True for the documented defaults, a
+        mapping to override thresholds (``None`` switches a check off). Off by default: on
+        short symptom scales an all-zero or all-maximum protocol is plausible and honest.
+        Adds ``careless.*`` index columns.
+    time_column : str, optional
+        Completion-time column (e.g. the 问卷星 ``所用时间``: seconds or ``"2分3秒"``); flags
+        protocols faster than ``seconds_per_item`` x items (default 2 s) or ``min_seconds``.
     progress : callable, optional
         Called with each stage name of :data:`STAGES` as it starts.
 
@@ -244,12 +299,14 @@ def screen(
         scores = pd.concat([scores, *normed], axis=1)
     critical = pd.concat([critical_item_flags(prepared.responses, i) for i in insts], axis=1)
     validity = pd.concat([validity_flags(scores, i) for i in insts], axis=1)
+    checks = _careless(prepared.responses, data, careless, time_column, lang)
     step("policy")
     outcome = evaluate_policy(pol.policy, rules, scores, prepared.responses, critical, insts,
                               prepared.ids)
     step("assemble")
+    verdict, validity_text = _validity_verdict(validity, checks, insts, lang)
     status, detail = _status(prepared.failures, prepared.ids, prepared.responses, scores,
-                             validity, insts)
+                             verdict, insts)
     tier_names = np.array(TIER_ORDER, dtype=object)[outcome.tier]
     labels = {t: pol.policy.tiers.spec(t).label.get(lang) for t in TIER_ORDER}
     key = f"reason_{lang}"
@@ -264,12 +321,15 @@ def screen(
     table = pd.concat([
         pd.DataFrame({**head, "status": status, "status_detail": detail.to_numpy()}),
         scores.reset_index(drop=True),
+        checks.drop(columns=["protocol_valid", "validity_reasons", "validity_reason_codes"],
+                    errors="ignore").add_prefix("careless.").reset_index(drop=True),
         pd.DataFrame({
             "critical_items": outcome.critical,
-            "protocol_valid": _protocol_valid(validity),
+            "protocol_valid": verdict,
+            "validity_reasons": validity_text,
             "warning_tier": pd.Categorical(tier_names, categories=TIER_ORDER, ordered=True),
             "warning_label": pd.Series(tier_names).map(labels).to_numpy(dtype=object),
-            "review_status": np.where(outcome.tier > 0, "pending_review", "not_required"),
+            "review_status": _review_status(outcome.tier, verdict),
             "tier_settled": outcome.settled,
             "reasons": joined.to_numpy(),
             "reason_codes": codes.to_numpy(),
