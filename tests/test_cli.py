@@ -574,3 +574,36 @@ def test_policy_copy_then_validate(cli, tmp_path):
     assert run.code == 3
     assert "no_such_cutoff" in run.err and "district.yaml" in run.err
     assert cli("policy", "copy", target).code == 2  # never overwrites
+
+
+def test_reliability_command(cli, example_dir, tmp_path):
+    out = tmp_path / "rel.xlsx"
+    run = cli("reliability", example_dir / "nhanes_dpq_j.csv", "-i", "phq9", "--columns",
+              example_dir / "nhanes_columns.yaml", "-o", out)
+    assert run.code == 0, run.err
+    assert "alpha" in run.err
+    sheets = pd.read_excel(out, sheet_name=None)
+    summary = sheets["reliability"]
+    # SOURCE.md (computed for this project): alpha 0.8310 on DPQ_J complete cases (listwise)
+    assert summary.loc[0, "scale"] == "total"
+    assert 0.82 < summary.loc[0, "alpha"] < 0.84
+    assert len(sheets["items"]) == 9
+    run = cli("reliability", example_dir / "nhanes_dpq_j.csv", "-i", "phq9", "--columns",
+              example_dir / "nhanes_columns.yaml", "--missing", "listwise", "-o",
+              tmp_path / "rel.json")
+    assert run.code == 0
+    data = json.loads((tmp_path / "rel.json").read_text(encoding="utf-8"))
+    assert round(data["reliability"][0]["alpha"], 4) == 0.8310
+    assert cli("reliability", example_dir / "nhanes_dpq_j.csv", "-i", "phq9", "--by",
+               "school").code == 2
+
+
+def test_score_with_careless_checks(cli, example_dir, tmp_path):
+    out = tmp_path / "r.csv"
+    run = cli("score", example_dir / "nhanes_dpq_j.csv", "-i", "phq9", "--columns",
+              example_dir / "nhanes_columns.yaml", "--careless", "-o", out)
+    assert run.code == 0, run.err
+    table = pd.read_csv(out)
+    assert {"careless.longstring", "careless.mahalanobis_d2", "protocol_valid"} <= set(
+        table.columns)
+    assert "retest" in run.err

@@ -125,8 +125,8 @@ def _careless(responses: pd.DataFrame, data: pd.DataFrame,
     elif careless:
         thresholds = dict(careless)
     else:  # only the response-time check
-        thresholds = {k: None for k in DEFAULT_THRESHOLDS
-                      if k not in {"seconds_per_item", "min_seconds"}}
+        keep = {"seconds_per_item", "min_seconds", "psychsyn_critval", "psychant_critval"}
+        thresholds = {k: None for k in DEFAULT_THRESHOLDS if k not in keep}
     if time_column is not None and time_column not in data.columns:
         raise ResponseDataError(f"time column {time_column!r} is not in the input "
                                 "(see docs/errors.md#id-column)")

@@ -9,6 +9,7 @@ from xinli_screen.cli import instruments, policy
 from xinli_screen.cli import norms as norms_cli
 from xinli_screen.cli.example import example_data_command
 from xinli_screen.cli.exit_codes import ExitCode
+from xinli_screen.cli.reliability import reliability_command
 from xinli_screen.cli.score import score_command
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("score")(score_command)
+app.command("reliability")(reliability_command)
 app.command("example-data")(example_data_command)
 app.add_typer(instruments.app, name="instruments")
 app.add_typer(policy.app, name="policy")

@@ -32,8 +32,9 @@ def _summary(result: ScreeningResult, outputs: list[Path]) -> None:
     s = result.summary()
     st, tiers = s["status"], s["warning_tier"]
     stderr.print(f"rows read {s['rows']}: scored {st['scored']}, incomplete {st['incomplete']}, "
-                 f"invalid {st['invalid']}, no answers {st['no_answers']}, duplicate id "
-                 f"{st['duplicate_id']}, missing id {st['missing_id']}")
+                 f"invalid {st['invalid']}, retest {st['invalid_protocol']}, no answers "
+                 f"{st['no_answers']}, duplicate id {st['duplicate_id']}, missing id "
+                 f"{st['missing_id']}")
     stderr.print("warning tier: " + ", ".join(f"{k} {v}" for k, v in tiers.items())
                  + " (a missing answer could still raise the tier for "
                  f"{s['tier_not_settled']} rows)")
@@ -71,6 +72,12 @@ def score_command(
     group_column: Annotated[list[str] | None, typer.Option(
         "--group-column", help="Norm-group variable and its column, e.g. sex=性别 "
         "(repeatable; default: columns named like the variables).")] = None,
+    careless: Annotated[bool, typer.Option(
+        "--careless", help="Careless-responding checks (longstring, Mahalanobis) over all "
+        "items; off by default (see docs/validity.md).")] = False,
+    time_column: Annotated[str | None, typer.Option(
+        "--time-column", help="Completion-time column (e.g. 所用时间) for the too-fast check.")
+    ] = None,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help=f"Progress bar (default: on from {LARGE_FILE_ROWS} "
         "rows).")] = None,
@@ -127,7 +134,8 @@ def score_command(
             result = screen(data, instrument, id_column=id_column,
                             columns=cmap.columns if cmap else None, policy=policy,
                             missing_codes=codes, lang=lang,  # type: ignore[arg-type]
-                            norms=norms or (), group_columns=groups or None, progress=step)
+                            norms=norms or (), group_columns=groups or None,
+                            careless=careless, time_column=time_column, progress=step)
         except FileNotFoundError as exc:
             fail(str(exc), ExitCode.USAGE)
         except (InstrumentDefinitionError, PolicyDefinitionError, NormDefinitionError) as exc:

@@ -1,0 +1,50 @@
+"""screen() with validity scales and careless-responding checks: retest, never hidden risk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import xinli_screen as xs
+
+MHT = [f"mht_{k:03d}" for k in range(1, 101)]
+PHQ = [f"phq9_0{k}" for k in range(1, 10)]
+
+
+def test_mht_lie_scale_means_retest_but_critical_items_still_count() -> None:
+    lie_items = [f"mht_{k:03d}" for k in range(82, 101, 2)]
+    honest = dict.fromkeys(MHT, 0)
+    liar = {**honest, **dict.fromkeys(lie_items, 1)}  # lie scale 10 >= 7
+    data = pd.DataFrame([{**honest, **dict.fromkeys(PHQ, 0)},
+                         {**liar, **dict.fromkeys(PHQ, 0), "phq9_09": 2}])
+    table = xs.screen(data, ["mht", "phq9"], lang="en").table
+    assert table["status"].tolist() == ["scored", "invalid_protocol"]
+    assert table["protocol_valid"].tolist() == [True, False]
+    assert table["review_status"].tolist() == ["not_required", "retest"]
+    assert table.loc[1, "warning_tier"] == "district"  # item 9 = 2 is never hidden
+    assert "retest" in table.loc[1, "validity_reasons"].lower()
+
+
+def test_careless_checks_are_opt_in_and_flag_straightlining() -> None:
+    rng = np.random.default_rng(1)
+    answers = rng.integers(0, 4, size=(60, 9)).astype(float)
+    answers[0] = 3  # a straight line at the maximum
+    data = pd.DataFrame(answers, columns=PHQ)
+    plain = xs.screen(data, ["phq9"]).table
+    assert not any(c.startswith("careless.") for c in plain.columns)
+    checked = xs.screen(data, ["phq9"], careless=True).table
+    assert checked.loc[0, "careless.longstring"] == 9
+    assert not checked.loc[0, "protocol_valid"]
+    assert checked.loc[0, "review_status"] == "retest"
+    assert checked.loc[0, "warning_tier"] == "district"  # still escalated on item 9 = 3
+
+
+def test_too_fast_protocols() -> None:
+    data = pd.DataFrame([{**dict.fromkeys(PHQ, 1), "所用时间": "5秒"},
+                         {**dict.fromkeys(PHQ, 1), "所用时间": "2分3秒"}])
+    table = xs.screen(data, ["phq9"], time_column="所用时间").table
+    assert table["protocol_valid"].tolist() == [False, True]
+    assert table.loc[1, "careless.response_seconds"] == 123
+    with pytest.raises(xs.ResponseDataError, match="time column"):
+        xs.screen(data, ["phq9"], time_column="用时")
