@@ -245,7 +245,9 @@ def _scale(norms: NormTable, norm: ScaleNorm, raw: np.ndarray, idx: np.ndarray,
     covered = idx >= 0
     if norms.kind == "continuous":
         model = norm.model
-        assert model is not None and covariate is not None
+        if model is None or covariate is None:  # guaranteed by the table checks
+            raise NormMismatchError(
+                [f"continuous norm {norms.id!r} lacks its model or covariate"])
         level = None
         if model.factor is not None:
             level = match_levels(grp[model.factor].to_numpy(dtype=object),

@@ -455,7 +455,8 @@ def _ranking_groups(sample: ReferenceSample, source: pd.DataFrame, covariate: st
                     rank_by: str | None, width: float | None
                     ) -> tuple[np.ndarray, str]:
     cov = sample.covariate
-    assert cov is not None
+    if cov is None:  # fit_continuous always builds the sample with a covariate
+        raise ValueError("continuous norming needs a covariate column (age or grade)")
     if width is not None:
         if width <= 0:
             raise ValueError(f"width must be > 0; got {width}")
@@ -481,7 +482,8 @@ def _build_continuous(sample: ReferenceSample, cov_id: str, strata_base: np.ndar
                       ) -> NormTable:
     inst = sample.instrument
     cov = sample.covariate
-    assert cov is not None
+    if cov is None:  # fit_continuous always builds the sample with a covariate
+        raise ValueError("continuous norming needs a covariate column (age or grade)")
     factor = sample.variables[0] if sample.variables else None
     level = (sample.keys[factor.id].to_numpy(dtype=object) if factor is not None else None)
     ok = sample.complete_groups & pd.notna(strata_base)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ def covariate_values(values: Any) -> np.ndarray:
     Grade words (``初一``, ``七年级``) are turned into their grade number.
     """
     grade = standard_variable("grade")
-    assert grade is not None
+    grade = cast(GroupVariable, grade)  # "grade" is a standard variable
     lookup = level_lookup(grade)
     s = pd.Series(np.asarray(values, dtype=object).ravel())
     codes, uniques = pd.factorize(s, use_na_sentinel=True)

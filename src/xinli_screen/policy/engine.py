@@ -264,9 +264,9 @@ class _Evaluator:
         cut = next(c for c in self.scales[name].cutoffs if c.id == cut_id)
         return self._scale(name, cut.op, cut.value, f" ({cut_id})")
 
-    def eval(self, cond: Condition) -> _Truth:
+    def evaluate(self, cond: Condition) -> _Truth:
         if isinstance(cond, (AllOf, AnyOf, AtLeast)):
-            children = [self.eval(c) for c in (
+            children = [self.evaluate(c) for c in (
                 cond.all if isinstance(cond, AllOf) else cond.any if isinstance(cond, AnyOf)
                 else cond.of)]
             n_true = np.sum([c.true for c in children], axis=0)
@@ -382,7 +382,7 @@ def evaluate_policy(
             "关键题：" + crit.meaning.get("zh") + "（" + evidence + "）",
             "Critical item: " + crit.meaning.get("en") + " (" + evidence + ")")
     for rule in rules:
-        truth = ev.eval(rule.when)
+        truth = ev.evaluate(rule.when)
         rank = TIER_ORDER.index(rule.tier)
         settled_needs.append((~truth.known, rank))
         if not truth.true.any():
