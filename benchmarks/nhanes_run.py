@@ -9,12 +9,18 @@ For each of ``DPQ_I.csv`` and ``DPQ_J.csv`` this script
    plain-pandas recount in ``benchmarks/nhanes_recount.py``: rows out == rows in, same SEQN
    order, ``phq9.total`` equal to the recount total on every complete protocol and NaN on every
    other row, ``phq9.total.band`` equal to the recount band (and the counts per band), the
-   screen-positive flag, and for every row with DPQ090 in 1-3 a ``warning_tier`` above
-   ``none`` and ``phq9.self_harm_thoughts`` in ``reason_codes``.
+   screen-positive flag, ``status == "scored"`` exactly on the complete protocols, and for
+   every row with DPQ090 in 1-3 a ``warning_tier`` above ``none`` and
+   ``phq9.self_harm_thoughts`` in ``reason_codes`` (and nowhere else);
+3. recomputes the warning tier and ``tier_settled`` of every row from the PHQ-9 rules of the
+   bundled default policy (see :func:`expected_tiers`) and compares them.
+
+From both output files it computes the weighted prevalence of PHQ-9 >= 10 among adults 20+
+(DEMO joined on SEQN; WTMEC2YR per cycle, WTMEC2YR/2 pooled) and compares it with the recount.
 
 It then times the Python API ``xs.screen`` on DPQ_J replicated 100 times (553,300 rows; ids
 made unique) and reports rows/second and peak memory (``tracemalloc`` peak of traced
-allocations in a separate run, and the process ``ru_maxrss``).
+allocations, and the peak resident set size ``VmHWM``, each in a fresh process).
 
 Only aggregated counts are printed. Exit code 0 when every check passes, 1 on any mismatch,
 2 when the data are absent.
@@ -70,10 +76,11 @@ def expected_tiers(dpq: pd.DataFrame) -> pd.DataFrame:
     * critical item ``phq9_09 >= 1`` -> school; ``phq9_09 >= 2`` -> district;
     * total >= 10 -> class; total >= 15 -> school; total >= 20 and ``phq9_09 >= 1`` -> district.
 
-    On incomplete protocols a total condition is decided from the reachable bounds (documented
-    in ``docs/policy.md``): ``lo`` = sum of the answered items (missing as 0), ``hi`` = ``lo`` + 3
-    per missing item; ``>= v`` is true when ``lo >= v``, false when ``hi < v``, else unknown.
-    7/9 count as missing. ``settled`` is False when an unknown condition could raise the tier.
+    On incomplete protocols a total condition is decided from the reachable bounds
+    (``docs/policy.md``, "Missing answers"): ``lo`` = sum of the answered items (missing as 0),
+    ``hi`` = ``lo`` + 3 per missing item; ``>= v`` is true when ``lo >= v``, false when
+    ``hi < v``, else unknown. 7/9 count as missing. ``settled`` is False when an unknown
+    condition could raise the tier.
     """
     items = [f"DPQ0{k}0" for k in range(1, 10)]
     x = dpq[items].astype("float64").to_numpy(copy=True)
@@ -234,6 +241,32 @@ def compare(out: pd.DataFrame, ref: pd.DataFrame, expect: pd.DataFrame,
     return figures
 
 
+def weighted_from_outputs(rc: ModuleType, data: Path,
+                          outputs: dict[str, Path]) -> dict[str, dict[str, float]]:
+    """Weighted % with ``phq9.total >= 10`` among adults 20+ scored by the CLI.
+
+    Per cycle with ``WTMEC2YR``, pooled with ``WTMEC2YR / 2`` (NCHS rule for combining two
+    2-year cycles).
+    """
+    parts = {}
+    for cycle, path in outputs.items():
+        out = pd.read_csv(path, usecols=["SEQN", "phq9.total"], dtype={"SEQN": "int64"},
+                          encoding="utf-8-sig")
+        demo = rc.load_demo(data / f"DEMO_{cycle}.csv")
+        demo["SEQN"] = demo["SEQN"].astype("int64")
+        parts[cycle] = out.merge(demo, on="SEQN", how="left", validate="1:1")
+
+    def prevalence(frame: pd.DataFrame, divisor: float) -> dict[str, float]:
+        adults = frame[(frame["RIDAGEYR"] >= 20) & frame["phq9.total"].notna()]
+        w = adults["WTMEC2YR"] / divisor
+        pct = 100 * float((w * (adults["phq9.total"] >= 10)).sum() / w.sum())
+        return {"n": len(adults), "pct": round(pct, 3)}
+
+    result = {cycle: prevalence(frame, 1.0) for cycle, frame in parts.items()}
+    result["pooled"] = prevalence(pd.concat(parts.values(), ignore_index=True), 2.0)
+    return result
+
+
 def run_cli(cycle: str, data: Path, outdir: Path, repeat: int) -> tuple[dict[str, Any], Path]:
     """Run the CLI ``repeat`` times on ``DPQ_<cycle>.csv``; timings and the output path."""
     src = data / f"DPQ_{cycle}.csv"
@@ -282,27 +315,38 @@ def as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def memory_probe(dpq_j: Path, replicate: int, traced: bool) -> dict[str, float]:
-    """One ``xs.screen`` call in a fresh interpreter; maxrss (or tracemalloc peak) in MiB.
+    """One ``xs.screen`` call in a fresh interpreter; peak resident memory in MiB.
 
-    Without ``traced``: ``ru_maxrss`` after loading the data and after the call. With
-    ``traced``: the ``tracemalloc`` peak of allocations made during the call (slower run).
+    The peak is ``VmHWM`` from ``/proc/self/status`` (Linux; reset by ``exec``, unlike
+    ``ru_maxrss``, which a child inherits from the parent at ``fork``), read after loading the
+    data and after the call. With ``traced``, the ``tracemalloc`` peak of the allocations made
+    during the call instead (a slower run).
     """
     code = f"""
-import json, resource, sys, tracemalloc, warnings
+import json, resource, sys, tracemalloc
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
 import nhanes_run as nr
 import xinli_screen as xs
 from xinli_screen.io import read_column_map
+
+def hwm():
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 cmap = read_column_map(nr.COLUMN_MAP)
 big = nr.replicated(nr.Path({str(dpq_j)!r}), {replicate})
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = hwm()
 if {traced!r}:
     tracemalloc.start()
 xs.screen(big, ["phq9"], id_column="SEQN", columns=cmap.columns,
           missing_codes=cmap.missing_codes)
 peak = tracemalloc.get_traced_memory()[1] if {traced!r} else 0
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{"maxrss_data_mib": base / 1024, "maxrss_after_mib": after / 1024,
+print(json.dumps({{"peak_rss_data_mib": base, "peak_rss_after_mib": hwm(),
                   "traced_peak_mib": peak / 2**20}}))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -353,8 +397,8 @@ def api_benchmark(dpq_j: Path, replicate: int, repeat: int) -> dict[str, Any]:
         "text_input": {"best_s": round(best_text, 3),
                        "all_s": [round(t, 3) for t in times_text],
                        "rows_per_s": round(len(big) / best_text)},
-        "maxrss_mib_data_loaded": plain["maxrss_data_mib"],
-        "maxrss_mib_after_screen": plain["maxrss_after_mib"],
+        "peak_rss_mib_data_loaded": plain["peak_rss_data_mib"],
+        "peak_rss_mib_after_screen": plain["peak_rss_after_mib"],
         "tracemalloc_peak_mib": traced["traced_peak_mib"],
         "status": summary["status"],
         "warning_tier": summary["warning_tier"],
@@ -423,6 +467,9 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"machine": machine(), "engine": engine_revision(), "cycles": {}}
     print("machine: " + ", ".join(f"{k} {v}" for k, v in report["machine"].items()))
     print("engine: " + ", ".join(f"{k} {v}" for k, v in report["engine"].items()))
+    report["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
+    print(f"load average at start (1/5/15 min): {report['loadavg_start']} "
+          "(timings are only comparable on an otherwise idle machine)")
     ck = Checker()
     with tempfile.TemporaryDirectory(prefix="xs_nhanes_") as tmp:
         outdir = args.keep or Path(tmp)
@@ -454,6 +501,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  tier raised on an incomplete protocol by the total's bounds (item 9 "
                   f"not positive): {figures.get('tier_raised_on_incomplete_by_total_bounds')}; "
                   f"tier not settled: {figures.get('tier_not_settled')}")
+        report["weighted_from_cli_output"] = weighted_from_outputs(
+            rc, data, {c: outdir / f"results_{c}.csv" for c in ("I", "J")})
+        w = report["weighted_from_cli_output"]
+        ref_w = rc.recount(args.shared)["cycles"]
+        print("\nweighted % with PHQ-9 >= 10, adults 20+, from the CLI output vs the recount:")
+        for key, label in (("I", "DPQ_I, WTMEC2YR"), ("J", "DPQ_J, WTMEC2YR"),
+                           ("pooled", "pooled I+J, WTMEC2YR/2")):
+            want = ref_w[key]["weighted"]
+            print(f"  {label}: engine n {w[key]['n']} {w[key]['pct']:.3f}% | recount n "
+                  f"{want['n_20plus']} {want['prev_20plus']['pct']:.3f}%")
+            ck.check(f"weighted prevalence {key} == recount",
+                     w[key]["n"] == want["n_20plus"]
+                     and abs(w[key]["pct"] - want["prev_20plus"]["pct"]) < 5e-4)
     if args.replicate > 0:
         print(f"\nPython API xs.screen on DPQ_J x {args.replicate}:")
         api = api_benchmark(data / "DPQ_J.csv", args.replicate, args.repeat)
@@ -465,12 +525,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  text DataFrame (as the CLI reads): best {api['text_input']['best_s']} s = "
               f"{api['text_input']['rows_per_s']:,} rows/s (all {api['text_input']['all_s']})")
         print(f"  stages of one numeric run (s): {api['stage_s_one_run']}")
-        print(f"  memory (fresh process, one call): maxrss {api['maxrss_mib_data_loaded']} MiB "
-              f"with the data loaded, {api['maxrss_mib_after_screen']} MiB after xs.screen; "
+        print(f"  memory (fresh process, one call): peak RSS {api['peak_rss_mib_data_loaded']} MiB"
+              f" with the data loaded, {api['peak_rss_mib_after_screen']} MiB after xs.screen; "
               f"tracemalloc peak during xs.screen {api['tracemalloc_peak_mib']} MiB")
         ck.check(f"API x{args.replicate}: scored rows = {args.replicate} x 5068 (DPQ_J complete)",
                  api["status"]["scored"] == args.replicate * 5068,
                  f"scored {api['status']['scored']}")
+    report["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(f"load average at end: {report['loadavg_end']}")
     print(f"\n{ck.n - len(ck.failed)} of {ck.n} checks passed"
           + (f"; MISMATCHES: {ck.failed}" if ck.failed else ""))
     report["checks"] = {"total": ck.n, "failed": ck.failed}
