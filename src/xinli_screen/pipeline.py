@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from xinli_screen import __version__
+from xinli_screen._text import join_text, text_where
 from xinli_screen.errors import PolicyDefinitionError, ResponseDataError
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import LoadedInstrument, load_instrument_with_hash
@@ -46,30 +47,31 @@ def _status(
     scores: pd.DataFrame,
     verdict: pd.arrays.BooleanArray,
     instruments: Sequence[Instrument],
-) -> tuple[np.ndarray, pd.Series]:
+) -> tuple[np.ndarray, np.ndarray]:
     n = len(responses)
-    detail = pd.Series([""] * n, dtype=object)
+    detail = np.full(n, "", dtype=object)
     unscored = np.zeros(n, dtype=bool)
     for inst in instruments:
         for scale in inst.scales:
             if scale.optional or scale.is_composite:
                 continue
             name = f"{inst.id}.{scale.id}"
-            answered = scores[f"{name}.n_answered"]
-            missing = (answered < scale.required_answers).to_numpy()
+            answered = scores[f"{name}.n_answered"].to_numpy()
+            missing = answered < scale.required_answers
             unscored |= missing
-            text = (f"{name}: " + answered.astype(str)
-                    + f"/{len(scale.items)} answered, needs {scale.required_answers}")
-            detail = detail.where(~missing, np.where(detail == "", text, detail + "; " + text))
+            tail = f"/{len(scale.items)} answered, needs {scale.required_answers}"
+            text = text_where(n, missing, lambda i, a=answered, name=name, tail=tail:
+                              f"{name}: " + a[i].astype(str).astype(object) + tail)
+            detail = join_text(detail, text, missing)
     retest = (~verdict).fillna(False).to_numpy(dtype=bool)
     cell_fail = prepared_failures[prepared_failures["item"].notna()]
     invalid = np.zeros(n, dtype=bool)
     if len(cell_fail):
         invalid[cell_fail["row"].to_numpy()] = True
         per_row = cell_fail.groupby("row")["item"].agg(lambda s: ", ".join(sorted(set(s))))
-        text = pd.Series("", index=range(n), dtype=object)
-        text[per_row.index] = "invalid answer in " + per_row
-        detail = detail.where(~invalid, np.where(detail == "", text, text + "; " + detail))
+        text = np.full(n, "", dtype=object)
+        text[per_row.index.to_numpy()] = ("invalid answer in " + per_row).to_numpy(dtype=object)
+        detail = np.where(invalid, join_text(text, detail, invalid & (detail != "")), detail)
     no_answers = responses.isna().to_numpy().all(axis=1)
     status = np.full(n, "scored", dtype=object)
     status[unscored] = "incomplete"
@@ -147,21 +149,20 @@ def _validity_verdict(
     fired = lie.fillna(False).to_numpy(dtype=bool).any(axis=1) if lie.shape[1] else np.zeros(
         n, dtype=bool)
     unknown = lie.isna().to_numpy().any(axis=1) if lie.shape[1] else np.zeros(n, dtype=bool)
-    text = pd.Series([""] * n, dtype=object)
+    text = np.full(n, "", dtype=object)
     meanings = {f"{i.id}.{c.id}": c.meaning.get(lang) for i in instruments
                 for c in i.validity_checks}
     for col in lie.columns:
         hit = lie[col].fillna(False).to_numpy(dtype=bool)
-        text = text.where(~hit, np.where(text == "", meanings[col], text + "; " + meanings[col]))
+        text = join_text(text, np.full(n, meanings[col], dtype=object), hit)
     if "protocol_valid" in checks.columns:
         verdict = checks["protocol_valid"].reset_index(drop=True)
         fired |= (~verdict).fillna(False).to_numpy(dtype=bool)
         unknown |= verdict.isna().to_numpy()
-        extra = checks["validity_reasons"].reset_index(drop=True).astype(object)
-        has = (extra != "").to_numpy()
-        text = text.where(~has, np.where(text == "", extra, text + "; " + extra))
+        extra = checks["validity_reasons"].to_numpy(dtype=object)
+        text = join_text(text, extra, extra != "")
     valid = pd.array(np.where(fired, False, np.where(unknown, None, True)), dtype="boolean")
-    return valid, text.to_numpy(dtype=object)
+    return valid, text
 
 
 def _review_status(tier: np.ndarray, valid: pd.arrays.BooleanArray) -> np.ndarray:
@@ -309,17 +310,9 @@ def screen(
                              verdict, insts)
     tier_names = np.array(TIER_ORDER, dtype=object)[outcome.tier]
     labels = {t: pol.policy.tiers.spec(t).label.get(lang) for t in TIER_ORDER}
-    key = f"reason_{lang}"
-    joined = pd.Series([""] * len(data), dtype=object)
-    codes = pd.Series([""] * len(data), dtype=object)
-    if len(outcome.reasons):
-        grouped = outcome.reasons.groupby("row", sort=False)
-        text = grouped[key].agg("; ".join)
-        joined[text.index] = text
-        codes[text.index] = grouped["rule"].agg(";".join)
     head = {} if prepared.ids is None else {id_column: prepared.ids.to_numpy(dtype=object)}
     table = pd.concat([
-        pd.DataFrame({**head, "status": status, "status_detail": detail.to_numpy()}),
+        pd.DataFrame({**head, "status": status, "status_detail": detail}),
         scores.reset_index(drop=True),
         checks.drop(columns=["protocol_valid", "validity_reasons", "validity_reason_codes"],
                     errors="ignore").add_prefix("careless.").reset_index(drop=True),
@@ -331,8 +324,8 @@ def screen(
             "warning_label": pd.Series(tier_names).map(labels).to_numpy(dtype=object),
             "review_status": _review_status(outcome.tier, verdict),
             "tier_settled": outcome.settled,
-            "reasons": joined.to_numpy(),
-            "reason_codes": codes.to_numpy(),
+            "reasons": outcome.text[lang],
+            "reason_codes": outcome.text["codes"],
         }),
     ], axis=1)
     provenance = _provenance(loaded, pol, inactive, {

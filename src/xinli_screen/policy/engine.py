@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from xinli_screen._text import fmt_numbers, join_text, text_where
 from xinli_screen.errors import DefinitionIssue
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.policy.models import (
@@ -163,18 +164,7 @@ def bind_policy(
 class _Truth:
     true: np.ndarray
     known: np.ndarray
-    evidence: pd.Series  # text for rows where true, "" elsewhere
-
-
-def _fmt(values: np.ndarray) -> pd.Series:
-    s = pd.Series(np.round(values, 2)).astype(str)
-    return s.str.replace(r"\.0$", "", regex=True)
-
-
-def _join(acc: pd.Series, add: pd.Series, where: np.ndarray) -> pd.Series:
-    both = where & (acc != "").to_numpy()
-    out = acc.where(~where, add)
-    return out.where(~both, acc + "; " + add)
+    evidence: np.ndarray  # object array: text where true, "" elsewhere
 
 
 class _Evaluator:
@@ -195,8 +185,9 @@ class _Evaluator:
         known = ~np.isnan(x)
         with np.errstate(invalid="ignore"):
             true = _OPS[op](x, value) & known
-        text = f"{label} = " + _fmt(x) + f" {_OP_TEXT[op]} {value:g}"
-        return _Truth(true, known, text.where(true, ""))
+        tail = f" {_OP_TEXT[op]} {value:g}"
+        text = text_where(self.n, true, lambda i: f"{label} = " + fmt_numbers(x[i]) + tail)
+        return _Truth(true, known, text)
 
     def _scale(self, name: str, op: str, value: float, note: str = "") -> _Truth:
         """Compare a scale score; missing items are resolved with the reachable bounds."""
@@ -215,14 +206,18 @@ class _Evaluator:
                 sure_false = (value < lo) | (value > hi)
         true = now | sure_true
         tail = f" {_OP_TEXT[op]} {value:g}{note}"
-        scored = f"{name} = " + _fmt(x) + tail
-        answered = self.scores[f"{name}.n_answered"].astype(str)
+        answered = self.scores[f"{name}.n_answered"].to_numpy()
         total = self.n_items[name]
-        bound = _fmt(lo if op in (">=", ">", "==") else hi)
+        bound = lo if op in (">=", ">", "==") else hi
         word = "≥" if op in (">=", ">", "==") else "≤"
-        partial = (f"{name} {word} " + bound + " (" + answered + f"/{total} answered)" + tail)
-        text = scored.where(now, partial)
-        return _Truth(true, sure_true | sure_false, text.where(true, ""))
+
+        def make(i: np.ndarray) -> np.ndarray:
+            scored = f"{name} = " + fmt_numbers(x[i]) + tail
+            partial = (f"{name} {word} " + fmt_numbers(bound[i]) + " ("
+                       + answered[i].astype(str).astype(object) + f"/{total} answered)" + tail)
+            return np.where(now[i], scored, partial)
+
+        return _Truth(true, sure_true | sure_false, text_where(self.n, true, make))
 
     def _band(self, cond: BandCondition) -> _Truth:
         scale = self.scales[cond.band]
@@ -239,14 +234,16 @@ class _Evaluator:
         sure_true = inside == (i_hi - i_lo + 1)
         sure_false = inside == 0
         true = now | sure_true
-        text = (f"{cond.band} band = " + band.astype(str)).where(
-            now, f"{cond.band} band certain to be one of {', '.join(cond.in_)}")
-        return _Truth(true, sure_true | sure_false, text.where(true, ""))
+        labels = band.to_numpy(dtype=object)
+        certain = f"{cond.band} band certain to be one of {', '.join(cond.in_)}"
+        text = text_where(self.n, true, lambda i: np.where(
+            now[i], f"{cond.band} band = " + labels[i].astype(str), certain))
+        return _Truth(true, sure_true | sure_false, text)
 
     def leaf(self, cond: Condition) -> _Truth:
         if _instrument_of(cond, self.instruments) not in self.screened:
             return _Truth(np.zeros(self.n, bool), np.ones(self.n, bool),
-                          pd.Series([""] * self.n, dtype=object))
+                          np.full(self.n, "", dtype=object))
         if isinstance(cond, ScaleCondition):
             if cond.metric != "score":
                 x = self.scores[f"{cond.scale}.{cond.metric}"].to_numpy(dtype=float)
@@ -275,18 +272,19 @@ class _Evaluator:
                     else cond.at_least)
             true = n_true >= need
             known = true | (n_true + n_unknown < need)
-            text = pd.Series([""] * self.n, dtype=object)
+            text = np.full(self.n, "", dtype=object)
             for child in children:
-                text = _join(text, child.evidence, child.true)
-            return _Truth(true, known, text.where(true, ""))
+                text = join_text(text, child.evidence, child.true & true)
+            return _Truth(true, known, text)
         return self.leaf(cond)
 
 
-def _render(template: str, evidence: pd.Series) -> pd.Series:
+def _render(template: str, evidence: np.ndarray, lang: str) -> np.ndarray:
+    """Fill ``{evidence}`` (the only placeholder) into a reason template, elementwise."""
     if "{evidence}" in template:
         head, tail = template.split("{evidence}", 1)
         return head + evidence + tail.replace("{evidence}", "")
-    return template + "（" + evidence + "）"
+    return template + ("（" if lang == "zh" else " (") + evidence + ("）" if lang == "zh" else ")")
 
 
 @dataclass(frozen=True)
@@ -304,12 +302,16 @@ class PolicyOutcome:
         (``critical_item`` or ``rule``), tier, reason_zh, reason_en.
     critical : ndarray of object, shape (n,)
         ``;``-joined critical item ids that fired ("" when none).
+    text : dict {"zh", "en", "codes"} of ndarray of object, shape (n,)
+        Per respondent, the reasons joined with "; " (most severe tier first) in each
+        language, and the ``;``-joined rule ids in the same order.
     """
 
     tier: np.ndarray
     settled: np.ndarray
     reasons: pd.DataFrame
     critical: np.ndarray
+    text: dict[str, np.ndarray]
 
 
 def evaluate_policy(
@@ -354,14 +356,23 @@ def evaluate_policy(
     meanings = {f"{inst.id}.{c.id}": c for inst in instruments for c in inst.critical_items
                 if c.active or f"{inst.id}.{c.id}" in policy.enable_critical_items}
 
-    def add(rows: np.ndarray, rule: str, kind: str, rank: int, zh: pd.Series, en: pd.Series):
+    # joined reason text per tier rank, so that the most severe reasons come first
+    by_rank = {r: {k: np.full(n, "", dtype=object) for k in ("zh", "en", "codes")}
+               for r in range(len(TIER_ORDER))}
+
+    def add(hit: np.ndarray, rule: str, kind: str, rank: int, zh: np.ndarray,
+            en: np.ndarray) -> None:
+        rows = np.nonzero(hit)[0]
         parts.append(pd.DataFrame({
             "row": rows.astype("int64"),
             "id": None if id_values is None else id_values[rows],
             "rule": rule, "kind": kind, "tier": TIER_ORDER[rank],
-            "reason_zh": zh.to_numpy(dtype=object)[rows],
-            "reason_en": en.to_numpy(dtype=object)[rows],
+            "reason_zh": zh[rows], "reason_en": en[rows],
         }, columns=REASON_COLUMNS))
+        acc = by_rank[rank]
+        acc["zh"] = join_text(acc["zh"], zh, hit)
+        acc["en"] = join_text(acc["en"], en, hit)
+        acc["codes"] = join_text(acc["codes"], np.full(n, rule, dtype=object), hit, ";")
 
     for col in critical.columns:
         if col not in meanings:
@@ -375,10 +386,11 @@ def evaluate_policy(
         tier = np.where(hit, np.maximum(tier, crit_rank), tier)
         x = ev.responses[crit.item].to_numpy(float)
         label = f"{crit.item} (#{ev.number[crit.item]})"
-        evidence = f"{label} = " + _fmt(x) + f" {_OP_TEXT[crit.op]} {crit.value:g}"
-        rows = np.nonzero(hit)[0]
-        crit_ids[rows] = np.where(crit_ids[rows] == "", col, crit_ids[rows] + ";" + col)
-        add(rows, col, "critical_item", crit_rank,
+        tail = f" {_OP_TEXT[crit.op]} {crit.value:g}"
+        evidence = text_where(n, hit, lambda i, x=x, label=label, tail=tail:
+                         f"{label} = " + fmt_numbers(x[i]) + tail)
+        crit_ids = join_text(crit_ids, np.full(n, col, dtype=object), hit, ";")
+        add(hit, col, "critical_item", crit_rank,
             "关键题：" + crit.meaning.get("zh") + "（" + evidence + "）",
             "Critical item: " + crit.meaning.get("en") + " (" + evidence + ")")
     for rule in rules:
@@ -388,10 +400,14 @@ def evaluate_policy(
         if not truth.true.any():
             continue
         tier = np.where(truth.true, np.maximum(tier, rank), tier)
-        add(np.nonzero(truth.true)[0], rule.id, "rule", rank,
-            _render(rule.reason.get("zh"), truth.evidence),
-            _render(rule.reason.get("en"), truth.evidence).str.replace("（", " (")
-            .str.replace("）", ")"))
+        add(truth.true, rule.id, "rule", rank,
+            _render(rule.reason.get("zh"), truth.evidence, "zh"),
+            _render(rule.reason.get("en"), truth.evidence, "en"))
+    text = {k: np.full(n, "", dtype=object) for k in ("zh", "en", "codes")}
+    for rank in sorted(by_rank, reverse=True):
+        for key, sep in (("zh", "; "), ("en", "; "), ("codes", ";")):
+            part = by_rank[rank][key]
+            text[key] = join_text(text[key], part, part != "", sep)
     settled = np.ones(n, dtype=bool)
     for unknown, rank in settled_needs:
         settled &= ~(unknown & (rank > tier))
@@ -401,4 +417,5 @@ def evaluate_policy(
         order = reasons["tier"].map({t: -k for k, t in enumerate(TIER_ORDER)})
         reasons = reasons.assign(_o=order).sort_values(["row", "_o"], kind="stable")
         reasons = reasons.drop(columns="_o").reset_index(drop=True)
-    return PolicyOutcome(tier=tier, settled=settled, reasons=reasons, critical=crit_ids)
+    return PolicyOutcome(tier=tier, settled=settled, reasons=reasons, critical=crit_ids,
+                         text=text)
