@@ -155,13 +155,12 @@ def normalise_ids(ids: pd.Series) -> pd.Series:
         out[whole] = ids[whole].astype("int64").astype(str)
         out[~whole & ids.notna()] = ids[~whole & ids.notna()].astype(str)
         return out.where(ids.notna(), None)
-    as_text = ids.astype(object).where(ids.notna(), None)
-    uniques = {}
-    for u in pd.unique(as_text.dropna()):
-        text = _FLOAT_ID.sub(r"\1", unicodedata.normalize("NFKC", str(u)).strip())
-        uniques[u] = text or None
-    out = as_text.map(uniques).astype(object)
-    return out.where(out.notna(), None)
+    if pd.api.types.is_integer_dtype(ids.dtype):
+        return ids.astype(str).astype(object).where(ids.notna(), None)
+    text = ids.astype("string").str.normalize("NFKC").str.strip()
+    text = text.str.replace(_FLOAT_ID.pattern, r"\1", regex=True)
+    out = text.astype(object)
+    return out.where(text.notna() & (text != ""), None)
 
 
 def _id_failures(ids: pd.Series) -> pd.DataFrame:

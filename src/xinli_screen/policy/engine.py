@@ -390,9 +390,11 @@ def evaluate_policy(
         evidence = text_where(n, hit, lambda i, x=x, label=label, tail=tail:
                          f"{label} = " + fmt_numbers(x[i]) + tail)
         crit_ids = join_text(crit_ids, np.full(n, col, dtype=object), hit, ";")
+        zh_head = "关键题：" + crit.meaning.get("zh")
+        en_head = "Critical item: " + crit.meaning.get("en")
         add(hit, col, "critical_item", crit_rank,
-            "关键题：" + crit.meaning.get("zh") + "（" + evidence + "）",
-            "Critical item: " + crit.meaning.get("en") + " (" + evidence + ")")
+            text_where(n, hit, lambda i, e=evidence, h=zh_head: h + "（" + e[i] + "）"),
+            text_where(n, hit, lambda i, e=evidence, h=en_head: h + " (" + e[i] + ")"))
     for rule in rules:
         truth = ev.evaluate(rule.when)
         rank = TIER_ORDER.index(rule.tier)
@@ -401,8 +403,10 @@ def evaluate_policy(
             continue
         tier = np.where(truth.true, np.maximum(tier, rank), tier)
         add(truth.true, rule.id, "rule", rank,
-            _render(rule.reason.get("zh"), truth.evidence, "zh"),
-            _render(rule.reason.get("en"), truth.evidence, "en"))
+            text_where(n, truth.true, lambda i, r=rule, t=truth:
+                       _render(r.reason.get("zh"), t.evidence[i], "zh")),
+            text_where(n, truth.true, lambda i, r=rule, t=truth:
+                       _render(r.reason.get("en"), t.evidence[i], "en")))
     text = {k: np.full(n, "", dtype=object) for k in ("zh", "en", "codes")}
     for rank in sorted(by_rank, reverse=True):
         for key, sep in (("zh", "; "), ("en", "; "), ("codes", ";")):
