@@ -12,7 +12,7 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-from xinli_screen import factor, norms, reliability, validity
+from xinli_screen import norms
 from xinli_screen.errors import (
     DefinitionError,
     DefinitionIssue,
@@ -27,12 +27,6 @@ from xinli_screen.instrument.registry import list_instruments, load_instrument
 from xinli_screen.pipeline import screen
 from xinli_screen.policy.loader import load_policy
 from xinli_screen.policy.models import TIER_ORDER, Policy
-from xinli_screen.reliability import (
-    cronbach_alpha,
-    item_analysis,
-    mcdonald_omega,
-    split_half,
-)
 from xinli_screen.responses import prepare_responses
 from xinli_screen.result import ScreeningResult
 from xinli_screen.scoring import (
@@ -74,3 +68,32 @@ __all__ = [
     "split_half",
     "validity",
 ]
+
+# Sample-level analyses load scipy and factor_analyzer (about 1 s); they are imported on first
+# use so that scoring and the command line start quickly.
+_LAZY = {
+    "factor": ("xinli_screen.factor", None),
+    "reliability": ("xinli_screen.reliability", None),
+    "validity": ("xinli_screen.validity", None),
+    "cronbach_alpha": ("xinli_screen.reliability", "cronbach_alpha"),
+    "item_analysis": ("xinli_screen.reliability", "item_analysis"),
+    "mcdonald_omega": ("xinli_screen.reliability", "mcdonald_omega"),
+    "split_half": ("xinli_screen.reliability", "split_half"),
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the sample-level analysis modules lazily (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'xinli_screen' has no attribute {name!r}")
+    import importlib
+
+    module_name, attr = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

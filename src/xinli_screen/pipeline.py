@@ -32,7 +32,6 @@ from xinli_screen.policy.models import TIER_ORDER, Policy
 from xinli_screen.responses import prepare_responses
 from xinli_screen.result import ScreeningResult
 from xinli_screen.scoring import critical_item_flags, score_instrument, validity_flags
-from xinli_screen.validity import DEFAULT_THRESHOLDS, careless_screen
 
 __all__ = ["STAGES", "screen"]
 
@@ -122,6 +121,7 @@ def _careless(responses: pd.DataFrame, data: pd.DataFrame,
     """Careless-responding checks (opt-in); an empty frame when none is asked for."""
     if not careless and time_column is None:
         return pd.DataFrame(index=range(len(responses)))
+    from xinli_screen.validity import DEFAULT_THRESHOLDS, careless_screen  # loads scipy
     if careless is True:
         thresholds: dict[str, float | None] = {}
     elif careless:

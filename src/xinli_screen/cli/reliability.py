@@ -17,7 +17,6 @@ from xinli_screen.cli.exit_codes import ExitCode
 from xinli_screen.errors import InstrumentDefinitionError, ResponseDataError, XinliScreenError
 from xinli_screen.instrument.registry import load_instrument
 from xinli_screen.io import read_column_map, read_table
-from xinli_screen.reliability import cronbach_alpha, item_analysis, mcdonald_omega
 from xinli_screen.responses import prepare_responses
 
 SUMMARY_COLUMNS = ["scale", "n_obs", "n_items", "alpha", "ci_low", "ci_high", "std_alpha",
@@ -26,6 +25,7 @@ SUMMARY_COLUMNS = ["scale", "n_obs", "n_items", "alpha", "ci_low", "ci_high", "s
 
 def _summary(items: pd.DataFrame, instrument: str, by: str | None, omega_factors: int,
              missing: str) -> pd.DataFrame:
+    from xinli_screen.reliability import cronbach_alpha, mcdonald_omega  # loads scipy
     alpha = cronbach_alpha(items, instrument=instrument, by=by, missing=missing).table
     omega = mcdonald_omega(items, instrument=instrument, by=by, n_factors=omega_factors,
                            missing=missing).table
@@ -90,6 +90,8 @@ def reliability_command(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             summary = _summary(items, inst.id, by, omega_factors, missing)
+            from xinli_screen.reliability import item_analysis
+
             per_item = item_analysis(items, instrument=inst.id, by=by, missing=missing)
     except FileNotFoundError as exc:
         fail(str(exc), ExitCode.USAGE)
