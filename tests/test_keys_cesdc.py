@@ -9,8 +9,7 @@ whose score grid prints 3-2-1-0 under items 4, 8, 12 and 16 and 0-1-2-3 under al
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from keycheck import extreme_protocols, keyed_uniform, one_hot_changes, one_hot_scores, score_rows
 
 import xinli_screen as xs
 
@@ -26,41 +25,26 @@ def _item_id(number: int) -> str:
     return f"{INSTRUMENT}_{number:02d}"
 
 
-def _low_high(inst: xs.Instrument) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = inst.item_bounds
-    rev = np.array([i.reverse_keyed for i in inst.items])
-    return np.where(rev, hi, lo), np.where(rev, lo, hi)
-
-
 def test_reverse_keys_reproduce_the_source_b_grid() -> None:
     inst = xs.load_instrument(INSTRUMENT)
-    frame = pd.DataFrame([[float(code)] * 20 for code in range(4)], columns=list(inst.item_ids))
-    keyed = xs.reverse_key(frame, inst)
+    keyed = keyed_uniform(inst, range(4))
     for n, points in SOURCE_B_GRID.items():
         assert tuple(keyed[_item_id(n)]) == points, n
 
 
 def test_one_hot_raises_exactly_the_source_b_scales() -> None:
     inst = xs.load_instrument(INSTRUMENT)
-    low, high = _low_high(inst)
-    rows = [low]
-    for k in range(len(inst.items)):
-        row = low.copy()
-        row[k] = high[k]
-        rows.append(row)
-    scores = xs.score_instrument(pd.DataFrame(rows, columns=list(inst.item_ids)), inst)
-    scale_ids = [s.id for s in inst.scales]
-    base = scores.loc[0, [f"{INSTRUMENT}.{s}" for s in scale_ids]].to_numpy(dtype=float)
-    for k, item in enumerate(inst.items):
-        got = scores.loc[k + 1, [f"{INSTRUMENT}.{s}" for s in scale_ids]].to_numpy(dtype=float)
-        raised = {s for s, a, b in zip(scale_ids, base, got, strict=True) if b > a}
+    changes = one_hot_changes(inst)
+    scores = one_hot_scores(inst)
+    for k, item in enumerate(inst.items, start=1):
+        raised, _ = changes[item.id]
         assert raised == SOURCE_B_SCALES[item.number], item.id
-        assert got[scale_ids.index("total")] - base[scale_ids.index("total")] == 3
+        assert scores.loc[k, "cesdc.total"] - scores.loc[0, "cesdc.total"] == 3
 
 
 def test_over_15_is_positive() -> None:
     inst = xs.load_instrument(INSTRUMENT)
-    low, _ = _low_high(inst)
+    low, _ = extreme_protocols(inst)
     rows = []
     for target in (15, 16):
         row = low.copy()
@@ -73,6 +57,6 @@ def test_over_15_is_positive() -> None:
                 remaining -= step
             k += 1
         rows.append(row)
-    scores = xs.score_instrument(pd.DataFrame(rows, columns=list(inst.item_ids)), inst)
+    scores = score_rows(inst, rows)
     assert scores["cesdc.total"].tolist() == [15.0, 16.0]
     assert scores["cesdc.total.screen_positive"].tolist() == [False, True]

@@ -10,9 +10,8 @@ each DASS-21 sum is doubled (Henry & Crawford 2005).
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
+from keycheck import keyed_uniform, one_hot_changes, one_hot_scores
 
 import xinli_screen as xs
 
@@ -31,27 +30,17 @@ def inst() -> xs.Instrument:
     return xs.load_instrument("dass21")
 
 
-def one_hot_scores(inst: xs.Instrument) -> pd.DataFrame:
-    """Row 0: every item at its minimum keyed value; row k: item k at its maximum keyed value."""
-    lo, hi = inst.item_bounds
-    n = len(inst.item_ids)
-    keyed = np.vstack([lo, *[np.where(np.arange(n) == k, hi, lo) for k in range(n)]])
-    # reverse keying is its own inverse: keyed values -> the raw answers that produce them
-    raw = xs.reverse_key(pd.DataFrame(keyed, columns=list(inst.item_ids)), inst)
-    return xs.score_instrument(raw, inst)
-
-
 def test_items_numbered_as_printed(inst: xs.Instrument) -> None:
     assert [i.number for i in inst.items] == list(range(1, 22))
     assert inst.item_ids == tuple(f"dass21_{k:02d}" for k in range(1, 22))
 
 
 def test_one_hot_raises_exactly_the_listed_scale(inst: xs.Instrument) -> None:
+    changes = one_hot_changes(inst)
     scores = one_hot_scores(inst)
     for k, item in enumerate(inst.items, start=1):
-        raised = {s for s in SCALES
-                  if scores.loc[k, f"dass21.{s}"] > scores.loc[0, f"dass21.{s}"]}
-        assert raised == {SECOND_SOURCE[item.number]}, item.id
+        raised, _ = changes[item.id]
+        assert raised & set(SCALES) == {SECOND_SOURCE[item.number]}, item.id
         # one item moving from 0 to 3 adds 3 x 2 = 6 to its scale
         scale = SECOND_SOURCE[item.number]
         assert scores.loc[k, f"dass21.{scale}"] - scores.loc[0, f"dass21.{scale}"] == 6
@@ -59,8 +48,7 @@ def test_one_hot_raises_exactly_the_listed_scale(inst: xs.Instrument) -> None:
 
 def test_reverse_keys_match_second_source(inst: xs.Instrument) -> None:
     assert {i.number for i in inst.items if i.reverse_keyed} == SECOND_SOURCE_REVERSED
-    zeros = pd.DataFrame([[0] * 21], columns=list(inst.item_ids))
-    assert xs.reverse_key(zeros, inst).to_numpy().sum() == 0
+    assert keyed_uniform(inst, [0]).to_numpy().sum() == 0
 
 
 def test_seven_items_per_scale_doubled(inst: xs.Instrument) -> None:

@@ -12,8 +12,7 @@ things, enjoy the things I do, like talking to friends and family, easily cheere
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from keycheck import keyed_uniform, one_hot_changes
 
 import xinli_screen as xs
 
@@ -46,12 +45,6 @@ def _item_id(number: int) -> str:
     return f"{INSTRUMENT}_{number:02d}"
 
 
-def _low_high(inst: xs.Instrument) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = inst.item_bounds
-    rev = np.array([i.reverse_keyed for i in inst.items])
-    return np.where(rev, hi, lo), np.where(rev, lo, hi)
-
-
 def test_ten_positive_items_are_the_reverse_keyed_ones() -> None:
     inst = xs.load_instrument(INSTRUMENT)
     declared = {i.number: i.reverse_keyed for i in inst.items}
@@ -61,26 +54,16 @@ def test_ten_positive_items_are_the_reverse_keyed_ones() -> None:
 
 def test_reverse_keying_scores_never_as_two_on_positive_items() -> None:
     inst = xs.load_instrument(INSTRUMENT)
-    frame = pd.DataFrame([[0.0] * 18, [2.0] * 18], columns=list(inst.item_ids))
-    keyed = xs.reverse_key(frame, inst)
+    keyed = keyed_uniform(inst, [0.0, 2.0])
     for n, positive in SOURCE_B_POSITIVE.items():
         assert tuple(keyed[_item_id(n)]) == ((2.0, 0.0) if positive else (0.0, 2.0)), n
 
 
 def test_one_hot_raises_exactly_the_total() -> None:
     inst = xs.load_instrument(INSTRUMENT)
-    low, high = _low_high(inst)
-    rows = [low]
-    for k in range(len(inst.items)):
-        row = low.copy()
-        row[k] = high[k]
-        rows.append(row)
-    scores = xs.score_instrument(pd.DataFrame(rows, columns=list(inst.item_ids)), inst)
-    scale_ids = [s.id for s in inst.scales]
-    base = scores.loc[0, [f"{INSTRUMENT}.{s}" for s in scale_ids]].to_numpy(dtype=float)
-    for k, item in enumerate(inst.items):
-        got = scores.loc[k + 1, [f"{INSTRUMENT}.{s}" for s in scale_ids]].to_numpy(dtype=float)
-        raised = {s for s, a, b in zip(scale_ids, base, got, strict=True) if b > a}
+    changes = one_hot_changes(inst)
+    for item in inst.items:
+        raised, _ = changes[item.id]
         assert raised == {"total"}, item.id
 
 

@@ -22,36 +22,21 @@ Each block names the source the YAML was typed from and the SECOND source typed 
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
+from keycheck import keyed_uniform, one_hot_changes, score_rows
 
 import xinli_screen as xs
 
 
-def one_hot_scores(inst: xs.Instrument) -> pd.DataFrame:
-    """Row 0: every item at its minimum keyed value; row k: item k at its maximum keyed value."""
-    lo, hi = inst.item_bounds
-    n = len(inst.item_ids)
-    keyed = np.vstack([lo, *[np.where(np.arange(n) == k, hi, lo) for k in range(n)]])
-    # reverse keying is its own inverse: keyed values -> the raw answers that produce them
-    raw = xs.reverse_key(pd.DataFrame(keyed, columns=list(inst.item_ids)), inst)
-    return xs.score_instrument(raw, inst)
-
-
 def raised_scales(inst: xs.Instrument) -> dict[int, set[str]]:
-    scores = one_hot_scores(inst)
-    out = {}
-    for k, item in enumerate(inst.items, start=1):
-        out[item.number] = {s.id for s in inst.scales
-                            if scores.loc[k, f"{inst.id}.{s.id}"]
-                            > scores.loc[0, f"{inst.id}.{s.id}"]}
-    return out
+    """Item number -> the scales its one-hot protocol raises (see keycheck.one_hot_changes)."""
+    changes = one_hot_changes(inst)
+    return {item.number: changes[item.id][0] for item in inst.items}
 
 
 def band_of(inst: xs.Instrument, scale: str, answers: list[int]) -> str:
-    frame = pd.DataFrame([answers], columns=list(inst.item_ids), dtype=float)
-    return xs.score_instrument(frame, inst).loc[0, f"{inst.id}.{scale}.band"]
+    return score_rows(inst, [answers]).loc[0, f"{inst.id}.{scale}.band"]
 
 
 # ---------------------------------------------------------------- K10
@@ -129,8 +114,7 @@ def test_pss10_key() -> None:
     assert raised_scales(inst) == {n: {"total"} for n in range(1, 11)}
     assert {i.number for i in inst.items if i.reverse_keyed} == PSS_SECOND_REVERSED
     # Table 2 of the second source: 'never' (0) on a reversed question scores 4
-    never = pd.DataFrame([[0.0] * 10], columns=list(inst.item_ids))
-    keyed = xs.reverse_key(never, inst).iloc[0]
+    keyed = keyed_uniform(inst, [0.0]).iloc[0]
     for item in inst.items:
         assert keyed[item.id] == (4 if item.number in PSS_SECOND_REVERSED else 0), item.id
     assert not inst.scale("total").bands and not inst.scale("total").cutoffs
@@ -151,8 +135,7 @@ def test_rses_key() -> None:
         assert scales == expected, number
     # 'strongly agree' (code 1 on the Chinese form) to every item: positive items must score
     # 4 and negative items 1, exactly as the English key scores strongly agree
-    agree = pd.DataFrame([[1.0] * 10], columns=list(inst.item_ids))
-    keyed = xs.reverse_key(agree, inst).iloc[0]
+    keyed = keyed_uniform(inst, [1.0]).iloc[0]
     for item in inst.items:
         negative = RSES_CN_TO_EN[item.number] in RSES_EN_NEGATIVE
         assert keyed[item.id] == (1 if negative else 4), item.id

@@ -11,8 +11,8 @@ thoughts of ending one's life, past month) and phqa_13 (lifetime suicide attempt
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
+from keycheck import keyed_uniform, one_hot_changes
 
 import xinli_screen as xs
 
@@ -36,16 +36,6 @@ def _item_id(number: int) -> str:
     return f"{INSTRUMENT}_{number:02d}"
 
 
-def _low_high(inst: xs.Instrument) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = inst.item_bounds
-    rev = np.array([i.reverse_keyed for i in inst.items])
-    return np.where(rev, hi, lo), np.where(rev, lo, hi)
-
-
-def _score(inst: xs.Instrument, rows: list[np.ndarray]) -> pd.DataFrame:
-    return xs.score_instrument(pd.DataFrame(rows, columns=list(inst.item_ids), dtype=float), inst)
-
-
 def test_thirteen_items_numbered_as_printed() -> None:
     inst = xs.load_instrument(INSTRUMENT)
     assert [i.number for i in inst.items] == list(range(1, 14))
@@ -60,24 +50,14 @@ def test_total_is_items_1_to_9() -> None:
 def test_no_item_is_reverse_keyed() -> None:
     inst = xs.load_instrument(INSTRUMENT)
     assert [i.number for i in inst.items if i.reverse_keyed] == []
-    frame = pd.DataFrame([[0.0] * 13], columns=list(inst.item_ids))
-    assert xs.reverse_key(frame, inst).to_numpy().tolist() == [[0.0] * 13]
+    assert keyed_uniform(inst, [0.0]).to_numpy().tolist() == [[0.0] * 13]
 
 
 def test_one_hot_raises_exactly_the_source_b_scales() -> None:
     inst = xs.load_instrument(INSTRUMENT)
-    low, high = _low_high(inst)
-    rows = [low]
-    for k in range(len(inst.items)):
-        row = low.copy()
-        row[k] = high[k]
-        rows.append(row)
-    scores = _score(inst, rows)
-    scale_ids = [s.id for s in inst.scales]
-    base = scores.loc[0, [f"{INSTRUMENT}.{s}" for s in scale_ids]].to_numpy(dtype=float)
-    for k, item in enumerate(inst.items):
-        got = scores.loc[k + 1, [f"{INSTRUMENT}.{s}" for s in scale_ids]].to_numpy(dtype=float)
-        raised = {s for s, a, b in zip(scale_ids, base, got, strict=True) if b > a}
+    changes = one_hot_changes(inst)
+    for item in inst.items:
+        raised, _ = changes[item.id]
         assert raised == SOURCE_B[item.number], item.id
 
 

@@ -10,8 +10,7 @@ order in a public SCARED child data dictionary (scaredc_1 ... scaredc_41).
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from keycheck import keyed_uniform, one_hot_changes
 
 import xinli_screen as xs
 
@@ -42,12 +41,6 @@ def _item_id(number: int) -> str:
     return f"{INSTRUMENT}_{number:02d}"
 
 
-def _low_high(inst: xs.Instrument) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = inst.item_bounds
-    rev = np.array([i.reverse_keyed for i in inst.items])
-    return np.where(rev, hi, lo), np.where(rev, lo, hi)
-
-
 def test_subscale_sizes() -> None:
     sizes = {tag: sum(1 for t in SOURCE_B_TAG.values() if t == tag) for tag in _TAGS}
     assert sizes == {"panic_somatic": 13, "gad": 9, "separation": 8, "social": 7,
@@ -64,24 +57,14 @@ def test_subscale_item_lists_match_source_b() -> None:
 def test_no_item_is_reverse_keyed() -> None:
     inst = xs.load_instrument(INSTRUMENT)
     assert not any(i.reverse_keyed for i in inst.items)
-    frame = pd.DataFrame([[2.0] * 41], columns=list(inst.item_ids))
-    assert xs.reverse_key(frame, inst).to_numpy().tolist() == [[2.0] * 41]
+    assert keyed_uniform(inst, [2.0]).to_numpy().tolist() == [[2.0] * 41]
 
 
 def test_one_hot_raises_exactly_the_source_b_scales() -> None:
     inst = xs.load_instrument(INSTRUMENT)
-    low, high = _low_high(inst)
-    rows = [low]
-    for k in range(len(inst.items)):
-        row = low.copy()
-        row[k] = high[k]
-        rows.append(row)
-    scores = xs.score_instrument(pd.DataFrame(rows, columns=list(inst.item_ids)), inst)
-    scale_ids = [s.id for s in inst.scales]
-    base = scores.loc[0, [f"{INSTRUMENT}.{s}" for s in scale_ids]].to_numpy(dtype=float)
-    for k, item in enumerate(inst.items):
-        got = scores.loc[k + 1, [f"{INSTRUMENT}.{s}" for s in scale_ids]].to_numpy(dtype=float)
-        raised = {s for s, a, b in zip(scale_ids, base, got, strict=True) if b > a}
+    changes = one_hot_changes(inst)
+    for item in inst.items:
+        raised, _ = changes[item.id]
         assert raised == {_TAGS[SOURCE_B_TAG[item.number]], "total"}, item.id
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from keycheck import keyed_uniform, one_hot_changes, score_rows
 
 import xinli_screen as xs
 
@@ -46,17 +47,6 @@ def _expected_scales(number: int) -> set[str]:
     return factors | ALL_ITEM_SCALES
 
 
-def _score(inst: xs.Instrument, rows: list[np.ndarray]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(inst.item_ids), dtype=float)
-    return xs.score_instrument(frame, inst)
-
-
-def _low_high(inst: xs.Instrument) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = inst.item_bounds
-    rev = np.array([i.reverse_keyed for i in inst.items])
-    return np.where(rev, hi, lo), np.where(rev, lo, hi)
-
-
 def test_source_b_is_a_partition_of_90_items() -> None:
     numbers = sorted(n for items in SOURCE_B.values() for n in items)
     assert numbers == list(range(1, 91))
@@ -70,19 +60,9 @@ def test_factor_item_lists_match_source_b() -> None:
 
 def test_one_hot_raises_exactly_the_source_b_scales() -> None:
     inst = xs.load_instrument(INSTRUMENT)
-    low, high = _low_high(inst)
-    rows = [low]
-    for k in range(len(inst.items)):
-        row = low.copy()
-        row[k] = high[k]
-        rows.append(row)
-    scores = _score(inst, rows)
-    scale_ids = [s.id for s in inst.scales if s.id not in DERIVED]
-    base = scores.loc[0, [f"{INSTRUMENT}.{s}" for s in scale_ids]].to_numpy(dtype=float)
-    for k, item in enumerate(inst.items):
-        now = scores.loc[k + 1, [f"{INSTRUMENT}.{s}" for s in scale_ids]].to_numpy(dtype=float)
-        raised = {s for s, a, b in zip(scale_ids, base, now, strict=True) if b > a}
-        lowered = {s for s, a, b in zip(scale_ids, base, now, strict=True) if b < a}
+    changes = one_hot_changes(inst, skip=DERIVED)
+    for item in inst.items:
+        raised, lowered = changes[item.id]
         assert raised == _expected_scales(item.number), item.id
         assert lowered == set(), item.id
 
@@ -90,8 +70,7 @@ def test_one_hot_raises_exactly_the_source_b_scales() -> None:
 def test_no_reverse_keyed_items() -> None:
     inst = xs.load_instrument(INSTRUMENT)
     assert [i.number for i in inst.items if i.reverse_keyed] == []
-    frame = pd.DataFrame([[3.0] * 90], columns=list(inst.item_ids))
-    assert (xs.reverse_key(frame, inst).to_numpy() == 3.0).all()
+    assert (keyed_uniform(inst, [3.0]).to_numpy() == 3.0).all()
 
 
 def test_coding_is_chinese_one_to_five() -> None:
@@ -124,7 +103,7 @@ def test_death_and_suicide_items() -> None:
 def test_screen_positive_boundaries(answer: int, total_positive: bool, factor_ge2: bool,
                                     factor_gt2: bool) -> None:
     inst = xs.load_instrument(INSTRUMENT)
-    scores = _score(inst, [np.full(90, float(answer))])
+    scores = score_rows(inst, [np.full(90, float(answer))])
     assert bool(scores.loc[0, "scl90.total.screen_positive"]) is total_positive
     assert bool(scores.loc[0, "scl90.positive_items.screen_positive"]) is total_positive
     assert bool(scores.loc[0, "scl90.depression.screen_positive"]) is factor_ge2
@@ -137,7 +116,7 @@ def test_total_cutoff_is_strictly_above_160() -> None:
     at_160[:70] = 2.0  # 70 x 2 + 20 x 1 = 160
     at_161 = at_160.copy()
     at_161[70] = 2.0
-    scores = _score(inst, [at_160, at_161])
+    scores = score_rows(inst, [at_160, at_161])
     assert scores["scl90.total"].tolist() == [160.0, 161.0]
     assert scores["scl90.total.screen_positive"].tolist() == [False, True]
 
@@ -147,7 +126,7 @@ def test_negative_items_and_positive_symptom_mean() -> None:
     inst = xs.load_instrument(INSTRUMENT)
     answers = [1.0] * 90
     answers[14], answers[58], answers[0] = 5.0, 3.0, 2.0  # items 15, 59, 1
-    scores = _score(inst, [answers, [1.0] * 90])
+    scores = score_rows(inst, [answers, [1.0] * 90])
     total, negative, positive = 87 + 10, 87, 3
     assert scores.loc[0, "scl90.total"] == total
     assert scores.loc[0, "scl90.negative_items"] == negative

@@ -13,7 +13,7 @@ the self-report columns by item number (sdq_3_pains, sdq_7_do_as_told, ...), rec
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+from keycheck import extreme_protocols, keyed_uniform, one_hot_changes, score_rows
 
 import xinli_screen as xs
 
@@ -43,16 +43,6 @@ def _expected_scales(number: int) -> set[str]:
     return scales
 
 
-def _low_high(inst: xs.Instrument) -> tuple[np.ndarray, np.ndarray]:
-    lo, hi = inst.item_bounds
-    rev = np.array([i.reverse_keyed for i in inst.items])
-    return np.where(rev, hi, lo), np.where(rev, lo, hi)
-
-
-def _score(inst: xs.Instrument, rows: list[np.ndarray]) -> pd.DataFrame:
-    return xs.score_instrument(pd.DataFrame(rows, columns=list(inst.item_ids), dtype=float), inst)
-
-
 def test_source_b_is_a_partition_of_25_items() -> None:
     assert sorted(n for items in SOURCE_B.values() for n in items) == list(range(1, 26))
 
@@ -68,8 +58,7 @@ def test_reverse_keys_match_source_b() -> None:
     inst = xs.load_instrument(INSTRUMENT)
     assert tuple(i.number for i in inst.items if i.reverse_keyed) == SOURCE_B_REVERSED
     # Source B codes "Certainly true" (2) as 0 and "Not true" (0) as 2 on these items.
-    frame = pd.DataFrame([[2.0] * 25, [0.0] * 25], columns=list(inst.item_ids))
-    keyed = xs.reverse_key(frame, inst)
+    keyed = keyed_uniform(inst, [2.0, 0.0])
     for n in range(1, 26):
         expected = (0.0, 2.0) if n in SOURCE_B_REVERSED else (2.0, 0.0)
         assert tuple(keyed[_item_id(n)]) == expected, n
@@ -77,18 +66,9 @@ def test_reverse_keys_match_source_b() -> None:
 
 def test_one_hot_raises_exactly_the_source_b_scales() -> None:
     inst = xs.load_instrument(INSTRUMENT)
-    low, high = _low_high(inst)
-    rows = [low]
-    for k in range(len(inst.items)):
-        row = low.copy()
-        row[k] = high[k]
-        rows.append(row)
-    scores = _score(inst, rows)
-    scale_ids = [s.id for s in inst.scales]
-    base = scores.loc[0, [f"{INSTRUMENT}.{s}" for s in scale_ids]].to_numpy(dtype=float)
-    for k, item in enumerate(inst.items):
-        got = scores.loc[k + 1, [f"{INSTRUMENT}.{s}" for s in scale_ids]].to_numpy(dtype=float)
-        raised = {s for s, a, b in zip(scale_ids, base, got, strict=True) if b > a}
+    changes = one_hot_changes(inst)
+    for item in inst.items:
+        raised, _ = changes[item.id]
         assert raised == _expected_scales(item.number), item.id
 
 
@@ -102,7 +82,7 @@ def test_three_band_total_boundary_matches_source_b() -> None:
 
 def test_proration_needs_three_of_five_and_rounds_half_up() -> None:
     inst = xs.load_instrument(INSTRUMENT)
-    low, _ = _low_high(inst)
+    low, _ = extreme_protocols(inst)
     emotional = [_item_id(n) for n in SOURCE_B["emotional"]]
     base = dict(zip(inst.item_ids, low, strict=True))
     rows = [
@@ -111,7 +91,7 @@ def test_proration_needs_three_of_five_and_rounds_half_up() -> None:
          emotional[4]: None},
         {**base, emotional[0]: 2, emotional[1]: None, emotional[2]: None, emotional[3]: None},
     ]
-    scores = xs.score_instrument(pd.DataFrame(rows, dtype=float), inst)
+    scores = score_rows(inst, rows)
     # 4 answered, sum 2 -> 2.5 -> 3; 3 answered, sum 3 -> 5; 2 answered -> missing.
     assert scores["sdq.emotional"].tolist()[:2] == [3.0, 5.0]
     assert np.isnan(scores.loc[2, "sdq.emotional"])

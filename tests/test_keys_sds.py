@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-import pandas as pd
 import pytest
+from keycheck import keyed_uniform, one_hot_changes, one_hot_scores, score_rows
 
 import xinli_screen as xs
 
@@ -29,25 +28,16 @@ def inst() -> xs.Instrument:
     return xs.load_instrument("sds")
 
 
-def one_hot_scores(inst: xs.Instrument) -> pd.DataFrame:
-    """Row 0: every item at its minimum keyed value; row k: item k at its maximum keyed value."""
-    lo, hi = inst.item_bounds
-    n = len(inst.item_ids)
-    keyed = np.vstack([lo, *[np.where(np.arange(n) == k, hi, lo) for k in range(n)]])
-    raw = xs.reverse_key(pd.DataFrame(keyed, columns=list(inst.item_ids)), inst)
-    return xs.score_instrument(raw, inst)
-
-
 def test_items_numbered_as_printed(inst: xs.Instrument) -> None:
     assert [i.number for i in inst.items] == list(range(1, 21))
     assert inst.item_ids == tuple(f"sds_{k:02d}" for k in range(1, 21))
 
 
 def test_one_hot_raises_exactly_the_listed_scales(inst: xs.Instrument) -> None:
+    changes = one_hot_changes(inst)
     scores = one_hot_scores(inst)
     for k, item in enumerate(inst.items, start=1):
-        raised = {s.id for s in inst.scales
-                  if scores.loc[k, f"sds.{s.id}"] > scores.loc[0, f"sds.{s.id}"]}
+        raised, _ = changes[item.id]
         assert raised == SECOND_SOURCE_SCALES[item.number], item.id
         assert scores.loc[k, "sds.raw"] == 23  # 20 + (4 - 1)
 
@@ -55,8 +45,7 @@ def test_one_hot_raises_exactly_the_listed_scales(inst: xs.Instrument) -> None:
 def test_reverse_keys_match_second_source(inst: xs.Instrument) -> None:
     assert {i.number for i in inst.items if i.reverse_keyed} == SECOND_SOURCE_REVERSED
     assert set(range(1, 21)) == SECOND_SOURCE_REVERSED | SECOND_SOURCE_DIRECT
-    ones = pd.DataFrame([[1.0] * 20], columns=list(inst.item_ids))
-    keyed = xs.reverse_key(ones, inst).iloc[0]
+    keyed = keyed_uniform(inst, [1.0]).iloc[0]
     for item in inst.items:
         expected = 4 if item.number in SECOND_SOURCE_REVERSED else 1
         assert keyed[item.id] == expected, item.id
@@ -74,7 +63,7 @@ def test_index_is_integer_part_of_raw_over_080(inst: xs.Instrument) -> None:
             excess -= step
             row[item.id] = 4 - step if item.reverse_keyed else 1 + step
         rows.append(row)
-    scores = xs.score_instrument(pd.DataFrame(rows, dtype=float), inst)
+    scores = score_rows(inst, rows)
     for total, (raw, index) in zip(range(20, 81), scores[["sds.raw", "sds.index"]].to_numpy(),
                                    strict=True):
         assert raw == total

@@ -10,9 +10,8 @@ the YAML notes). No item is reverse-keyed; every item is 是 = 1 / 否 = 0.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
+from keycheck import keyed_uniform, one_hot_changes, score_rows
 
 import xinli_screen as xs
 
@@ -48,29 +47,17 @@ def test_scored_items_are_the_56_non_lie_items() -> None:
 
 def test_one_hot_raises_exactly_the_expected_scales() -> None:
     inst = xs.load_instrument(INSTRUMENT)
-    lo, hi = inst.item_bounds
-    rev = np.array([i.reverse_keyed for i in inst.items])
-    low, high = np.where(rev, hi, lo), np.where(rev, lo, hi)
-    rows = [low]
-    for k in range(len(inst.items)):
-        row = low.copy()
-        row[k] = high[k]
-        rows.append(row)
-    scores = xs.score_instrument(pd.DataFrame(rows, columns=list(inst.item_ids)), inst)
-    cols = [f"{INSTRUMENT}.{s.id}" for s in inst.scales]
-    base = scores.loc[0, cols].to_numpy(dtype=float)
-    for k, item in enumerate(inst.items):
-        now = scores.loc[k + 1, cols].to_numpy(dtype=float)
-        raised = {s.id for s, a, b in zip(inst.scales, base, now, strict=True) if b > a}
+    changes = one_hot_changes(inst)
+    for item in inst.items:
+        raised, lowered = changes[item.id]
         assert raised == _expected_scales(item.number), item.id
-        assert (now >= base).all(), item.id
+        assert lowered == set(), item.id
 
 
 def test_no_reverse_keyed_items_and_yes_is_one() -> None:
     inst = xs.load_instrument(INSTRUMENT)
     assert not any(i.reverse_keyed for i in inst.items)
-    frame = pd.DataFrame([[1.0] * 60], columns=list(inst.item_ids))
-    assert (xs.reverse_key(frame, inst).to_numpy() == 1.0).all()
+    assert (keyed_uniform(inst, [1.0]).to_numpy() == 1.0).all()
     codes = {o.label.zh: o.code for o in inst.response_scales[0].options}
     assert codes == {"是": 1, "否": 0}
 
@@ -91,7 +78,7 @@ def test_total_criteria(n_yes: int, class1: bool, class2: bool) -> None:
     scored = [n for n in range(1, 61) if n not in LIE_ITEMS and n != CRITICAL_ITEM]
     yes = set(scored[:n_yes]) if n_yes < N_SCORED else set(range(1, 61))
     row = {_item_id(n): float(n in yes) for n in range(1, 61)}
-    scores = xs.score_instrument(pd.DataFrame([row]), inst)
+    scores = score_rows(inst, [row])
     assert scores.loc[0, "upi.total"] == n_yes
     assert bool(scores.loc[0, "upi.total.class1_total"]) is class1
     assert bool(scores.loc[0, "upi.total.class2_total"]) is class2

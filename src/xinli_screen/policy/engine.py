@@ -1,7 +1,11 @@
 """Evaluate a warning policy on scored data, vectorised over respondents.
 
 Conditions use three-valued logic: each yields ``true`` and ``known`` boolean arrays. A comparison
-on a missing score or answer is *unknown*; ``any`` is true if one child is true, false if all are
+on an unanswered item is *unknown*. A comparison on a scale with unanswered items is decided
+from the lowest and highest score the scale could still reach
+(:func:`xinli_screen.scoring.score_bounds`): true when every completion meets it (the rule
+fires, and its reason says how many items were answered), false when none can, otherwise
+unknown. ``any`` is true if one child is true, false if all are
 known false; ``all`` is false if one child is known false; ``at_least(n)`` is true with n true
 children and false once too few children can still become true (Kleene's strong three-valued
 logic). A rule fires only when its condition is true. A rule that is unknown and would raise the
