@@ -1,4 +1,5 @@
-"""Shared fixtures: a CLI runner that keeps stdout and stderr apart, and the example data."""
+"""Shared fixtures: a CLI runner that keeps stdout and stderr apart, the example data, and the
+bfi data of the R oracle tests."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from bfi_oracle import read_bfi
 from typer.testing import CliRunner
 
 from xinli_screen.cli.app import app
@@ -49,3 +52,9 @@ def example_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = CliRunner().invoke(app, ["example-data", str(folder)])
     assert result.exit_code == 0, result.output
     return folder
+
+
+@pytest.fixture(scope="module")
+def bfi() -> pd.DataFrame:
+    """The psych bfi table (GPL, read from ../shared; only for tests marked ``needs_bfi``)."""
+    return read_bfi()

@@ -33,6 +33,11 @@ def answer_frames(draw: st.DrawFn, inst_id: str, allow_missing: bool = True) -> 
     return pd.DataFrame(cols, dtype=float)
 
 
+# (instrument id, answer frame) for any of the instruments above
+ANSWERED_INSTRUMENTS = st.sampled_from(sorted(INSTRUMENTS)).flatmap(
+    lambda i: st.tuples(st.just(i), answer_frames(i)))
+
+
 def _meets(x: float, op: str, value: float) -> bool:
     return {">=": x >= value, ">": x > value, "<=": x <= value, "<": x < value,
             "==": x == value}[op]
@@ -80,8 +85,7 @@ def slow_reference(row: dict[str, float], inst: xs.Instrument) -> dict[str, floa
 
 
 @SETTINGS
-@given(st.sampled_from(sorted(INSTRUMENTS)).flatmap(lambda i: st.tuples(
-    st.just(i), answer_frames(i))))
+@given(ANSWERED_INSTRUMENTS)
 def test_vectorised_equals_slow_reference(case: tuple[str, pd.DataFrame]) -> None:
     inst_id, data = case
     inst = INSTRUMENTS[inst_id]
@@ -94,8 +98,7 @@ def test_vectorised_equals_slow_reference(case: tuple[str, pd.DataFrame]) -> Non
 
 
 @SETTINGS
-@given(st.sampled_from(sorted(INSTRUMENTS)).flatmap(lambda i: st.tuples(
-    st.just(i), answer_frames(i))))
+@given(ANSWERED_INSTRUMENTS)
 def test_reverse_keying_twice_is_identity(case: tuple[str, pd.DataFrame]) -> None:
     inst_id, data = case
     inst = INSTRUMENTS[inst_id]
@@ -104,8 +107,7 @@ def test_reverse_keying_twice_is_identity(case: tuple[str, pd.DataFrame]) -> Non
 
 
 @SETTINGS
-@given(st.sampled_from(sorted(INSTRUMENTS)).flatmap(lambda i: st.tuples(
-    st.just(i), answer_frames(i))))
+@given(ANSWERED_INSTRUMENTS)
 def test_scores_within_declared_range(case: tuple[str, pd.DataFrame]) -> None:
     inst_id, data = case
     inst = INSTRUMENTS[inst_id]

@@ -15,7 +15,6 @@ Tolerances (stated per test):
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from bfi_oracle import BFI_CSV, ITEMS25, NO_BFI, SCALES, needs_bfi, r_value, read_oracle
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -45,23 +45,13 @@ from xinli_screen.reliability import (
 )
 
 TESTS = Path(__file__).resolve().parent
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-BFI_CSV = SHARED / "data" / "psych_bfi" / "bfi.csv"
-BFI_SHA256 = "bd121f22bf9cc1c9cfede86f476a47140fe13e49efbb023f3d1169491790697a"
 ORACLE = TESTS / "oracles" / "bfi_reliability_oracles.csv"
 BFI_INSTRUMENT = TESTS / "fixtures" / "bfi_test_instrument.yaml"
 
 CLOSED = 1e-6   # closed-form statistics
 ITER = 1e-3     # iterative fits (omega)
 
-SCALES = {"agree": "A", "conscientious": "C", "extraversion": "E", "neuroticism": "N",
-          "openness": "O"}
 REVERSED = ["A1", "C4", "C5", "E1", "E2", "O2", "O5"]  # psychTools bfi.keys
-ITEMS25 = [f"{d}{k}" for d in "ACENO" for k in range(1, 6)]
-
-NO_BFI = (f"bfi data not available at {BFI_CSV} (psychTools bfi, GPL: not shipped with the "
-          "project; see tests/oracles/README.md)")
-needs_bfi = [pytest.mark.shared_data, pytest.mark.skipif(not BFI_CSV.is_file(), reason=NO_BFI)]
 
 
 def cols_of(scale: str) -> list[str]:
@@ -73,25 +63,8 @@ def rev_of(cols: list[str], reversed_: list[str] = REVERSED) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def bfi() -> pd.DataFrame:
-    digest = hashlib.sha256(BFI_CSV.read_bytes()).hexdigest()
-    assert digest == BFI_SHA256, (
-        f"{BFI_CSV} is not the file the R oracles were computed from (sha256 {digest})")
-    return pd.read_csv(BFI_CSV, dtype={"id": str})
-
-
-@pytest.fixture(scope="module")
 def oracle() -> pd.DataFrame:
-    return pd.read_csv(ORACLE, keep_default_na=False, dtype={"row": str, "col": str})
-
-
-def r_value(oracle: pd.DataFrame, family: str, case: str, missing: str, statistic: str,
-            row: str = "", col: str = "") -> float:
-    hit = oracle[(oracle.family == family) & (oracle.case == case)
-                 & (oracle.missing == missing) & (oracle.statistic == statistic)
-                 & (oracle.row == row) & (oracle.col == col)]
-    assert len(hit) == 1, (family, case, missing, statistic, row, col)
-    return float(hit.value.iloc[0])
+    return read_oracle(ORACLE)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -483,6 +483,8 @@ class ResultMixin:
     """``to_dict`` (JSON-serialisable), ``to_frame`` (one tidy row) and ``_repr_html_``."""
 
     _title = "result"
+    # fields left out of scalars() even though they hold scalars (e.g. the list of items)
+    _not_scalars: ClassVar[tuple[str, ...]] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as plain JSON types (NaN becomes None, tables become lists of records)."""
@@ -492,6 +494,8 @@ class ResultMixin:
         """The scalar fields (numbers, strings, tuples of numbers), in declaration order."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
+            if f.name in self._not_scalars:
+                continue
             v = getattr(self, f.name)
             if isinstance(v, (pd.DataFrame, pd.Series, np.ndarray, Mapping)):
                 continue

@@ -214,11 +214,7 @@ class AlphaResult(ResultMixin):
     item_stats: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     _title = "Cronbach's alpha"
-
-    def scalars(self) -> dict[str, Any]:
-        out = super().scalars()
-        out.pop("items", None)
-        return out
+    _not_scalars = ("items",)
 
 
 def _alpha_core(c: np.ndarray, r: np.ndarray) -> dict[str, float]:
@@ -745,11 +741,7 @@ class OmegaResult(ResultMixin):
     factor_correlations: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     _title = "McDonald's omega"
-
-    def scalars(self) -> dict[str, Any]:
-        out = super().scalars()
-        out.pop("items", None)
-        return out
+    _not_scalars = ("items",)
 
 
 def _omega_one(s: ItemSet, n_factors: int) -> OmegaResult:

@@ -194,10 +194,7 @@ def score_instrument(responses: pd.DataFrame, instrument: Instrument) -> pd.Data
         out[f"{name}.prorated"] = prorated[scale.id]
         out[f"{name}.band"] = _bands(score, scale.bands)
         for cut in scale.cutoffs:
-            with np.errstate(invalid="ignore"):
-                hit = _OPS[cut.op](score, cut.value)
-            out[f"{name}.{cut.id}"] = pd.array(np.where(np.isnan(score), None, hit),
-                                               dtype="boolean")
+            out[f"{name}.{cut.id}"] = _condition(score, cut.op, cut.value)
     return pd.DataFrame(out, index=responses.index)
 
 
@@ -247,6 +244,13 @@ def score_bounds(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFram
     return pd.DataFrame(out, index=responses.index)
 
 
+def _condition(x: np.ndarray, op: str, value: float) -> pd.arrays.BooleanArray:
+    """``x op value`` as a pandas ``boolean`` array: NA where ``x`` is NaN (not evaluated)."""
+    with np.errstate(invalid="ignore"):
+        hit = _OPS[op](x, value)
+    return pd.array(np.where(np.isnan(x), None, hit), dtype="boolean")
+
+
 def _bands(score: np.ndarray, bands: tuple) -> np.ndarray:
     labels = np.full(len(score), None, dtype=object)
     if not bands:
@@ -278,10 +282,7 @@ def critical_item_flags(responses: pd.DataFrame, instrument: Instrument) -> pd.D
     out = {}
     for crit in instrument.critical_items:
         x = responses[crit.item].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore"):
-            hit = _OPS[crit.op](x, crit.value)
-        out[f"{instrument.id}.{crit.id}"] = pd.array(np.where(np.isnan(x), None, hit),
-                                                     dtype="boolean")
+        out[f"{instrument.id}.{crit.id}"] = _condition(x, crit.op, crit.value)
     return pd.DataFrame(out, index=responses.index)
 
 
@@ -302,8 +303,5 @@ def validity_flags(scores: pd.DataFrame, instrument: Instrument) -> pd.DataFrame
     out = {}
     for check in instrument.validity_checks:
         x = scores[f"{instrument.id}.{check.scale}"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore"):
-            hit = _OPS[check.op](x, check.value)
-        out[f"{instrument.id}.{check.id}"] = pd.array(np.where(np.isnan(x), None, hit),
-                                                      dtype="boolean")
+        out[f"{instrument.id}.{check.id}"] = _condition(x, check.op, check.value)
     return pd.DataFrame(out, index=scores.index)

@@ -11,7 +11,7 @@ silently overwrites, are reported as issues.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +21,14 @@ from pydantic import BaseModel, ValidationError
 
 from xinli_screen.errors import DefinitionIssue
 
-__all__ = ["YamlDocument", "read_yaml", "validate_model", "without_unknown_keys"]
+__all__ = [
+    "YamlDocument",
+    "definition_json_schema",
+    "read_yaml",
+    "validate_definition_file",
+    "validate_model",
+    "without_unknown_keys",
+]
 
 M = TypeVar("M", bound=BaseModel)
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
@@ -215,3 +222,47 @@ def without_unknown_keys(model: type[M], doc: YamlDocument) -> M | None:
                 node = node[p]
             node.pop(key, None)
     return None
+
+
+def validate_definition_file(
+    model: type[M],
+    checker: Callable[[M, YamlDocument], list[DefinitionIssue]],
+    path: str | Path,
+) -> tuple[M | None, list[DefinitionIssue], str]:
+    """Load one definition file into ``model`` and run its semantic checks, collecting every
+    problem.
+
+    Parameters
+    ----------
+    model : pydantic model class
+        The definition format (e.g. ``Instrument``, ``NormTable``).
+    checker : callable (model instance, YamlDocument) -> list of DefinitionIssue
+        The semantic checks of that format. They also run when the only structural problems
+        are unknown keys (see :func:`without_unknown_keys`), so that one typo does not hide
+        every other finding.
+    path : str or Path
+
+    Returns
+    -------
+    (model instance or None, issues, sha256)
+        Parse, schema and semantic issues in that order; the instance is None when any of
+        them is an error.
+    """
+    doc = read_yaml(path)
+    instance, issues = validate_model(model, doc)
+    issues = [*doc.issues, *issues]
+    checkable = instance if instance is not None else (
+        without_unknown_keys(model, doc) if issues and not doc.issues else None)
+    if checkable is not None:
+        issues += checker(checkable, doc)
+    if any(i.level == "error" for i in issues):
+        instance = None
+    return instance, issues, doc.sha256
+
+
+def definition_json_schema(model: type[BaseModel], title: str) -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of a YAML definition format, for editor validation."""
+    schema = model.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = title
+    return schema

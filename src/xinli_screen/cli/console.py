@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from xinli_screen.cli.exit_codes import ExitCode
+from xinli_screen.errors import DefinitionError
 
-__all__ = ["fail", "stderr"]
+__all__ = ["fail", "load_or_fail", "stderr", "validate_files"]
+
+T = TypeVar("T")
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
@@ -19,3 +24,36 @@ def fail(message: str, code: ExitCode) -> NoReturn:
     """Print ``message`` to stderr and exit with ``code``."""
     stderr.print(Text.assemble(("error: ", "bold red"), message))
     raise typer.Exit(int(code))
+
+
+def load_or_fail(load: Callable[[str], T], name: str,
+                 bad_definition: type[DefinitionError]) -> T:
+    """``load(name)``, exiting on failure: an unknown id or missing file is a usage error (2),
+    a ``bad_definition`` error a bad definition file (3)."""
+    try:
+        return load(name)
+    except FileNotFoundError as exc:
+        fail(str(exc), ExitCode.USAGE)
+    except bad_definition as exc:
+        fail(str(exc), ExitCode.BAD_DEFINITION)
+
+
+def validate_files(paths: Iterable[Path],
+                   validate: Callable[[Path], tuple[T | None, list[Any], str]],
+                   describe: Callable[[T], str]) -> None:
+    """Body of the ``validate`` commands: check each definition file with ``validate``.
+
+    Every issue goes to stderr; each valid file gets ``{path}: ok ({describe(model)})`` on
+    stdout. Exits with code 3 when any file has an error.
+    """
+    bad = False
+    for path in paths:
+        model, issues, _ = validate(path)
+        for issue in issues:
+            stderr.print(str(issue), markup=False)
+        if model is None:
+            bad = True
+        else:
+            typer.echo(f"{path}: ok ({describe(model)})")
+    if bad:
+        raise typer.Exit(int(ExitCode.BAD_DEFINITION))

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from xinli_screen.cli.console import fail, stderr
-from xinli_screen.cli.exit_codes import ExitCode
+from xinli_screen.cli.console import load_or_fail, validate_files
 from xinli_screen.errors import InstrumentDefinitionError
 from xinli_screen.instrument.catalogue import catalogue_markdown
 from xinli_screen.instrument.models import instrument_json_schema
@@ -55,12 +54,7 @@ def show_command(
 
     Example: xinli-screen instruments show phq9
     """
-    try:
-        inst = load_instrument(instrument)
-    except FileNotFoundError as exc:
-        fail(str(exc), ExitCode.USAGE)
-    except InstrumentDefinitionError as exc:
-        fail(str(exc), ExitCode.BAD_DEFINITION)
+    inst = load_or_fail(load_instrument, instrument, InstrumentDefinitionError)
     if as_json:
         typer.echo(inst.model_dump_json(indent=1, exclude_none=True))
         return
@@ -98,17 +92,8 @@ def validate_command(
 
     Example: xinli-screen instruments validate my_scale.yaml
     """
-    bad = False
-    for path in paths:
-        model, issues, _ = validate_instrument_file(path)
-        for issue in issues:
-            stderr.print(str(issue), markup=False)
-        if model is None:
-            bad = True
-        else:
-            typer.echo(f"{path}: ok ({model.id} v{model.version}, {len(model.items)} items)")
-    if bad:
-        raise typer.Exit(int(ExitCode.BAD_DEFINITION))
+    validate_files(paths, validate_instrument_file,
+                   lambda m: f"{m.id} v{m.version}, {len(m.items)} items")
 
 
 @app.command("schema")

@@ -10,7 +10,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from xinli_screen.cli.console import fail, stderr
+from xinli_screen.cli.console import fail, load_or_fail, stderr, validate_files
 from xinli_screen.cli.exit_codes import ExitCode
 from xinli_screen.errors import InstrumentDefinitionError, ResponseDataError, XinliScreenWarning
 from xinli_screen.instrument.registry import load_instrument
@@ -101,12 +101,7 @@ def build_command(
              ExitCode.USAGE)
     if columns is not None and not columns.is_file():
         fail(f"column map {columns}: no such file", ExitCode.USAGE)
-    try:
-        inst = load_instrument(instrument)
-    except FileNotFoundError as exc:
-        fail(str(exc), ExitCode.USAGE)
-    except InstrumentDefinitionError as exc:
-        fail(str(exc), ExitCode.BAD_DEFINITION)
+    inst = load_or_fail(load_instrument, instrument, InstrumentDefinitionError)
     try:
         cmap = read_column_map(columns) if columns else None
     except ResponseDataError as exc:
@@ -199,12 +194,7 @@ def show_command(
 
     Example: xinli-screen norms show cesd_zhang2010_urban
     """
-    try:
-        t = load_norms(table)
-    except FileNotFoundError as exc:
-        fail(str(exc), ExitCode.USAGE)
-    except NormDefinitionError as exc:
-        fail(str(exc), ExitCode.BAD_DEFINITION)
+    t = load_or_fail(load_norms, table, NormDefinitionError)
     if as_json:
         typer.echo(t.model_dump_json(indent=1, exclude_none=True))
         return
@@ -248,17 +238,8 @@ def validate_command(
 
     Example: xinli-screen norms validate cesd_local.yaml
     """
-    bad = False
-    for path in paths:
-        model, issues, _ = validate_norm_file(path)
-        for issue in issues:
-            stderr.print(str(issue), markup=False)
-        if model is None:
-            bad = True
-        else:
-            typer.echo(f"{path}: ok ({model.label}, {model.kind}, {len(model.scales)} scales)")
-    if bad:
-        raise typer.Exit(int(ExitCode.BAD_DEFINITION))
+    validate_files(paths, validate_norm_file,
+                   lambda m: f"{m.label}, {m.kind}, {len(m.scales)} scales")
 
 
 @app.command("schema")

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from xinli_screen.yaml_source import definition_json_schema
+
 __all__ = [
     "Band",
     "Citation",
@@ -385,7 +387,4 @@ def apply_rounding(value: Any, rounding: str) -> Any:
 
 def instrument_json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of the instrument YAML format."""
-    schema = Instrument.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "xinli-screen instrument definition"
-    return schema
+    return definition_json_schema(Instrument, "xinli-screen instrument definition")

@@ -14,7 +14,7 @@ from pathlib import Path
 from xinli_screen.errors import InstrumentDefinitionError
 from xinli_screen.instrument.checks import check_instrument
 from xinli_screen.instrument.models import Instrument
-from xinli_screen.yaml_source import read_yaml, validate_model, without_unknown_keys
+from xinli_screen.yaml_source import validate_definition_file
 
 __all__ = [
     "LoadedInstrument",
@@ -73,16 +73,7 @@ def validate_instrument_file(path: str | Path) -> tuple[Instrument | None, list,
     (instrument or None, issues, sha256)
         The instrument is None when any error-level issue was found.
     """
-    doc = read_yaml(path)
-    model, issues = validate_model(Instrument, doc)
-    issues = [*doc.issues, *issues]
-    checkable = model if model is not None else (
-        without_unknown_keys(Instrument, doc) if issues and not doc.issues else None)
-    if checkable is not None:
-        issues += check_instrument(checkable, doc)
-    if any(i.level == "error" for i in issues):
-        model = None
-    return model, issues, doc.sha256
+    return validate_definition_file(Instrument, check_instrument, path)
 
 
 class LoadedInstrument:

@@ -18,7 +18,7 @@ from xinli_screen.instrument.registry import bundled_dir, resolve_definition
 from xinli_screen.norms.checks import check_norm_table
 from xinli_screen.norms.errors import NormDefinitionError
 from xinli_screen.norms.models import NormTable
-from xinli_screen.yaml_source import read_yaml, validate_model, without_unknown_keys
+from xinli_screen.yaml_source import validate_definition_file
 
 __all__ = [
     "LoadedNormTable",
@@ -63,16 +63,7 @@ def validate_norm_file(path: str | Path) -> tuple[NormTable | None, list[Definit
     (table or None, issues, sha256)
         The table is None when any error-level issue was found.
     """
-    doc = read_yaml(path)
-    model, issues = validate_model(NormTable, doc)
-    issues = [*doc.issues, *issues]
-    checkable = model if model is not None else (
-        without_unknown_keys(NormTable, doc) if issues and not doc.issues else None)
-    if checkable is not None:
-        issues += check_norm_table(checkable, doc)
-    if any(i.level == "error" for i in issues):
-        model = None
-    return model, issues, doc.sha256
+    return validate_definition_file(NormTable, check_norm_table, path)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 from xinli_screen.instrument.models import Citation, Instrument, LocalText, Scale
+from xinli_screen.yaml_source import definition_json_schema
 
 __all__ = [
     "Cell",
@@ -298,7 +299,4 @@ def metric_problems(table: NormTable, instrument: Instrument) -> list[str]:
 
 def norm_json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of the norm-table YAML format."""
-    schema = NormTable.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "xinli-screen norm table"
-    return schema
+    return definition_json_schema(NormTable, "xinli-screen norm table")

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from xinli_screen.instrument.models import Comparison, LocalText
+from xinli_screen.yaml_source import definition_json_schema
 
 __all__ = [
     "TIER_ORDER",
@@ -191,7 +192,4 @@ class Policy(_Frozen):
 
 def policy_json_schema() -> dict[str, Any]:
     """JSON Schema of the policy YAML format."""
-    schema = Policy.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "xinli-screen warning policy"
-    return schema
+    return definition_json_schema(Policy, "xinli-screen warning policy")
