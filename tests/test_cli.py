@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import openpyxl
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -607,3 +608,16 @@ def test_score_with_careless_checks(cli, example_dir, tmp_path):
     assert {"careless.longstring", "careless.mahalanobis_d2", "protocol_valid"} <= set(
         table.columns)
     assert "retest" in run.err
+
+
+def test_reliability_with_a_constant_item_reports_instead_of_crashing(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(rng.integers(0, 4, size=(40, 9)),
+                        columns=[f"phq9_0{k}" for k in range(1, 10)])
+    data["phq9_09"] = 0  # nobody in the class endorsed item 9
+    path = tmp_path / "class.csv"
+    data.to_csv(path, index=False)
+    run = cli("reliability", path, "-i", "phq9")
+    assert run.code == 0
+    assert "no variance" in run.err
+    assert cli("reliability", path, "-i", "phq9", "-o", path).code == 2  # never overwrite input

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +224,22 @@ def test_docs_catalogue_is_generated_from_yaml() -> None:
     assert embedded == catalogue_markdown(), (
         "regenerate the table in docs/instruments.md with: xinli-screen instruments list "
         "--markdown")
+
+
+# 抑郁症 (depressive disorder) is a diagnosis; 抑郁症状 (depressive symptoms) is not
+FORBIDDEN = re.compile(r"disorder|\bmdd\b|diagnos|likely depression|障碍|抑郁症(?!状)|诊断")
+
+
+def test_outputs_speak_of_screening_not_diagnosis() -> None:
+    """Band, cut-off and critical-item labels and policy reasons never name a diagnosis."""
+    texts: list[str] = []
+    for inst_id in BUNDLED:
+        inst = xs.load_instrument(inst_id)
+        for scale in inst.scales:
+            texts += [t for b in scale.bands for t in (b.id, b.label.zh, b.label.en) if t]
+            texts += [t for c in scale.cutoffs for t in (c.id, c.label.zh, c.label.en) if t]
+        texts += [t for c in inst.critical_items for t in (c.meaning.zh, c.meaning.en) if t]
+    policy = xs.load_policy("default").policy
+    texts += [t for r in policy.rules for t in (r.id, r.reason.zh, r.reason.en) if t]
+    offending = [t for t in texts if FORBIDDEN.search(t.lower())]
+    assert offending == []

@@ -99,7 +99,7 @@ def test_who5_key() -> None:
         poor_raw = raw < 13  # Valant: raw score below 13 = poor well-being
         poor_pct = raw * 4 <= 50
         assert poor_raw == poor_pct, raw  # the two published rules agree on integer scores
-        expected = ("likely_depression" if raw * 4 <= 28
+        expected = ("very_low_wellbeing" if raw * 4 <= 28
                     else "poor" if poor_raw else "not_indicated")
         assert band_of(inst, "raw", answers) == expected, raw
         assert band_of(inst, "percentage", answers) == expected, raw

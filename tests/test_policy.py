@@ -85,7 +85,7 @@ def test_rule_fires_when_missing_answers_cannot_change_the_outcome() -> None:
     row = result.table.loc[0]
     assert pd.isna(row["phq9.total"])
     assert row["warning_tier"] == "school"
-    assert "phq9.total ≥ 15 (8/9 answered) ≥ 15" in row["reasons"]
+    assert "phq9.total ≥ 15 (8/9 answered; rule ≥ 15)" in row["reasons"]
     assert row["tier_settled"]
 
 
@@ -190,3 +190,15 @@ def test_all_instruments_screen_together() -> None:
     result = xs.screen(pd.DataFrame([row]), [i.id for i in instruments])
     assert result.table.loc[0, "warning_tier"] == "district"
     assert result.table.loc[0, "protocol_valid"] is not None
+
+
+def test_rule_that_can_never_fire_is_a_warning(tmp_path: Path) -> None:
+    from xinli_screen.policy.engine import bind_policy
+
+    rules = [{"id": "impossible", "tier": "class", "reason": {"en": "x"},
+              "when": {"scale": "phq9.total", "op": ">=", "value": 30}}]
+    loaded = xs.load_policy(write_policy(tmp_path, rules=rules))
+    _, _, issues = bind_policy(loaded.policy, [xs.load_instrument("phq9")], loaded.lines,
+                               loaded.path)
+    assert [(i.code, i.level) for i in issues] == [("rule-cannot-fire", "warning")]
+    assert "possible range 0-27" in issues[0].message and issues[0].line is not None

@@ -569,6 +569,16 @@ class ScaleResults(ResultMixin):
     def __getitem__(self, key: Any) -> Any:
         return self.results[key]
 
+    def plot(self) -> Any:
+        """Cronbach's alpha with its confidence interval per scale and group (a forest plot).
+
+        Only for results of :func:`~xinli_screen.reliability.cronbach_alpha`; returns a
+        matplotlib Figure (:func:`xinli_screen.plotting.reliability`).
+        """
+        from xinli_screen.plotting import reliability
+
+        return reliability(self)
+
     def __iter__(self) -> Iterator[Any]:
         return iter(self.results)
 

@@ -216,6 +216,16 @@ class AlphaResult(ResultMixin):
     _title = "Cronbach's alpha"
     _not_scalars = ("items",)
 
+    def plot(self) -> Any:
+        """Item-rest correlations and alpha if item deleted, against alpha and its CI.
+
+        Returns a matplotlib Figure (:func:`xinli_screen.plotting.reliability`; needs
+        matplotlib).
+        """
+        from xinli_screen.plotting import reliability
+
+        return reliability(self)
+
 
 def _alpha_core(c: np.ndarray, r: np.ndarray) -> dict[str, float]:
     """psych ``alpha.1``: raw / standardised alpha, G6, average / median r, S/N, Q."""

@@ -102,3 +102,15 @@ class ScreeningResult:
         head = ", ".join(f"{k}: {v}" for k, v in s["warning_tier"].items())
         return (f"<p><b>ScreeningResult</b>: {s['rows']} rows; tiers {head}; "
                 f"{len(self.failures)} failures</p>" + self.table.head(20).to_html())
+
+    @property
+    def plot(self) -> Any:
+        """Plots of this result (:class:`xinli_screen.plotting.ResultPlots`; needs matplotlib).
+
+        ``result.plot.distribution(by="phq9.functioning.band")`` draws the score distribution
+        per group, ``result.plot.tiers(by=...)`` the warning tiers; both return a matplotlib
+        Figure.
+        """
+        from xinli_screen.plotting import ResultPlots
+
+        return ResultPlots(self)

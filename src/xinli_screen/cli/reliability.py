@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
@@ -14,7 +15,12 @@ from rich.table import Table
 
 from xinli_screen.cli.console import fail, stderr
 from xinli_screen.cli.exit_codes import ExitCode
-from xinli_screen.errors import InstrumentDefinitionError, ResponseDataError, XinliScreenError
+from xinli_screen.errors import (
+    InstrumentDefinitionError,
+    ResponseDataError,
+    XinliScreenError,
+    XinliScreenWarning,
+)
 from xinli_screen.instrument.registry import load_instrument
 from xinli_screen.io import read_column_map, read_table
 from xinli_screen.responses import prepare_responses
@@ -30,10 +36,19 @@ def _summary(items: pd.DataFrame, instrument: str, by: str | None, omega_factors
     omega = mcdonald_omega(items, instrument=instrument, by=by, n_factors=omega_factors,
                            missing=missing).table
     keys = ["scale"] + ([by] if by else [])
-    table = alpha.merge(omega[[*keys, "omega_total"]], on=keys, how="left")
+    if "omega_total" not in omega.columns:  # every omega fit failed (e.g. an item without
+        omega = omega.assign(omega_total=np.nan)  # variance); its error is reported below
+    table = alpha.merge(omega[[*keys, "omega_total", "error"]].rename(
+        columns={"error": "omega_error"}), on=keys, how="left")
+    for col in ("ci", "warnings", "error", "omega_error"):
+        if col not in table.columns:
+            table[col] = None
     table["ci_low"] = table["ci"].map(lambda c: c[0] if isinstance(c, (list, tuple)) else None)
     table["ci_high"] = table["ci"].map(lambda c: c[1] if isinstance(c, (list, tuple)) else None)
-    table["warnings"] = table["warnings"].map(lambda w: "; ".join(w) if w else "")
+    table["warnings"] = [
+        "; ".join([*(w or []), *(str(e) for e in (err, om) if isinstance(e, str) and e)])
+        for w, err, om in zip(table["warnings"], table["error"], table["omega_error"],
+                              strict=True)]
     cols = ([by] if by else []) + SUMMARY_COLUMNS
     return table[[c for c in cols if c in table.columns]]
 
@@ -73,6 +88,10 @@ def reliability_command(
         fail("--missing must be pairwise or listwise", ExitCode.USAGE)
     if output is not None and output.suffix.lower() not in {".csv", ".xlsx", ".json"}:
         fail(f"output {output} must end in .csv, .xlsx or .json", ExitCode.USAGE)
+    if output is not None and not output.resolve().parent.is_dir():
+        fail(f"folder {output.parent} does not exist; create it first", ExitCode.USAGE)
+    if output is not None and output.resolve() == input_file.resolve():
+        fail("the output would overwrite the input file; choose another name", ExitCode.USAGE)
     try:
         inst = load_instrument(instrument)
         cmap = read_column_map(columns) if columns else None
@@ -102,8 +121,11 @@ def reliability_command(
     except XinliScreenError as exc:
         fail(str(exc), ExitCode.DATA_PROBLEMS)
     _print(summary)
-    for w in {str(w.message) for w in caught}:
-        stderr.print(f"warning: {w}")
+    shown = " ".join(summary["warnings"].astype(str))
+    for text in dict.fromkeys(str(w.message) for w in caught
+                              if issubclass(w.category, XinliScreenWarning)):
+        if text.split(": ")[-1] not in shown:
+            stderr.print(f"warning: {text}")
     item_table = per_item.table if hasattr(per_item, "table") else per_item
     if output is None:
         return

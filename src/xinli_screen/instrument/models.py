@@ -370,6 +370,40 @@ class Instrument(_Frozen):
             "licence": self.licence.name,
         }
 
+    def _repr_html_(self) -> str:
+        """Summary card for Jupyter: names, items, scales with bands and cut-offs, critical
+        items, licence and first citation."""
+        import html
+
+        def esc(value: Any) -> str:
+            return html.escape(str(value))
+
+        def cut(c: Cutoff) -> str:
+            return f"{c.op} {c.value:g}"
+
+        scale_rows = "".join(
+            f"<tr><td><code>{esc(s.id)}</code></td><td>{esc(s.name.get('zh'))}</td>"
+            f"<td>{len(self.scale_items(s))}</td><td>{esc(s.method)}</td>"
+            f"<td>{esc(', '.join(f'{b.id} ≥ {b.min:g}' for b in s.bands))}</td>"
+            f"<td>{esc('; '.join(cut(c) for c in s.cutoffs))}</td></tr>"
+            for s in self.scales)
+        critical = "; ".join(
+            f"{c.item} {c.op} {c.value:g}" + ("" if c.active else " (opt-in)")
+            for c in self.critical_items) or "none"
+        first = self.citation[0]
+        return (
+            "<div style='border:1px solid #ccc;border-radius:6px;padding:8px 12px'>"
+            f"<p><b>{esc(self.name.zh or '')}</b> {esc(self.name.en or '')}<br>"
+            f"<code>{esc(self.id)}</code> version {esc(self.version)}; "
+            f"{len(self.items)} items; population: {esc(self.population or 'not stated')}</p>"
+            "<table><tr><th>scale</th><th>name</th><th>items</th><th>method</th>"
+            f"<th>bands</th><th>cut-offs</th></tr>{scale_rows}</table>"
+            f"<p>Critical items: {esc(critical)}<br>"
+            f"Licence: {esc(self.licence.name)} (item wording "
+            f"{'shipped' if any(i.text for i in self.items) else 'not shipped'})<br>"
+            f"Source: {esc(first.text)}</p>"
+            "<p><small>A screening instrument: a score is not a diagnosis.</small></p></div>")
+
 
 def _compare(x: float, op: str, value: float) -> bool:
     return {">=": x >= value, ">": x > value, "<=": x <= value, "<": x < value,

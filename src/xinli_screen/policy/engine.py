@@ -103,6 +103,23 @@ def _check_leaf(leaf: Condition, inst: Instrument) -> str | None:
     return None
 
 
+def _unreachable(leaf: Condition, inst: Instrument) -> str | None:
+    """Why a raw-score or item comparison can never hold, or None."""
+    if isinstance(leaf, ScaleCondition) and leaf.metric == "score":
+        lo, hi = inst.scale_range(inst.scale(leaf.scale.split(".")[1]))
+    elif isinstance(leaf, ItemCondition):
+        item = next(i for i in inst.items if i.id == leaf.item)
+        rs = inst.response_scale_of(item)
+        lo, hi = float(rs.min_code), float(rs.max_code)
+    else:
+        return None
+    possible = {">=": hi >= leaf.value, ">": hi > leaf.value, "<=": lo <= leaf.value,
+                "<": lo < leaf.value, "==": lo <= leaf.value <= hi}[leaf.op]
+    what = leaf.scale if isinstance(leaf, ScaleCondition) else leaf.item
+    return None if possible else (f"{what} {leaf.op} {leaf.value:g} can never hold (possible "
+                                  f"range {lo:g}-{hi:g})")
+
+
 def bind_policy(
     policy: Policy,
     instruments: Sequence[Instrument],
@@ -136,6 +153,12 @@ def bind_policy(
                     and leaf.metric != "score" and inst.id not in normed):
                 problem = (f"{leaf.scale} uses {leaf.metric} scores, but no norm table was "
                            f"chosen for {inst.id!r} (screen(norms=...) or --norms)")
+            if problem is None:
+                unreachable = _unreachable(leaf, inst)
+                if unreachable:
+                    issues.append(DefinitionIssue(
+                        "rule-cannot-fire", f"rule {rule.id!r}: {unreachable}", level="warning",
+                        source=source, line=lines.get(f"rules.{n}.when"), field=f"rules.{n}.when"))
             if problem:
                 issues.append(DefinitionIssue("unknown-reference", f"rule {rule.id!r}: {problem}",
                                               source=source, line=lines.get(f"rules.{n}.when"),
@@ -218,7 +241,8 @@ class _Evaluator:
         def make(i: np.ndarray) -> np.ndarray:
             scored = f"{name} = " + fmt_numbers(x[i]) + tail
             partial = (f"{name} {word} " + fmt_numbers(bound[i]) + " ("
-                       + answered[i].astype(str).astype(object) + f"/{total} answered)" + tail)
+                       + answered[i].astype(str).astype(object)
+                       + f"/{total} answered; rule{tail})")
             return np.where(now[i], scored, partial)
 
         return _Truth(true, sure_true | sure_false, text_where(self.n, true, make))
