@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import openpyxl
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 

@@ -29,11 +29,11 @@ from xinli_screen.norms import (
 from xinli_screen.policy.engine import bind_policy, evaluate_policy
 from xinli_screen.policy.loader import load_policy
 from xinli_screen.policy.models import TIER_ORDER, Policy
-from xinli_screen.responses import prepare_responses
+from xinli_screen.responses import PreparedResponses, prepare_responses
 from xinli_screen.result import ScreeningResult
 from xinli_screen.scoring import critical_item_flags, score_instrument, validity_flags
 
-__all__ = ["STAGES", "screen"]
+__all__ = ["STAGES", "screen", "screen_with_responses"]
 
 #: Stages reported to the ``progress`` callback, in order.
 STAGES = ("parse", "score", "policy", "assemble")
@@ -193,7 +193,7 @@ def _provenance(
 
 
 def screen(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Any,
     instruments: Sequence[str | Path | Instrument],
     *,
     id_column: str | None = None,
@@ -211,10 +211,13 @@ def screen(
 
     Parameters
     ----------
-    data : DataFrame, shape (n_rows, n_columns)
+    data : DataFrame or dask DataFrame, shape (n_rows, n_columns)
         One row per answer sheet (rows = respondents); item columns named like the item ids
         (``phq9_01``) or mapped with ``columns``. Cells may be codes, numeric text or option
-        labels (``"好几天"``, ``"A.完全不会"``).
+        labels (``"好几天"``, ``"A.完全不会"``). A dask DataFrame is screened partition by
+        partition on its scheduler (:func:`xinli_screen.distributed.screen_dask`; needs
+        ``pip install 'xinli-screen[dask]'``); the result is a pandas result equal to the
+        pandas path row for row.
     instruments : sequence of str, Path or Instrument
         Bundled ids (``"phq9"``), YAML paths, or models.
     id_column : str, optional
@@ -271,6 +274,47 @@ def screen(
     >>> r = xs.screen(df, ["phq9"], id_column="sid", lang="en")
     >>> r.table.loc[0, ["sid", "phq9.total", "phq9.total.band", "warning_tier"]].tolist()
     ['007', 9.0, 'mild', 'school']
+    """
+    if _is_dask(data):
+        from xinli_screen.distributed import screen_dask
+
+        return screen_dask(data, instruments, id_column=id_column, columns=columns,
+                           policy=policy, missing_codes=missing_codes, lang=lang, norms=norms,
+                           group_columns=group_columns, careless=careless,
+                           time_column=time_column)
+    return screen_with_responses(
+        data, instruments, id_column=id_column, columns=columns, policy=policy,
+        missing_codes=missing_codes, lang=lang, norms=norms, group_columns=group_columns,
+        careless=careless, time_column=time_column, progress=progress)[0]
+
+
+def _is_dask(data: Any) -> bool:
+    """True for a dask DataFrame (checked without importing dask)."""
+    return type(data).__module__.split(".")[0] == "dask" and hasattr(data, "map_partitions")
+
+
+def screen_with_responses(
+    data: pd.DataFrame,
+    instruments: Sequence[str | Path | Instrument],
+    *,
+    id_column: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    policy: str | Path | Policy = "default",
+    missing_codes: Iterable[float] = (),
+    lang: Literal["zh", "en"] = "zh",
+    norms: Sequence[str | Path | NormTable] = (),
+    group_columns: Mapping[str, str] | None = None,
+    careless: bool | Mapping[str, float | None] = False,
+    time_column: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[ScreeningResult, PreparedResponses]:
+    """:func:`screen`, also returning the parsed item responses (streaming, statistics).
+
+    Returns
+    -------
+    (ScreeningResult, PreparedResponses)
+        The result, and the item codes it was scored from (``responses``: shape
+        (n_rows, n_items), before reverse keying).
     """
     step = progress or (lambda _stage: None)
     loaded = [load_instrument_with_hash(i) for i in instruments]
@@ -341,4 +385,4 @@ def screen(
         "rows_out": len(table),
     })
     return ScreeningResult(table=table, failures=prepared.failures, reasons=outcome.reasons,
-                           provenance=provenance)
+                           provenance=provenance), prepared

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,18 +18,180 @@ from xinli_screen.errors import (
     ResponseDataError,
     XinliScreenWarning,
 )
-from xinli_screen.io import read_column_map, read_table, write_failures, write_result
+from xinli_screen.instrument.models import Instrument
+from xinli_screen.instrument.registry import load_instrument
+from xinli_screen.io import read_column_map, write_failures, write_result
+from xinli_screen.io.column_map import ANSWER_VALUES
+from xinli_screen.io.fhir import RESPONSE_COLUMN
+from xinli_screen.io.source import load_answers
+from xinli_screen.io.stream import STREAM_INPUTS, STREAM_OUTPUTS
 from xinli_screen.io.writers import FAILURE_FORMATS, OUTPUT_FORMATS
 from xinli_screen.norms import NormDefinitionError, NormMismatchError
-from xinli_screen.pipeline import STAGES, screen
+from xinli_screen.pipeline import STAGES, screen, screen_with_responses
 from xinli_screen.result import ScreeningResult
+from xinli_screen.runstats import RunStatistics
 
 #: Row count from which a progress bar is shown (unless --no-progress).
 LARGE_FILE_ROWS = 20_000
+#: Inputs larger than this are streamed unless --chunk-size 0.
+AUTO_STREAM_BYTES = 256 << 20
+#: Rows per chunk of a streamed run (about 1 GB peak with 100 items; see docs/performance.md).
+DEFAULT_CHUNK_ROWS = 100_000
 
 
-def _summary(result: ScreeningResult, outputs: list[Path]) -> None:
-    s = result.summary()
+def _should_stream(input_file: Path, output: Path | None, failures: Path | None,
+                   chunk_size: int | None, careless: bool, scheduler: str | None) -> bool:
+    """Stream when asked (--chunk-size N) or when the input is large and streamable."""
+    if chunk_size is not None and chunk_size < 0:
+        fail("--chunk-size must be 0 or more", ExitCode.USAGE)
+    if chunk_size == 0 or scheduler is not None:
+        return False
+    problems = []
+    if input_file.suffix.lower() not in STREAM_INPUTS:
+        problems.append(f"input must be {', '.join(STREAM_INPUTS)}")
+    if output is not None and output.suffix.lower() not in STREAM_OUTPUTS:
+        problems.append(f"output must be {', '.join(STREAM_OUTPUTS)} or stdout")
+    if output is not None and output.name.lower().endswith(".fhir.json"):
+        problems.append("FHIR output must be .ndjson")
+    if failures is not None and failures.suffix.lower() != ".csv":
+        problems.append("--failures must be .csv")
+    if careless:
+        problems.append("--careless needs the whole sample (Mahalanobis distance)")
+    if chunk_size is None:
+        big = input_file.is_file() and input_file.stat().st_size > AUTO_STREAM_BYTES
+        if big and problems:
+            stderr.print("note: large input read into memory (" + "; ".join(problems)
+                         + " to stream it)", markup=False)
+        return big and not problems
+    if problems:
+        fail("--chunk-size: " + "; ".join(problems), ExitCode.USAGE)
+    return True
+
+
+def _write_stats(run_stats: RunStatistics, path: Path) -> Path:
+    import json
+
+    path.write_text(json.dumps(run_stats.to_json(), ensure_ascii=False, indent=1),
+                    encoding="utf-8")
+    return path
+
+
+def _to_dask(data: Any, scheduler: str) -> Any:
+    """The table as a dask DataFrame, with a client on ``scheduler`` (address or 'local')."""
+    try:
+        from xinli_screen.distributed import connect, to_dask
+    except ImportError as exc:
+        fail(f"--scheduler needs dask: pip install 'xinli-screen[dask]' ({exc})",
+             ExitCode.USAGE)
+    connect(scheduler)
+    return to_dask(data)
+
+
+def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument], *,
+                    chunk_rows: int, cmap: Any, id_column: str | None,
+                    answer_values: str | None, missing_code: list[float], policy: str,
+                    lang: str, norms: list[str], groups: dict[str, str],
+                    time_column: str | None, output: Path | None, failures: Path | None,
+                    bom: bool, stats: Path | None, stats_by: str | None) -> None:
+    """``score`` in chunks: same files as the in-memory run, bounded memory."""
+    import json
+
+    from xinli_screen.io.fhir import result_observations
+    from xinli_screen.io.stream import ChunkWriter
+    from xinli_screen.io.writers import csv_safe, is_fhir_output, sidecar_path
+    from xinli_screen.streaming import screen_stream
+
+    out = None if output is None else ChunkWriter(output, bom=bom)
+    fails = None if failures is None else ChunkWriter(failures, bom=bom)
+    state = {"header": True, "fail_rows": 0}
+    id_col: list[str | None] = [None]
+
+    def on_chunk(result: ScreeningResult, offset: int) -> None:
+        if out is None:
+            csv_safe(result.table).to_csv(sys.stdout, index=False, header=state["header"])
+            state["header"] = False
+        elif is_fhir_output(out.path):
+            out.write_lines(json.dumps(o, ensure_ascii=False) for o in result_observations(
+                result.table, insts, id_column=id_col[0], row_offset=offset))
+        else:
+            out.write_table(result.table)
+        if fails is not None and (len(result.failures) or fails.rows == 0):
+            fails.write_table(result.failures)
+
+    run_stats = RunStatistics(insts, by=stats_by) if stats is not None else None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", XinliScreenWarning)
+            id_col[0] = id_column or (cmap.id_column if cmap else None)
+            outcome = screen_stream(
+                input_file, names, chunk_rows=chunk_rows, column_map=cmap,
+                id_column=id_column, answer_values=answer_values, missing_codes=missing_code,
+                policy=policy, lang=lang,  # type: ignore[arg-type]
+                norms=norms, group_columns=groups or None, time_column=time_column,
+                stats=run_stats, stats_by=stats_by, on_chunk=_with_plan(on_chunk, id_col))
+    except BaseException as exc:
+        for writer in (out, fails):
+            if writer is not None:
+                writer.abort()
+        if isinstance(exc, FileNotFoundError):
+            fail(str(exc), ExitCode.USAGE)
+        if isinstance(exc, (InstrumentDefinitionError, PolicyDefinitionError,
+                            NormDefinitionError)):
+            fail(str(exc), ExitCode.BAD_DEFINITION)
+        if isinstance(exc, NormMismatchError):
+            fail(str(exc), ExitCode.USAGE)
+        if isinstance(exc, ResponseDataError):
+            fail(f"{input_file}: {exc}", ExitCode.DATA_PROBLEMS)
+        if isinstance(exc, ValueError):
+            fail(str(exc), ExitCode.USAGE)
+        raise
+    for note in outcome.plan.notes:
+        stderr.print(f"note: {note}", markup=False)
+    for message in outcome.warnings:
+        stderr.print(f"warning: {message}", markup=False)
+    written: list[Path] = []
+    if out is not None:
+        written.append(out.close())
+        if not is_fhir_output(out.path):
+            side = sidecar_path(out.path)
+            side.write_text(json.dumps(outcome.provenance, ensure_ascii=False, indent=2),
+                            encoding="utf-8")
+            written.append(side)
+    if fails is not None:
+        written.append(fails.close())
+    if run_stats is not None and stats is not None:
+        written.append(_write_stats(run_stats, stats))
+    stderr.print(f"streamed {outcome.chunks} chunk(s) of up to {chunk_rows} rows",
+                 markup=False)
+    _summary(outcome.summary, written)
+    if sum(outcome.summary["failures"].values()):
+        raise typer.Exit(int(ExitCode.DATA_PROBLEMS))
+
+
+def _with_plan(on_chunk: Any, id_col: list[str | None]) -> Any:
+    """Learn the id column the plan chose (e.g. guessed from a 问卷星 header) on the first
+    chunk, before the chunk is written."""
+    def wrapped(result: ScreeningResult, offset: int) -> None:
+        if id_col[0] is None:
+            id_col[0] = result.provenance.get("id_column")
+        on_chunk(result, offset)
+    return wrapped
+
+
+def load_instruments(names: list[str]) -> list[Instrument]:
+    """Load the ``-i`` instruments, exiting 2 (unknown id / file) or 3 (bad definition)."""
+    out = []
+    for name in names:
+        try:
+            out.append(load_instrument(name))
+        except FileNotFoundError as exc:
+            fail(str(exc), ExitCode.USAGE)
+        except InstrumentDefinitionError as exc:
+            fail(str(exc), ExitCode.BAD_DEFINITION)
+    return out
+
+
+def _summary(s: dict, outputs: list[Path]) -> None:
     st, tiers = s["status"], s["warning_tier"]
     stderr.print(f"rows read {s['rows']}: scored {st['scored']}, incomplete {st['incomplete']}, "
                  f"invalid {st['invalid']}, retest {st['invalid_protocol']}, no answers "
@@ -47,7 +209,8 @@ def _summary(result: ScreeningResult, outputs: list[Path]) -> None:
 
 
 def score_command(
-    input_file: Annotated[Path, typer.Argument(help="Answers: .csv, .xlsx or .parquet.")],
+    input_file: Annotated[Path, typer.Argument(
+        help="Answers: .csv, .xlsx, .xls, .sav, .parquet, .jsonl, or FHIR .json/.ndjson.")],
     instrument: Annotated[list[str], typer.Option(
         "-i", "--instrument", help="Bundled instrument id or YAML path; repeat for several.")],
     id_column: Annotated[str | None, typer.Option(
@@ -58,8 +221,8 @@ def score_command(
     policy: Annotated[str, typer.Option(
         "--policy", help="Warning policy: bundled id or YAML path.")] = "default",
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Result file: .csv, .xlsx, .parquet or .json (default: CSV "
-        "to stdout).")] = None,
+        "-o", "--output", help="Result file: .csv, .xlsx, .parquet, .json, or .fhir.json / "
+        ".ndjson for FHIR Observations (default: CSV to stdout).")] = None,
     failures: Annotated[Path | None, typer.Option(
         "--failures", help="Also write the failures table (.csv or .xlsx).")] = None,
     missing_code: Annotated[list[float] | None, typer.Option(
@@ -81,6 +244,26 @@ def score_command(
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help=f"Progress bar (default: on from {LARGE_FILE_ROWS} "
         "rows).")] = None,
+    answer_values: Annotated[str | None, typer.Option(
+        "--answer-values", help="How numbers in 问卷星 item cells are read: auto, sequence "
+        "(按序号: 1 = first option) or code (default: the map's answer_values, else auto).")
+    ] = None,
+    bom: Annotated[bool, typer.Option(
+        "--bom/--no-bom", help="CSV output starts with a UTF-8 byte-order mark (default: on, "
+        "so Excel on Chinese Windows shows Chinese text).")] = True,
+    chunk_size: Annotated[int | None, typer.Option(
+        "--chunk-size", help="Stream the input in chunks of N rows (CSV or Parquet in; CSV, "
+        "Parquet or .ndjson out); default: stream inputs over "
+        f"{AUTO_STREAM_BYTES >> 20} MiB in chunks of {DEFAULT_CHUNK_ROWS} rows; 0 = never.")
+    ] = None,
+    stats: Annotated[Path | None, typer.Option(
+        "--stats", help="Write run statistics (rows per status and tier, score mean/SD, "
+        "alpha) as JSON.")] = None,
+    stats_by: Annotated[str | None, typer.Option(
+        "--stats-by", help="Input column to group the statistics by (e.g. 学校).")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Run on a dask.distributed cluster: its address "
+        "(tcp://host:8786) or 'local' (needs pip install 'xinli-screen[dask]').")] = None,
 ) -> None:
     """Score answer sheets and assign warning tiers with reasons.
 
@@ -94,6 +277,8 @@ def score_command(
     """
     if lang not in {"zh", "en"}:
         fail("--lang must be zh or en", ExitCode.USAGE)
+    if answer_values is not None and answer_values not in ANSWER_VALUES:
+        fail(f"--answer-values must be one of {', '.join(ANSWER_VALUES)}", ExitCode.USAGE)
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         fail(f"output {output} must end in one of {', '.join(OUTPUT_FORMATS)}", ExitCode.USAGE)
     if failures is not None and failures.suffix.lower() not in FAILURE_FORMATS:
@@ -114,12 +299,29 @@ def score_command(
         cmap = read_column_map(columns) if columns else None
     except ResponseDataError as exc:
         fail(str(exc), ExitCode.BAD_DEFINITION)
+    insts = load_instruments(instrument)
+    if stats is not None and stats.suffix.lower() != ".json":
+        fail(f"--stats {stats} must end in .json", ExitCode.USAGE)
+    if stats_by is not None and stats is None:
+        fail("--stats-by needs --stats", ExitCode.USAGE)
+    if _should_stream(input_file, output, failures, chunk_size, careless, scheduler):
+        _score_streamed(
+            input_file, instrument, insts, chunk_rows=chunk_size or DEFAULT_CHUNK_ROWS,
+            cmap=cmap, id_column=id_column, answer_values=answer_values,
+            missing_code=missing_code or [], policy=policy, lang=lang, norms=norms or [],
+            groups=groups, time_column=time_column, output=output, failures=failures,
+            bom=bom, stats=stats, stats_by=stats_by)
+        return
     try:
-        data, _info = read_table(input_file)
+        loaded = load_answers(input_file, insts, column_map=cmap, id_column=id_column,
+                              answer_values=answer_values, missing_codes=missing_code or [])
     except ResponseDataError as exc:
         fail(str(exc), ExitCode.DATA_PROBLEMS)
+    data, plan = loaded.data, loaded.plan
+    for note in plan.notes:
+        stderr.print(f"note: {note}", markup=False)
     show = progress if progress is not None else len(data) >= LARGE_FILE_ROWS
-    codes = [*(cmap.missing_codes if cmap else ()), *(missing_code or [])]
+    codes = list(plan.missing_codes)
     with warnings.catch_warnings(record=True) as caught, Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
         console=stderr, transient=True, disable=not show,
@@ -131,11 +333,22 @@ def score_command(
             bar.update(task, advance=0 if stage == STAGES[0] else 1, description=stage)
 
         try:
-            result = screen(data, instrument, id_column=id_column,
-                            columns=cmap.columns if cmap else None, policy=policy,
-                            missing_codes=codes, lang=lang,  # type: ignore[arg-type]
-                            norms=norms or (), group_columns=groups or None,
-                            careless=careless, time_column=time_column, progress=step)
+            frame: Any = data
+            if scheduler is not None:
+                frame = _to_dask(data, scheduler)
+                result = screen(frame, instrument, id_column=plan.id_column,
+                                columns=plan.columns or None, policy=policy,
+                                missing_codes=codes, lang=lang,  # type: ignore[arg-type]
+                                norms=norms or (), group_columns=groups or None,
+                                careless=careless, time_column=time_column)
+                prepared = None
+            else:
+                result, prepared = screen_with_responses(
+                    data, instrument, id_column=plan.id_column,
+                    columns=plan.columns or None, policy=policy,
+                    missing_codes=codes, lang=lang,  # type: ignore[arg-type]
+                    norms=norms or (), group_columns=groups or None,
+                    careless=careless, time_column=time_column, progress=step)
         except FileNotFoundError as exc:
             fail(str(exc), ExitCode.USAGE)
         except (InstrumentDefinitionError, PolicyDefinitionError, NormDefinitionError) as exc:
@@ -149,13 +362,22 @@ def score_command(
     for w in caught:
         if issubclass(w.category, XinliScreenWarning):
             stderr.print(f"warning: {w.message}", markup=False)
+    result.provenance["input"] = plan.provenance
     written: list[Path] = []
     if output is None:
         result.table.to_csv(sys.stdout, index=False)
     else:
-        written += write_result(result, output)
+        refs = (data[RESPONSE_COLUMN].tolist() if RESPONSE_COLUMN in data.columns else None)
+        written += write_result(result, output, bom=bom, instruments=insts, response_ids=refs)
     if failures is not None:
-        written.append(write_failures(result, failures))
-    _summary(result, written)
+        written.append(write_failures(result, failures, bom=bom))
+    if stats is not None:
+        run_stats = RunStatistics(insts, by=stats_by)
+        if stats_by is not None and stats_by not in data.columns:
+            fail(f"--stats-by column {stats_by!r} is not in the input", ExitCode.DATA_PROBLEMS)
+        run_stats.update(result.table, None if prepared is None else prepared.responses,
+                         None if stats_by is None else data[stats_by])
+        written.append(_write_stats(run_stats, stats))
+    _summary(result.summary(), written)
     if len(result.failures):
         raise typer.Exit(int(ExitCode.DATA_PROBLEMS))

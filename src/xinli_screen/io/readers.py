@@ -1,20 +1,37 @@
-"""Read answer tables from CSV (encoding sniffed), XLSX and Parquet, every cell as text.
+"""Read answer tables, every cell as text: the entry point that dispatches on the extension.
+
+CSV (encoding sniffed: UTF-8, UTF-8 with BOM, GB18030/GBK) is read here; XLSX/XLS by
+:mod:`~xinli_screen.io.excel`, SPSS ``.sav`` by :mod:`~xinli_screen.io.spss`, JSON lines by
+:mod:`~xinli_screen.io.jsonl`, FHIR QuestionnaireResponse (Bundle or NDJSON) by
+:mod:`~xinli_screen.io.fhir`, Parquet by pyarrow.
 
 Reading everything as text keeps ids intact (leading zeros, long numbers) and leaves the parsing
 of answers to :mod:`xinli_screen.responses`, which reports bad cells instead of guessing.
+(SPSS and Parquet numeric columns stay numeric: they carry no formatting to lose.)
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from xinli_screen.errors import ResponseDataError
+from xinli_screen.io.excel import read_excel
+from xinli_screen.io.fhir import is_fhir_json, read_fhir
+from xinli_screen.io.jsonl import cell_text, iter_json_lines, read_json_lines
+from xinli_screen.io.spss import read_sav
 
-__all__ = ["ENCODINGS", "decode_bytes", "read_table"]
+__all__ = ["ENCODINGS", "INPUT_FORMATS", "decode_bytes", "read_table", "sniff_delimiter"]
+
+#: Input extensions read by :func:`read_table`.
+INPUT_FORMATS = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".sav", ".zsav", ".parquet",
+                 ".jsonl", ".ndjson", ".json")
 
 #: CSV encodings tried in order: UTF-8 (with or without BOM), then GB18030 (a superset of GBK,
 #: what Excel on Chinese Windows writes as "CSV").
@@ -45,16 +62,51 @@ def decode_bytes(raw: bytes, source: str) -> tuple[str, str]:
         f"{offset}). Save it as 'CSV UTF-8' or as .xlsx (see docs/errors.md#encoding).")
 
 
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter (comma, semicolon or tab) of a CSV sample; comma when unclear."""
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``.json``: a FHIR resource (Bundle, QuestionnaireResponse) or an array of flat objects."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResponseDataError(f"{path}: cannot read as JSON ({type(exc).__name__}) "
+                                "(see docs/cli.md#input-formats)") from None
+    if is_fhir_json(doc):
+        return read_fhir(path)
+    if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
+        raise ResponseDataError(f"{path}: expected a FHIR resource or an array of objects "
+                                "(see docs/cli.md#input-formats)")
+    columns: dict[str, None] = {}
+    rows = []
+    for k, obj in enumerate(doc):
+        for key, value in obj.items():
+            if isinstance(value, (dict, list)):
+                raise ResponseDataError(f"{path}: object {k}, key {key!r}: nested values are "
+                                        "not read (see docs/cli.md#input-formats)")
+            columns.setdefault(str(key), None)
+        rows.append({str(key): cell_text(v) for key, v in obj.items()})
+    frame = pd.DataFrame.from_records(rows, columns=list(columns)).astype(object)
+    return frame.where(frame.notna(), np.nan), {"format": "json"}
+
+
+def _first_json_line(path: Path) -> Any:
+    for _number, obj in iter_json_lines(path):
+        return obj
+    return None
+
+
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     raw = path.read_bytes()
     if not raw.strip():
         raise ResponseDataError(f"{path}: the file is empty (see docs/errors.md#empty-file)")
     text, encoding = decode_bytes(raw, str(path))
-    try:
-        dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t")
-        sep = dialect.delimiter
-    except csv.Error:
-        sep = ","
+    sep = sniff_delimiter(text[:20000])
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
                             na_values=[""], skip_blank_lines=True)
@@ -66,40 +118,45 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     return frame, encoding
 
 
-def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
+def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read an answer file; every column as text (missing cells as NaN).
 
     Parameters
     ----------
     path : str or Path
         ``.csv``/``.txt``/``.tsv`` (UTF-8, UTF-8 with BOM or GB18030/GBK, delimiter sniffed
-        among comma, semicolon, tab), ``.xlsx``/``.xlsm`` (first sheet) or ``.parquet``.
+        among comma, semicolon, tab), ``.xlsx``/``.xlsm``/``.xls`` (first sheet), ``.sav``/
+        ``.zsav`` (SPSS), ``.parquet``, ``.jsonl``/``.ndjson`` (JSON lines: flat objects or
+        FHIR QuestionnaireResponse resources) or ``.json`` (FHIR Bundle or an array of flat
+        objects).
 
     Returns
     -------
     (DataFrame, info)
-        Rows in file order; ``info`` records ``format`` and, for CSV, ``encoding``.
+        Rows in file order; ``info`` records ``format`` and, for CSV, ``encoding``; for SPSS
+        ``value_labels`` (column -> {value: label}); for FHIR the item codes (see
+        :func:`xinli_screen.io.fhir.read_fhir`).
 
     Raises
     ------
     ResponseDataError
         Missing, empty, undecodable or malformed file, or an unsupported extension; the
-        message names the file (and line for malformed CSV), never cell contents.
+        message names the file (and line for malformed CSV / JSON), never cell contents.
     """
     path = Path(path)
     if not path.is_file():
         raise ResponseDataError(f"{path}: no such file")
     suffix = path.suffix.lower()
+    info: dict[str, Any]
     if suffix in {".csv", ".txt", ".tsv"}:
         frame, encoding = _read_csv(path)
         info = {"format": "csv", "encoding": encoding}
-    elif suffix in {".xlsx", ".xlsm"}:
-        try:
-            frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
-        except Exception as exc:  # openpyxl raises many types for corrupt files
-            raise ResponseDataError(f"{path}: cannot read as an Excel workbook "
-                                    f"({type(exc).__name__})") from None
-        info = {"format": "xlsx"}
+    elif suffix in {".xlsx", ".xlsm", ".xls"}:
+        frame = read_excel(path)
+        info = {"format": suffix.lstrip(".")}
+    elif suffix in {".sav", ".zsav"}:
+        frame, labels = read_sav(path)
+        info = {"format": "sav", "value_labels": labels}
     elif suffix == ".parquet":
         try:
             frame = pd.read_parquet(path)
@@ -107,12 +164,16 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
             raise ResponseDataError(f"{path}: cannot read as Parquet "
                                     f"({type(exc).__name__})") from None
         info = {"format": "parquet"}
-    elif suffix == ".xls":
-        raise ResponseDataError(f"{path}: legacy .xls is not read; open it in Excel or WPS and "
-                                "save as .xlsx (see docs/errors.md#formats)")
+    elif suffix in {".jsonl", ".ndjson"}:
+        if is_fhir_json(_first_json_line(path)):
+            frame, info = read_fhir(path)
+        else:
+            frame, info = read_json_lines(path), {"format": "jsonl"}
+    elif suffix == ".json":
+        frame, info = _read_json(path)
     else:
-        raise ResponseDataError(f"{path}: unsupported file type {suffix!r}; use .csv, .xlsx or "
-                                ".parquet (see docs/errors.md#formats)")
+        raise ResponseDataError(f"{path}: unsupported file type {suffix!r}; use "
+                                f"{', '.join(INPUT_FORMATS)} (see docs/errors.md#formats)")
     if frame.shape[1] == 0:
         raise ResponseDataError(f"{path}: the file has no columns "
                                 "(see docs/errors.md#empty-file)")

@@ -1,6 +1,9 @@
-"""Write a :class:`~xinli_screen.result.ScreeningResult` as CSV, XLSX, Parquet or JSON.
+"""Write a :class:`~xinli_screen.result.ScreeningResult` as CSV, XLSX, Parquet, JSON or FHIR.
 
-CSV is written as UTF-8 with BOM so that Excel on Chinese Windows shows Chinese text correctly.
+CSV is written as UTF-8 with BOM by default so that Excel on Chinese Windows shows Chinese text
+correctly (``bom=False`` for tools that do not expect one). A name ending in ``.fhir.json`` or
+``.fhir.ndjson`` (or plain ``.ndjson``) writes FHIR R4 Observations with the scales' LOINC codes
+(:mod:`xinli_screen.io.fhir`).
 Provenance goes into a ``provenance`` sheet (XLSX), into the JSON document, or into a sidecar
 ``<output>.provenance.json`` (CSV, Parquet). Text cells are never written as spreadsheet formulas.
 """
@@ -8,24 +11,36 @@ Provenance goes into a ``provenance`` sheet (XLSX), into the JSON document, or i
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from xinli_screen.instrument.models import Instrument
+from xinli_screen.io.fhir import result_observations, write_fhir
 from xinli_screen.result import ScreeningResult
 
 __all__ = [
     "FAILURE_FORMATS",
     "OUTPUT_FORMATS",
+    "arrow_table",
     "csv_safe",
+    "is_fhir_output",
     "sidecar_path",
     "write_failures",
     "write_result",
 ]
 
-OUTPUT_FORMATS = (".csv", ".xlsx", ".parquet", ".json")
+OUTPUT_FORMATS = (".csv", ".xlsx", ".parquet", ".json", ".ndjson")
 FAILURE_FORMATS = (".csv", ".xlsx")
 _FORMULA = r"^(?:[=+@\t\r]|-[^0-9.])"
+
+
+def is_fhir_output(path: Path) -> bool:
+    """True for ``*.fhir.json``, ``*.fhir.ndjson`` and ``*.ndjson`` output names."""
+    name = path.name.lower()
+    return name.endswith((".fhir.json", ".fhir.ndjson", ".ndjson"))
 
 
 def sidecar_path(path: Path) -> Path:
@@ -68,8 +83,23 @@ def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
                         cell.data_type = "s"
 
 
-def write_result(result: ScreeningResult, path: str | Path) -> list[Path]:
+def write_result(result: ScreeningResult, path: str | Path, *, bom: bool = True,
+                 instruments: Sequence[Instrument] | None = None,
+                 response_ids: Sequence[Any] | None = None) -> list[Path]:
     """Write the result table (and provenance) to ``path``; format from the extension.
+
+    Parameters
+    ----------
+    result : ScreeningResult
+    path : str or Path
+        ``.csv``, ``.xlsx``, ``.parquet``, ``.json``; ``.fhir.json`` / ``.fhir.ndjson`` /
+        ``.ndjson`` for FHIR Observations (needs ``instruments``).
+    bom : bool, default True
+        CSV only: start with a UTF-8 byte-order mark (Excel on Chinese Windows needs it).
+    instruments : sequence of Instrument, optional
+        The screened instruments (FHIR output: LOINC codes of the scales).
+    response_ids : sequence, optional
+        FHIR output: the input QuestionnaireResponse id of each row (``derivedFrom``).
 
     Returns
     -------
@@ -84,8 +114,15 @@ def write_result(result: ScreeningResult, path: str | Path) -> list[Path]:
     path = Path(path)
     suffix = path.suffix.lower()
     provenance = json.dumps(result.provenance, ensure_ascii=False, indent=2)
-    if suffix == ".csv":
-        csv_safe(result.table).to_csv(path, index=False, encoding="utf-8-sig")
+    if is_fhir_output(path):
+        if instruments is None:
+            raise ValueError("FHIR output needs the screened instruments")
+        write_fhir(result_observations(result.table, instruments,
+                                       id_column=result.provenance.get("id_column"),
+                                       response_ids=response_ids), path)
+    elif suffix == ".csv":
+        csv_safe(result.table).to_csv(path, index=False,
+                                      encoding="utf-8-sig" if bom else "utf-8")
     elif suffix == ".xlsx":
         prov = pd.DataFrame({"key": list(result.provenance),
                              "value": [json.dumps(v, ensure_ascii=False)
@@ -94,9 +131,7 @@ def write_result(result: ScreeningResult, path: str | Path) -> list[Path]:
                      "reasons": result.reasons, "provenance": prov}, path)
         return [path]
     elif suffix == ".parquet":
-        table = result.table.copy()
-        table["warning_tier"] = table["warning_tier"].astype(str)
-        table.to_parquet(path, index=False)
+        arrow_table(result.table).to_parquet(path, index=False)
     elif suffix == ".json":
         path.write_text(result.to_json(indent=1), encoding="utf-8")
         return [path]
@@ -107,11 +142,29 @@ def write_result(result: ScreeningResult, path: str | Path) -> list[Path]:
     return [path, side]
 
 
-def write_failures(result: ScreeningResult, path: str | Path) -> Path:
-    """Write the failures table as CSV (UTF-8 with BOM) or XLSX, by extension."""
+def write_failures(result: ScreeningResult, path: str | Path, *, bom: bool = True) -> Path:
+    """Write the failures table as CSV (UTF-8, with BOM unless ``bom=False``) or XLSX."""
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
         _write_xlsx({"failures": result.failures}, path)
     else:
-        csv_safe(result.failures).to_csv(path, index=False, encoding="utf-8-sig")
+        csv_safe(result.failures).to_csv(path, index=False,
+                                         encoding="utf-8-sig" if bom else "utf-8")
     return path
+
+
+def arrow_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The result table with the column types Parquet output uses.
+
+    ``warning_tier`` as text, and every text column as nullable string, so that a column that
+    happens to be all-empty in one chunk gets the same type as in the whole table (streamed
+    Parquet output has one schema).
+    """
+    out = table.copy()
+    out["warning_tier"] = out["warning_tier"].astype(str)
+    for col in out.columns:
+        dtype = out[col].dtype
+        textual = pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+        if textual and pd.api.types.infer_dtype(out[col], skipna=True) in {"string", "empty"}:
+            out[col] = out[col].astype("string[pyarrow]")
+    return out

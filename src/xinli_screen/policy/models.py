@@ -22,8 +22,11 @@ __all__ = [
     "BandCondition",
     "Condition",
     "CutoffCondition",
+    "HistoryRules",
     "ItemCondition",
+    "PersistenceRule",
     "Policy",
+    "ReopenRule",
     "Rule",
     "ScaleCondition",
     "TierSpec",
@@ -169,6 +172,43 @@ class Tiers(_Frozen):
         return self.class_ if tier == "class" else getattr(self, tier)
 
 
+class PersistenceRule(_Frozen):
+    """Escalate a tier that persists: ``{tier: school, waves: 2, to: district}``.
+
+    A pupil at ``tier`` or above in this wave *and* in each of the ``waves - 1`` waves before it
+    (their effective tier, i.e. after any review) is raised to at least ``to``.
+    """
+
+    tier: TierId = "school"
+    waves: int = Field(2, ge=2)
+    to: TierId = "district"
+
+
+class ReopenRule(_Frozen):
+    """Re-open a closed pupil file when a critical item fires again.
+
+    A pupil whose file was closed (review outcome ``closed``, e.g. after referral and return to
+    school) is re-opened with at least ``tier`` and review status ``pending_review`` when a
+    critical item of the current wave fires.
+    """
+
+    tier: TierId = "school"
+
+
+class HistoryRules(_Frozen):
+    """How earlier waves change the current tier (``policy.history.apply_history``).
+
+    ``persistence``: a persisting tier escalates. ``lower_only_after_review``: a screen tier
+    below the previous wave's effective tier keeps the previous tier, pending a review, until
+    a person records one. ``reopen``: a closed file is re-opened by a new critical answer.
+    Any part set to null is switched off.
+    """
+
+    persistence: PersistenceRule | None = PersistenceRule()
+    lower_only_after_review: bool = True
+    reopen: ReopenRule | None = ReopenRule()
+
+
 class Policy(_Frozen):
     """A warning policy: tier labels, the tier for critical items, and rules.
 
@@ -187,6 +227,9 @@ class Policy(_Frozen):
         (), description="opt-in critical items ('{instrument}.{critical id}') to use as well; "
         "active critical items cannot be switched off")
     rules: tuple[Rule, ...] = ()
+    history: HistoryRules | None = Field(
+        None, description="optional rules on earlier waves (persistence, lowering only after "
+        "a review, re-opening a closed file); applied by policy.history.apply_history")
     notes: str | None = None
 
 

@@ -1,0 +1,87 @@
+"""``xinli-screen columns guess``: a column map from an export's header, saved for reuse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from xinli_screen.cli.console import fail, stderr
+from xinli_screen.cli.exit_codes import ExitCode
+from xinli_screen.cli.score import load_instruments
+from xinli_screen.errors import ResponseDataError
+from xinli_screen.io.column_map import ColumnMap, format_column_map
+from xinli_screen.io.fhir import fhir_item_columns
+from xinli_screen.io.readers import read_table
+from xinli_screen.io.wjx import drop_ip_columns, guess_columns
+
+app = typer.Typer(help="Column maps: which file column holds which item.",
+                  no_args_is_help=True)
+
+
+@app.command("guess")
+def guess_command(
+    input_file: Annotated[Path, typer.Argument(help="An export (问卷星 .xls/.xlsx/.csv, ...).")],
+    instrument: Annotated[list[str], typer.Option(
+        "-i", "--instrument", help="Bundled instrument id or YAML path; repeat for several.")],
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="Write the map here (YAML); default: stdout.")] = None,
+) -> None:
+    """Guess the column map of an export from its header and save it for reuse.
+
+    Items are matched by column name (the item id), by the question wording, or by the order
+    of a matrix question's sub-columns; the id column (学号, or the link parameter
+    自定义字段) and, for 问卷星 downloads, whether answers are option text, positions (按序号)
+    or codes are guessed from the first rows. Check the map, then:
+    xinli-screen score FILE -i ID --columns MAP.yaml
+
+    Exit codes: 0 every item found, 1 some items have no column (listed in the map), 2 usage.
+    """
+    insts = load_instruments(instrument)
+    if output is not None and not output.resolve().parent.is_dir():
+        fail(f"folder {output.parent} does not exist; create it first", ExitCode.USAGE)
+    try:
+        frame, info = read_table(input_file)
+    except ResponseDataError as exc:
+        fail(str(exc), ExitCode.DATA_PROBLEMS)
+    frame, dropped = drop_ip_columns(frame)
+    guess = guess_columns(frame.head(200), insts)
+    if info.get("format") == "fhir":
+        found = fhir_item_columns(list(frame.columns), info, insts)
+        for item, col in found.items():
+            guess.columns.setdefault(item, col)
+            guess.how.setdefault(item, "FHIR linkId / LOINC")
+        guess.unmatched = [i for i in guess.unmatched if i not in guess.columns]
+        guess.id_column = guess.id_column or "subject"
+    order = [i.id for inst in insts for i in inst.items]
+    columns = {i: guess.columns[i] for i in order if i in guess.columns}
+    cmap = ColumnMap(columns, (), guess.id_column,
+                     guess.answer_values if guess.wjx else None)
+    header = [f"column map guessed by xinli-screen from {input_file.name}",
+              f"instruments: {', '.join(i.id for i in insts)}; {len(columns)} of {len(order)} "
+              "items found; check every line before use"]
+    if guess.wjx:
+        header.append("问卷星 export: answers read as " + {
+            "text": "option text (按选项文本)", "sequence": "option positions (按序号)",
+            "code": "codes (按分数 or cleaned)", "auto": "decided when scoring"}[
+                guess.answer_values])
+    if dropped:
+        header.append(f"IP column {', '.join(dropped)} is never read")
+    if guess.time_column:
+        header.append(f"completion time: --time-column {guess.time_column}")
+    header += [f"note: {n}" for n in guess.notes]
+    if guess.unmatched:
+        header.append(f"NO COLUMN FOUND for: {', '.join(guess.unmatched)}")
+    text = format_column_map(cmap, comments=guess.how, header=header)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        stderr.print(f"wrote {output}", markup=False)
+    stderr.print(f"{len(columns)} of {len(order)} items found"
+                 + (f"; no column for {', '.join(guess.unmatched)}" if guess.unmatched else "")
+                 + (f"; id column {guess.id_column!r}" if guess.id_column else "; no id column"),
+                 markup=False)
+    if guess.unmatched:
+        raise typer.Exit(int(ExitCode.DATA_PROBLEMS))

@@ -1,0 +1,114 @@
+"""``xinli-screen report``: the pupil file (two views) and group reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from xinli_screen.cli._archive_options import (
+    ByOpt,
+    KeyFileOpt,
+    PolicyOpt,
+    guarded,
+    open_store,
+)
+from xinli_screen.cli.console import fail, stderr
+from xinli_screen.cli.exit_codes import ExitCode
+
+app = typer.Typer(help="Pupil and group reports.", no_args_is_help=True)
+
+
+@app.command("pupil")
+def pupil_command(
+    pupil_id: Annotated[str, typer.Argument(help="Pupil id (or pseudonym).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".html or .json")],
+    archive: Annotated[str, typer.Option("--archive", envvar="XINLI_ARCHIVE",
+                                         help="Archive path or URL.")] = "xinli-archive.db",
+    view: Annotated[str, typer.Option(
+        "--view", help="psychologist (everything) or teacher (tier and advice only).")
+    ] = "psychologist",
+    with_name: Annotated[bool, typer.Option(
+        "--with-name", help="Show the stored name (hidden by default).")] = False,
+    key_file: KeyFileOpt = None,
+    policy: PolicyOpt = "default",
+    by: ByOpt = "report",
+) -> None:
+    """One pupil's waves, scores, tier history, reviews and actions (HTML or JSON)."""
+    from xinli_screen.report.pupil import VIEWS, build_pupil_report, write_pupil_report
+
+    if view not in VIEWS:
+        fail(f"unknown view {view!r}; use one of {', '.join(VIEWS)}", ExitCode.USAGE)
+    if output.suffix.lower() not in (".html", ".htm", ".json"):
+        fail("the report must be .html or .json", ExitCode.USAGE)
+    store = open_store(archive, key_file, policy)
+    report = guarded(lambda: build_pupil_report(store, pupil_id, view=view,  # type: ignore[arg-type]
+                                                include_name=with_name, by=by))
+    store.close()
+    write_pupil_report(report, output)
+    stderr.print(f"wrote {output}")
+
+
+@app.command("group")
+def group_command(
+    output: Annotated[Path, typer.Option("-o", "--output", help=".html, .xlsx or .json")],
+    by_columns: Annotated[str, typer.Option(
+        "--group-by", "--by", help="Comma-separated grouping columns, e.g. school,grade,class.")],
+    results_file: Annotated[Path | None, typer.Argument(
+        help="Results file (instead of --archive).")] = None,
+    archive: Annotated[str | None, typer.Option(
+        "--archive", envvar="XINLI_ARCHIVE", help="Archive path or URL.")] = None,
+    wave: Annotated[list[str] | None, typer.Option(
+        "--wave", help="Wave(s) from the archive; repeat to compare waves.")] = None,
+    roster: Annotated[Path | None, typer.Option(
+        "--roster", help="Results file only: CSV/XLSX with the id and grouping columns.")
+    ] = None,
+    weight: Annotated[str | None, typer.Option("--weight", help="Survey-weight column.")
+    ] = None,
+    min_cell: Annotated[int, typer.Option("--min-cell", help="Smallest count shown.")] = 5,
+    policy: PolicyOpt = "default",
+    actor: Annotated[str, typer.Option("--actor", help="Who asks (audit trail).")] = "report",
+) -> None:
+    """Counts and rates per tier and screen-positive scale, with small-cell suppression.
+
+    Example: xinli-screen report group --archive files.db --wave 2025-autumn
+    --by school,grade,class -o district.xlsx
+    """
+    from xinli_screen.report.group import build_group_report, write_group_report
+
+    by = [c.strip() for c in by_columns.split(",") if c.strip()]
+    if output.suffix.lower() not in (".html", ".htm", ".xlsx", ".json"):
+        fail("the report must be .html, .xlsx or .json", ExitCode.USAGE)
+    if (results_file is None) == (archive is None):
+        fail("give either a results file or --archive with --wave", ExitCode.USAGE)
+    tables = {}
+    labels: dict[str, str] = {}
+    if results_file is not None:
+        from xinli_screen.archive import read_results_file
+        from xinli_screen.cli.archive import read_roster
+
+        table, prov = guarded(lambda: read_results_file(results_file))
+        if roster is not None:
+            id_col = prov.get("id_column")
+            rost = read_roster(roster, id_col)
+            if not id_col or id_col not in rost.columns:  # type: ignore[attr-defined]
+                fail("the roster needs the results' id column", ExitCode.USAGE)
+            extra = [c for c in rost.columns if c != id_col]  # type: ignore[attr-defined]
+            table = table.drop(columns=[c for c in extra if c in table.columns]).merge(
+                rost, how="left", on=id_col)
+        tables[results_file.stem] = table
+    else:
+        if not wave:
+            fail("--archive needs --wave", ExitCode.USAGE)
+        store = open_store(archive, None, policy)  # type: ignore[arg-type]
+        labels = store.labels
+        for w in wave:
+            t = guarded(lambda w=w: store.wave_table(w))
+            tables[w] = t.rename(columns={c: c[5:] for c in t.columns if c.startswith("attr.")})
+        store.log_access(None, "report_group", by=actor, wave=",".join(wave), group_by=by)
+        store.close()
+    report = guarded(lambda: build_group_report(tables, by, weight=weight, min_cell=min_cell,
+                                                labels=labels))
+    write_group_report(report, output)
+    stderr.print(f"wrote {output}")

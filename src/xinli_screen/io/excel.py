@@ -1,0 +1,97 @@
+"""Read the first sheet of an Excel workbook (``.xlsx``/``.xlsm`` with openpyxl, legacy ``.xls``
+with xlrd), every cell as text.
+
+问卷星 offers its downloads as ``.xls`` and ``.xlsx``; schools also pass on sheets re-saved by
+WPS. Cells are read as text so that ids keep their leading zeros; a whole number stored as a
+float by Excel (``7.0``) is given back as ``"7"`` (ids are normalised the same way later).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xinli_screen.errors import ResponseDataError
+
+__all__ = ["read_excel"]
+
+
+def _xls_cell(cell: Any, datemode: int) -> Any:
+    """One xlrd cell -> text (numbers as Excel shows them, whole numbers without ``.0``)."""
+    import xlrd
+
+    kind, value = cell.ctype, cell.value
+    if kind in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+        return np.nan
+    if kind == xlrd.XL_CELL_NUMBER:
+        if math.isfinite(value) and value == int(value):
+            return str(int(value))
+        return repr(value)
+    if kind == xlrd.XL_CELL_DATE:
+        try:
+            stamp = xlrd.xldate.xldate_as_datetime(value, datemode)
+        except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+            return repr(value)
+        return stamp.strftime("%Y/%m/%d %H:%M:%S") if stamp.time() != dt.time() else \
+            stamp.strftime("%Y/%m/%d")
+    if kind == xlrd.XL_CELL_BOOLEAN:
+        return "TRUE" if value else "FALSE"
+    text = str(value)
+    return text if text != "" else np.nan
+
+
+def _read_xls(path: Path) -> pd.DataFrame:
+    try:
+        import xlrd
+    except ImportError:
+        raise ResponseDataError(f"{path}: reading .xls needs the 'xlrd' package "
+                                "(pip install xlrd)") from None
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+        sheet = book.sheet_by_index(0)
+        rows = [[_xls_cell(c, book.datemode) for c in sheet.row(r)] for r in range(sheet.nrows)]
+    except Exception as exc:  # xlrd raises XLRDError, CompDocError, struct.error ...
+        raise ResponseDataError(f"{path}: cannot read as an Excel 97-2003 (.xls) workbook "
+                                f"({type(exc).__name__}); open it in Excel or WPS and save "
+                                "as .xlsx (see docs/errors.md#formats)") from None
+    if not rows:
+        return pd.DataFrame()
+    header = [("" if isinstance(h, float) else str(h)) for h in rows[0]]
+    header = [h if h else f"Unnamed: {j}" for j, h in enumerate(header)]
+    width = len(header)
+    body = [r + [np.nan] * (width - len(r)) for r in rows[1:]]
+    frame = pd.DataFrame(body, columns=header, dtype=object)
+    return frame.astype(object)
+
+
+def read_excel(path: Path) -> pd.DataFrame:
+    """Read the first sheet of ``path`` with every column as text (missing cells as NaN).
+
+    Parameters
+    ----------
+    path : Path
+        ``.xlsx``, ``.xlsm`` or ``.xls`` workbook; the first row is the header.
+
+    Returns
+    -------
+    DataFrame, shape (n_rows, n_columns)
+        Rows in sheet order, columns as in the header.
+
+    Raises
+    ------
+    ResponseDataError
+        The workbook cannot be opened (corrupt, encrypted, or not a workbook); the message
+        names the file and the exception type only, never cell contents.
+    """
+    if path.suffix.lower() == ".xls":
+        return _read_xls(path)
+    try:
+        return pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
+    except Exception as exc:  # openpyxl and xlrd raise many types for corrupt files
+        raise ResponseDataError(f"{path}: cannot read as an Excel workbook "
+                                f"({type(exc).__name__})") from None

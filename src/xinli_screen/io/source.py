@@ -1,0 +1,238 @@
+"""From a read file to the table :func:`xinli_screen.screen` scores: export conventions applied.
+
+Readers give text tables; exports add conventions that need the instruments to undo:
+
+* 问卷星 downloads: metadata columns, matrix headers, option text with letter prefixes, option
+  positions (按序号), -2/-3 for skipped questions (:mod:`~xinli_screen.io.wjx`);
+* SPSS value labels (:func:`~xinli_screen.io.spss.resolve_value_labels`);
+* FHIR linkIds and LOINC codes (:func:`~xinli_screen.io.fhir.fhir_item_columns`).
+
+:func:`plan_input` decides once (column map, id column, answer coding) from the whole table or,
+when streaming, from the first chunk; :func:`apply_plan` applies the decisions to a table or to
+each chunk, so every chunk is treated exactly like the whole file. IP-address columns are
+dropped from every input, whatever its format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from xinli_screen.errors import ResponseDataError
+from xinli_screen.instrument.models import Instrument, ResponseScale
+from xinli_screen.io.column_map import ColumnMap
+from xinli_screen.io.fhir import RESPONSE_COLUMN, SUBJECT_COLUMN, fhir_item_columns
+from xinli_screen.io.readers import read_table
+from xinli_screen.io.spss import resolve_value_labels
+from xinli_screen.io.wjx import (
+    detect_answer_values,
+    drop_ip_columns,
+    guess_columns,
+    is_wjx,
+    normalise_answers,
+)
+
+__all__ = ["InputPlan", "LoadedAnswers", "apply_plan", "load_answers", "plan_input"]
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """Decisions taken once for a whole input file.
+
+    Attributes
+    ----------
+    columns : dict item id -> column
+        Explicit (map file), FHIR-matched or guessed (问卷星) columns; items not listed are
+        looked up by their id when scoring.
+    id_column : str or None
+    missing_codes : tuple of float
+    answer_values : str or None
+        ``sequence``/``code``/``text`` for a 问卷星 export (None: not one).
+    scales : dict column -> ResponseScale
+        Each item column with its item's response scale.
+    value_labels : dict column -> {value: label}
+        SPSS value labels (resolved per chunk).
+    notes : list of str
+        What was recognised or guessed, for the summary (no data values).
+    provenance : dict
+        JSON-ready record of the decisions.
+    """
+
+    columns: dict[str, str]
+    id_column: str | None
+    missing_codes: tuple[float, ...] = ()
+    answer_values: str | None = None
+    scales: dict[str, ResponseScale] = field(default_factory=dict)
+    value_labels: dict[str, dict[float, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadedAnswers:
+    """A file read and prepared for :func:`xinli_screen.screen`: table plus plan plus info."""
+
+    data: pd.DataFrame
+    plan: InputPlan
+    info: dict[str, Any]
+
+
+def _item_columns(columns: Sequence[str], explicit: Mapping[str, str],
+                  instruments: Sequence[Instrument]) -> dict[str, str]:
+    """Item id -> column, by the rule :func:`~xinli_screen.responses.prepare_responses` uses
+    (explicit map, then exact id, then case-insensitive id)."""
+    present = set(columns)
+    lower = {str(c).strip().casefold(): c for c in columns}
+    out: dict[str, str] = {}
+    for inst in instruments:
+        for item in inst.items:
+            if item.id in explicit and explicit[item.id] in present:
+                out[item.id] = explicit[item.id]
+            elif item.id in present:
+                out[item.id] = item.id
+            elif item.id.casefold() in lower:
+                out[item.id] = lower[item.id.casefold()]
+    return out
+
+
+def plan_input(
+    frame: pd.DataFrame,
+    info: Mapping[str, Any],
+    instruments: Sequence[Instrument],
+    *,
+    column_map: ColumnMap | None = None,
+    id_column: str | None = None,
+    answer_values: str | None = None,
+    missing_codes: Sequence[float] = (),
+) -> InputPlan:
+    """Decide the column map, id column and answer coding of an input.
+
+    Parameters
+    ----------
+    frame : DataFrame, shape (n_rows, n_columns)
+        The whole table, or the first chunk when streaming.
+    info : mapping
+        What :func:`~xinli_screen.io.readers.read_table` reported (``format``,
+        ``value_labels``, FHIR ``item_codes`` ...).
+    instruments : sequence of Instrument
+    column_map : ColumnMap, optional
+        From ``--columns``; its entries win over anything recognised.
+    id_column : str, optional
+        ``--id-column``; else the map's ``id_column``; else FHIR ``subject``; else the
+        问卷星 guess (学号 fill-in column, or the custom link parameter ``自定义字段``).
+    answer_values : {"auto", "sequence", "code"}, optional
+        How numbers in 问卷星 item cells are read; else the map's; else ``auto``.
+    missing_codes : sequence of float
+        Extra missing codes (the map's are added).
+
+    Returns
+    -------
+    InputPlan
+
+    Raises
+    ------
+    ResponseDataError
+        The id column is an IP-address column (never read).
+    """
+    cmap = column_map or ColumnMap({})
+    frame, dropped = drop_ip_columns(frame)
+    explicit = dict(cmap.columns)
+    notes: list[str] = []
+    prov: dict[str, Any] = {"format": info.get("format")}
+    if dropped:
+        notes.append(f"IP column dropped ({', '.join(dropped)}); it is never written")
+    chosen_id = id_column or cmap.id_column
+    if chosen_id is not None and chosen_id in dropped:
+        raise ResponseDataError(f"id column {chosen_id!r} holds IP addresses, which are never "
+                                "read; choose the 学号 column (see docs/cli.md#wjx-exports)")
+    wjx = is_wjx(frame.columns)
+    if info.get("format") == "fhir":
+        found = fhir_item_columns(list(frame.columns), info, instruments)
+        explicit = {**found, **explicit}
+        notes.append(f"FHIR: {len(found)} item(s) matched by linkId or LOINC code")
+        if chosen_id is None and frame[SUBJECT_COLUMN].notna().any():
+            chosen_id = SUBJECT_COLUMN
+    mode = None
+    if wjx:
+        prov["wjx"] = True
+        resolved = _item_columns(list(frame.columns), explicit, instruments)
+        if len(resolved) < sum(len(i.items) for i in instruments):
+            guess = guess_columns(frame, instruments)
+            added = {k: v for k, v in guess.columns.items()
+                     if k not in resolved and v not in resolved.values()}
+            explicit = {**added, **explicit}
+            if added:
+                notes.append(f"问卷星 export: {len(added)} item column(s) guessed from the "
+                             "header; check them with 'xinli-screen columns guess' and save "
+                             "the map")
+            if chosen_id is None and guess.id_column is not None:
+                chosen_id = guess.id_column
+                notes.append(f"问卷星 export: id column {guess.id_column!r} guessed")
+    items = _item_columns(list(frame.columns), explicit, instruments)
+    by_id = {item.id: inst.response_scale_of(item) for inst in instruments
+             for item in inst.items}
+    scales = {col: by_id[item] for item, col in items.items()}
+    values = answer_values or cmap.answer_values or "auto"
+    if wjx or values != "auto":
+        mode = detect_answer_values(frame, scales) if values == "auto" else values
+        notes.append(f"answers read as {_MODE_TEXT[mode]}")
+        prov["answer_values"] = mode
+    labels = dict(info.get("value_labels") or {})
+    prov.update({"id_column": chosen_id, "dropped_columns": dropped,
+                 "columns_from_input": {k: v for k, v in explicit.items()
+                                        if k not in cmap.columns}})
+    if info.get("encoding"):
+        prov["encoding"] = info["encoding"]
+    return InputPlan(columns=explicit, id_column=chosen_id,
+                     missing_codes=(*cmap.missing_codes, *missing_codes), answer_values=mode,
+                     scales=scales, value_labels=labels, notes=notes, provenance=prov)
+
+
+_MODE_TEXT = {"text": "option text (按选项文本)", "sequence": "option positions (按序号)",
+              "code": "codes"}
+
+
+def apply_plan(frame: pd.DataFrame, plan: InputPlan) -> pd.DataFrame:
+    """Apply a plan to a table or one chunk: drop IP columns, resolve SPSS value labels,
+    normalise 问卷星 answers. Rows are neither added, dropped nor reordered.
+
+    Returns
+    -------
+    DataFrame, shape (n_rows, n_columns - dropped)
+    """
+    frame, _ = drop_ip_columns(frame)
+    if plan.value_labels:
+        frame, _ = resolve_value_labels(frame, plan.value_labels, plan.scales)
+    if plan.answer_values is not None:
+        frame, _ = normalise_answers(frame, plan.scales, plan.answer_values)
+    return frame
+
+
+def load_answers(
+    path: str | Path,
+    instruments: Sequence[Instrument],
+    *,
+    column_map: ColumnMap | None = None,
+    id_column: str | None = None,
+    answer_values: str | None = None,
+    missing_codes: Sequence[float] = (),
+) -> LoadedAnswers:
+    """Read ``path`` and apply the export conventions; see :func:`plan_input`.
+
+    Returns
+    -------
+    LoadedAnswers
+        ``data`` has one row per input row, in file order.
+    """
+    frame, info = read_table(path)
+    plan = plan_input(frame, info, instruments, column_map=column_map, id_column=id_column,
+                      answer_values=answer_values, missing_codes=missing_codes)
+    return LoadedAnswers(apply_plan(frame, plan), plan, info)
+
+
+#: Columns the FHIR reader adds (re-exported for callers that write FHIR back).
+FHIR_COLUMNS = (SUBJECT_COLUMN, RESPONSE_COLUMN)

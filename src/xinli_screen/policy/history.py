@@ -1,0 +1,313 @@
+"""History stage: earlier waves and recorded reviews change the screen tier.
+
+Pure functions of DataFrames, applied after :func:`xinli_screen.screen` (which stays a
+one-wave function):
+
+1. :func:`apply_history` adjusts one wave's screen tiers with the pupils' earlier waves
+   (configured by the policy's optional ``history:`` section, :class:`HistoryRules`):
+
+   - *re-open*: a file closed in the last wave (review outcome ``closed``) is re-opened by a
+     critical item of this wave (at least ``reopen.tier``, ``file_status = reopened``);
+   - *persistence*: a tier at or above ``persistence.tier`` in this wave and in each of the
+     pupil's ``waves - 1`` previous waves (effective tiers) escalates to ``persistence.to``;
+   - *lowering only after a review*: a screen tier below the last wave's effective tier keeps
+     the last tier, pending review, until a person records a review for this wave.
+
+2. :func:`apply_reviews` lets a recorded human review (复核) override the result: ``confirmed``
+   keeps the tier, ``not_confirmed`` lowers it (to ``none`` unless the reviewer gives a tier),
+   ``tier_changed`` sets the reviewer's tier, ``closed`` closes the file.
+
+3. :func:`run_history` runs both over several waves in order, feeding each wave's effective
+   tiers into the next.
+
+No function here logs or raises with a pupil id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from xinli_screen.policy.models import TIER_ORDER, HistoryRules
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "REVIEW_OUTCOMES",
+    "REVIEW_STATUS_LABELS",
+    "apply_history",
+    "apply_reviews",
+    "run_history",
+]
+
+#: Review outcomes a person can record, with their Chinese wording.
+REVIEW_OUTCOMES: dict[str, str] = {
+    "confirmed": "复核确认",
+    "not_confirmed": "复核未确认",
+    "tier_changed": "复核调整级别",
+    "closed": "结案",
+}
+
+#: Review statuses shown in results and reports (screen-only ones first).
+REVIEW_STATUS_LABELS: dict[str, str] = {
+    "not_required": "无需复核",
+    "pending_review": "待复核",
+    "retest": "需重测",
+    **REVIEW_OUTCOMES,
+}
+
+#: Columns of the earlier-waves table that :func:`apply_history` reads.
+HISTORY_COLUMNS = ("pupil_id", "wave_seq", "tier", "file_status")
+
+_RANK = {t: k for k, t in enumerate(TIER_ORDER)}
+
+
+def _ranks(values: pd.Series) -> np.ndarray:
+    return values.astype(object).map(_RANK).fillna(0).to_numpy(dtype=np.int64)
+
+
+def _join(old: np.ndarray, new: str, where: np.ndarray) -> np.ndarray:
+    out = old.copy()
+    add = np.where(out == "", new, out + "; " + new)
+    out[where] = add[where]
+    return out
+
+
+def _label(rank: int, labels: Mapping[str, str] | None) -> str:
+    tier = TIER_ORDER[rank]
+    return f"{labels[tier]} ({tier})" if labels and tier in labels else tier
+
+
+def apply_history(
+    current: pd.DataFrame,
+    history: pd.DataFrame,
+    rules: HistoryRules | None = None,
+    *,
+    id_column: str = "pupil_id",
+    labels: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Adjust one wave's screen tiers with the pupils' earlier waves.
+
+    Parameters
+    ----------
+    current : DataFrame, shape (n, ...)
+        One row per pupil of this wave, with ``id_column``, ``warning_tier`` (the screen tier,
+        e.g. from :func:`xinli_screen.screen`), ``critical_items`` (``;``-joined, "" when none)
+        and, optionally, ``review_status``.
+    history : DataFrame, shape (m, 4)
+        Earlier waves, one row per pupil and wave: ``pupil_id``, ``wave_seq`` (int, larger =
+        later), ``tier`` (the *effective* tier of that wave, after reviews) and
+        ``file_status`` (``open``, ``reopened`` or ``closed``). Pupils absent from it have no
+        history. Waves at or after the current one must not be included.
+    rules : HistoryRules, optional
+        Default: every rule on with its defaults (``HistoryRules()``).
+    id_column : str
+        Pupil id column of ``current``.
+    labels : mapping tier -> display label, optional
+        Used in the reason text (e.g. ``{"school": "校级预警"}``).
+
+    Returns
+    -------
+    DataFrame, shape (n, ...)
+        A copy of ``current`` with ``screen_tier`` (the tier before this stage),
+        ``warning_tier`` (adjusted, ordered categorical), ``previous_tier``,
+        ``review_status`` (``pending_review`` when the tier is above none and no review is
+        recorded yet; ``retest`` kept), ``file_status``, ``history_reasons`` and
+        ``history_codes`` (``;``-joined: ``reopened_by_critical_item``,
+        ``persistent_tier``, ``held_until_review``).
+
+    Raises
+    ------
+    KeyError
+        A required column is absent (the message names the column, never a value).
+    """
+    rules = HistoryRules() if rules is None else rules
+    for col in (id_column, "warning_tier"):
+        if col not in current.columns:
+            raise KeyError(f"apply_history: the current table lacks the column {col!r}")
+    missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
+    if missing:
+        raise KeyError(f"apply_history: the history table lacks {missing}")
+    out = current.copy().reset_index(drop=True)
+    n = len(out)
+    ids = out[id_column].astype(object)
+    screen = _ranks(out["warning_tier"])
+    tier = screen.copy()
+    hist = history.sort_values("wave_seq", kind="stable")
+    last = hist.groupby("pupil_id", sort=False).tail(1).set_index("pupil_id")
+    prev = ids.map(last["tier"].map(_RANK)).fillna(-1).to_numpy(dtype=np.int64)
+    prev_status = ids.map(last["file_status"]).fillna("").to_numpy(dtype=object)
+    critical = (out["critical_items"].fillna("").astype(str).to_numpy(dtype=object) != ""
+                if "critical_items" in out.columns else np.zeros(n, dtype=bool))
+    status = np.full(n, "open", dtype=object)
+    status[prev_status == "closed"] = "closed"
+    zh = np.full(n, "", dtype=object)
+    en = np.full(n, "", dtype=object)
+    codes = np.full(n, "", dtype=object)
+
+    if rules.reopen is not None:
+        hit = (prev_status == "closed") & critical
+        floor = _RANK[rules.reopen.tier]
+        tier = np.where(hit, np.maximum(tier, floor), tier)
+        status[hit] = "reopened"
+        zh = _join(zh, "已结案档案因本次关键题作答重新开启", hit)
+        en = _join(en, "closed file re-opened by a critical answer in this wave", hit)
+        codes = _join(codes, "reopened_by_critical_item", hit).astype(object)
+
+    if rules.persistence is not None:
+        rule = rules.persistence
+        need = rule.waves - 1
+        floor, to = _RANK[rule.tier], _RANK[rule.to]
+        recent = hist.groupby("pupil_id", sort=False).tail(need)
+        low = recent.assign(r=_ranks(recent["tier"])).groupby("pupil_id")["r"].agg(["min",
+                                                                                     "size"])
+        prev_min = ids.map(low["min"]).fillna(-1).to_numpy(dtype=np.int64)
+        prev_n = ids.map(low["size"]).fillna(0).to_numpy(dtype=np.int64)
+        hit = (tier >= floor) & (prev_n >= need) & (prev_min >= floor) & (tier < to)
+        tier = np.where(hit, to, tier)
+        zh = _join(zh, f"连续 {rule.waves} 次测评达到{_label(floor, labels)}或以上，"
+                       f"升为{_label(to, labels)}", hit)
+        en = _join(en, f"{rule.tier} tier or above in {rule.waves} consecutive waves: raised "
+                       f"to {rule.to}", hit)
+        codes = _join(codes, "persistent_tier", hit)
+
+    if rules.lower_only_after_review:
+        hit = (prev > tier) & (prev_status != "closed")
+        for rank in np.unique(prev[hit]):
+            rows = hit & (prev == rank)
+            zh = _join(zh, f"较上次（{_label(int(rank), labels)}）好转，复核后方可降级", rows)
+            en = _join(en, f"improved since the last wave ({TIER_ORDER[rank]}); lowered "
+                           "only after a review", rows)
+        codes = _join(codes, "held_until_review", hit)
+        tier = np.where(hit, prev, tier)
+
+    review = (out["review_status"].astype(object).to_numpy() if "review_status" in out.columns
+              else np.full(n, "not_required", dtype=object))
+    review = np.where(tier > 0, np.where(review == "retest", "retest", "pending_review"),
+                      np.where(review == "retest", "retest", "not_required"))
+    names = np.array(TIER_ORDER, dtype=object)
+    out["screen_tier"] = pd.Categorical(names[screen], categories=TIER_ORDER, ordered=True)
+    out["previous_tier"] = np.where(prev >= 0, names[np.clip(prev, 0, None)], None)
+    out["warning_tier"] = pd.Categorical(names[tier], categories=TIER_ORDER, ordered=True)
+    if labels:
+        out["warning_label"] = out["warning_tier"].astype(object).map(dict(labels))
+    out["review_status"] = review.astype(object)
+    out["file_status"] = status
+    out["history_reasons_zh"] = zh
+    out["history_reasons_en"] = en
+    out["history_codes"] = codes
+    return out
+
+
+def apply_reviews(
+    table: pd.DataFrame,
+    reviews: pd.DataFrame,
+    *,
+    id_column: str = "pupil_id",
+    labels: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Let recorded reviews (复核) override the tiers of one wave.
+
+    Parameters
+    ----------
+    table : DataFrame, shape (n, ...)
+        Output of :func:`apply_history` (or any table with ``id_column``, ``warning_tier``,
+        ``review_status`` and ``file_status``).
+    reviews : DataFrame, shape (k, ...)
+        Reviews of this wave: ``pupil_id``, ``outcome`` (one of :data:`REVIEW_OUTCOMES`),
+        ``tier`` (None or a tier id), ``by``, ``at`` (ISO time; the latest per pupil wins,
+        then the last row), ``note``.
+
+    Returns
+    -------
+    DataFrame, shape (n, ...)
+        A copy with ``warning_tier``, ``review_status`` and ``file_status`` overridden where a
+        review exists, plus ``reviewed_by``, ``reviewed_at`` and ``review_note``.
+
+    Raises
+    ------
+    ValueError
+        An unknown outcome, or ``tier_changed`` without a tier.
+    """
+    out = table.copy().reset_index(drop=True)
+    for col in ("reviewed_by", "reviewed_at", "review_note"):
+        out[col] = None
+    if "file_status" not in out.columns:
+        out["file_status"] = "open"
+    if reviews is None or not len(reviews):
+        return out
+    bad = sorted(set(reviews["outcome"]) - set(REVIEW_OUTCOMES))
+    if bad:
+        raise ValueError(f"unknown review outcome(s) {bad}; use one of {list(REVIEW_OUTCOMES)}")
+    changed = reviews[reviews["outcome"] == "tier_changed"]
+    if changed["tier"].isna().any():
+        raise ValueError("a review with outcome tier_changed needs the new tier")
+    latest = (reviews.reset_index(drop=True).reset_index()
+              .sort_values(["at", "index"], kind="stable")
+              .groupby("pupil_id").tail(1).set_index("pupil_id"))
+    ids = out[id_column].astype(object)
+    has = ids.isin(latest.index).to_numpy()
+    if not has.any():
+        return out
+    outcome = ids.map(latest["outcome"]).to_numpy(dtype=object)
+    given = ids.map(latest["tier"]).to_numpy(dtype=object)
+    tier = _ranks(out["warning_tier"])
+    given_rank = np.array([_RANK.get(g, -1) if isinstance(g, str) else -1 for g in given])
+    new = np.where(given_rank >= 0, given_rank,
+                   np.where(np.isin(outcome, ["not_confirmed", "closed"]), 0, tier))
+    tier = np.where(has, new, tier)
+    names = np.array(TIER_ORDER, dtype=object)
+    out["warning_tier"] = pd.Categorical(names[tier], categories=TIER_ORDER, ordered=True)
+    if labels:
+        out["warning_label"] = out["warning_tier"].astype(object).map(dict(labels))
+    out["review_status"] = np.where(has, outcome, out["review_status"].to_numpy(dtype=object))
+    status = out["file_status"].to_numpy(dtype=object).copy()
+    status[has & (outcome == "closed")] = "closed"
+    status[has & (outcome != "closed") & (status == "closed")] = "open"
+    out["file_status"] = status
+    for col, src in (("reviewed_by", "by"), ("reviewed_at", "at"), ("review_note", "note")):
+        out[col] = np.where(has, ids.map(latest[src]).to_numpy(dtype=object), None)
+    return out
+
+
+def run_history(
+    screens: pd.DataFrame,
+    reviews: pd.DataFrame,
+    rules: HistoryRules | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Effective tiers of several waves: history then reviews, wave by wave in order.
+
+    Parameters
+    ----------
+    screens : DataFrame, shape (m, ...)
+        One row per pupil and wave: ``pupil_id``, ``wave_seq`` (int), ``warning_tier`` (screen
+        tier), ``critical_items``, optionally ``review_status`` and other columns (kept).
+    reviews : DataFrame
+        ``pupil_id``, ``wave_seq``, ``outcome``, ``tier``, ``by``, ``at``, ``note``.
+    rules : HistoryRules, optional
+    labels : mapping tier -> label, optional
+
+    Returns
+    -------
+    DataFrame, shape (m, ...)
+        The rows of ``screens`` (ordered by wave) with the columns added by
+        :func:`apply_history` and :func:`apply_reviews`.
+    """
+    done: list[pd.DataFrame] = []
+    hist = pd.DataFrame({c: pd.Series(dtype=object) for c in HISTORY_COLUMNS})
+    for seq in sorted(screens["wave_seq"].unique()):
+        wave = screens[screens["wave_seq"] == seq]
+        adjusted = apply_history(wave, hist, rules, labels=labels)
+        wave_reviews = reviews[reviews["wave_seq"] == seq] if len(reviews) else reviews
+        final = apply_reviews(adjusted, wave_reviews, labels=labels)
+        done.append(final)
+        hist = pd.concat([hist, pd.DataFrame({
+            "pupil_id": final["pupil_id"].astype(object), "wave_seq": seq,
+            "tier": final["warning_tier"].astype(object),
+            "file_status": final["file_status"]})], ignore_index=True)
+    if not done:
+        return screens.copy()
+    return pd.concat(done, ignore_index=True)

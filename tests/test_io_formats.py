@@ -1,0 +1,199 @@
+"""Readers: the same PHQ-9 answers in every input format give identical scores.
+
+GBK CSV (option text), UTF-8-BOM CSV, XLSX, XLS, SPSS .sav (coded 1-4 with value labels and a
+declared user-missing code), Parquet and JSON lines are each written as a real file and scored
+through the command line; the result tables must be equal cell for cell (the id column aside,
+whose header differs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from io_builders import (
+    CODES,
+    IDS,
+    ITEMS,
+    frame_of_codes,
+    write_csv,
+    write_jsonl,
+    write_parquet,
+    write_sav,
+    write_xls,
+    write_xlsx,
+)
+
+import xinli_screen as xs
+from xinli_screen.io import read_table
+from xinli_screen.io.jsonl import read_json_lines
+from xinli_screen.io.source import load_answers
+from xinli_screen.io.spss import read_sav, resolve_value_labels
+
+PHQ9 = xs.load_instrument("phq9")
+
+
+def score_file(cli, path: Path, tmp_path: Path, id_column: str, *extra: object) -> pd.DataFrame:
+    out = tmp_path / f"{path.stem}.{path.suffix.lstrip('.')}.out.csv"
+    run = cli("score", path, "-i", "phq9", "--id-column", id_column, "-o", out, *extra)
+    assert run.code in (0, 1), run.err
+    table = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert table[id_column].tolist() == IDS  # every row once, in order, ids as text
+    return table.drop(columns=[id_column])
+
+
+@pytest.fixture(scope="module")
+def reference() -> pd.DataFrame:
+    result = xs.screen(frame_of_codes(), ["phq9"], id_column="sid")
+    return result.table.drop(columns=["sid"])
+
+
+@pytest.fixture
+def expected(cli, tmp_path) -> pd.DataFrame:
+    path = write_csv(tmp_path / "plain.csv", "utf-8", id_column="sid")
+    return score_file(cli, path, tmp_path, "sid")
+
+
+BUILDERS = {
+    "gbk-csv-labels": (lambda p: write_csv(p / "gbk.csv", "gbk", labels=True), "学号"),
+    "gb18030-csv": (lambda p: write_csv(p / "gb.csv", "gb18030", labels=True), "学号"),
+    "utf8-bom-csv": (lambda p: write_csv(p / "bom.csv", "utf-8-sig"), "学号"),
+    "xlsx": (lambda p: write_xlsx(p / "a.xlsx"), "sid"),
+    "xls": (lambda p: write_xls(p / "a.xls"), "sid"),
+    "sav-value-labels": (lambda p: write_sav(p / "a.sav"), "sid"),
+    "parquet": (lambda p: write_parquet(p / "a.parquet"), "sid"),
+    "jsonl": (lambda p: write_jsonl(p / "a.jsonl"), "sid"),
+}
+
+
+@pytest.mark.parametrize("fmt", list(BUILDERS))
+def test_every_format_gives_identical_scores(cli, tmp_path, expected, fmt):
+    build, id_column = BUILDERS[fmt]
+    table = score_file(cli, build(tmp_path), tmp_path, id_column)
+    pd.testing.assert_frame_equal(table, expected)
+
+
+def test_cli_matches_the_api(expected, reference):
+    scores = [c for c in reference.columns if c.startswith("phq9.") and "." not in c[5:]]
+    got = expected[scores].replace("", np.nan).astype(float)
+    pd.testing.assert_frame_equal(got, reference[scores].astype(float))
+
+
+def test_encodings_are_reported(tmp_path):
+    for encoding, expected_name in (("gbk", "gb18030"), ("utf-8-sig", "utf-8-sig"),
+                                    ("utf-8", "utf-8-sig")):
+        _, info = read_table(write_csv(tmp_path / f"{encoding}.csv", encoding, labels=True))
+        assert info["encoding"] == expected_name
+
+
+def test_sav_user_missing_becomes_missing_and_labels_become_codes(tmp_path):
+    frame, labels = read_sav(write_sav(tmp_path / "a.sav"))
+    assert frame["sid"].tolist() == IDS
+    raw = frame[ITEMS].to_numpy(dtype=float)
+    assert np.array_equal(np.isnan(raw), np.isnan(CODES))  # 9 (declared missing) -> NaN
+    scales = {item: PHQ9.response_scale_of(PHQ9.items[j]) for j, item in enumerate(ITEMS)}
+    recoded, cols = resolve_value_labels(frame, labels, scales)
+    assert cols == ITEMS
+    np.testing.assert_array_equal(recoded[ITEMS].to_numpy(dtype=float), CODES)
+
+
+def test_sav_labels_that_do_not_name_options_keep_the_stored_codes(tmp_path):
+    import pyreadstat
+
+    frame = pd.DataFrame({"sid": ["1", "2"], "phq9_01": [0.0, 3.0]})
+    path = tmp_path / "codes.sav"
+    pyreadstat.write_sav(frame, str(path),
+                         variable_value_labels={"phq9_01": {0.0: "zero", 3.0: "three"}})
+    loaded = load_answers(path, [PHQ9])
+    assert loaded.data["phq9_01"].tolist() == [0.0, 3.0]
+
+
+def test_sav_value_without_label_in_a_recoded_column_is_a_failure(tmp_path):
+    import pyreadstat
+
+    frame = pd.DataFrame({"sid": ["1", "2"], **{i: [1.0, 2.0] for i in ITEMS[:9]}})
+    frame.loc[1, "phq9_01"] = 7.0  # no label
+    path = tmp_path / "stray.sav"
+    labels = {i: {1.0: "完全不会", 2.0: "好几天", 3.0: "一半以上的天数", 4.0: "几乎每天"}
+              for i in ITEMS[:9]}
+    pyreadstat.write_sav(frame, str(path), variable_value_labels=labels)
+    loaded = load_answers(path, [PHQ9], id_column="sid")
+    result = xs.screen(loaded.data, ["phq9"], id_column="sid")
+    assert result.table["status"].tolist() == ["scored", "invalid"]
+    assert result.failures["code"].tolist() == ["unrecognised-text"]
+    assert result.table.loc[0, "phq9.total"] == 0.0
+
+
+def test_xls_keeps_text_ids_and_whole_numbers(tmp_path):
+    frame, info = read_table(write_xls(tmp_path / "a.xls"))
+    assert info["format"] == "xls"
+    assert frame["sid"].tolist() == IDS
+    assert set(frame["phq9_01"].dropna()) <= {"0", "1", "2", "3"}
+
+
+def test_json_lines_errors_name_the_line_not_the_value(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"sid": "SECRET-1", "phq9_01": 1}\n{"sid": "SECRET-2", \n',
+                    encoding="utf-8")
+    with pytest.raises(xs.ResponseDataError, match="line 2") as info:
+        read_table(path)
+    assert "SECRET" not in str(info.value)
+    path.write_text('{"sid": "SECRET-1", "phq9_01": [1, 2]}\n', encoding="utf-8")
+    with pytest.raises(xs.ResponseDataError, match="nested") as info:
+        read_table(path)
+    assert "SECRET" not in str(info.value)
+
+
+def test_json_lines_missing_keys_and_nulls(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_text('{"sid": "001", "phq9_01": 2}\n\n{"sid": "002", "phq9_02": null, "x": 1.5}\n',
+                    encoding="utf-8")
+    frame = read_json_lines(path)
+    assert frame.columns.tolist() == ["sid", "phq9_01", "phq9_02", "x"]
+    assert frame["sid"].tolist() == ["001", "002"]
+    assert frame["phq9_01"].tolist()[0] == "2" and pd.isna(frame["phq9_01"].tolist()[1])
+    assert frame["x"].tolist()[1] == "1.5"
+
+
+def test_corrupt_sav_is_a_clean_error(tmp_path, cli):
+    path = tmp_path / "bad.sav"
+    path.write_bytes(b"$FL2" + b"SECRET-ID" + b"\0" * 100)
+    with pytest.raises(xs.ResponseDataError, match="cannot read as an SPSS"):
+        read_table(path)
+    run = cli("score", path, "-i", "phq9")
+    assert run.code == 1 and "SECRET" not in run.err
+
+
+def test_csv_output_bom_option(cli, tmp_path):
+    path = write_csv(tmp_path / "a.csv", "utf-8", id_column="sid")
+    with_bom, without = tmp_path / "bom.csv", tmp_path / "plain.csv"
+    assert cli("score", path, "-i", "phq9", "--id-column", "sid", "-o", with_bom).code in (0, 1)
+    assert cli("score", path, "-i", "phq9", "--id-column", "sid", "-o", without,
+               "--no-bom").code in (0, 1)
+    assert with_bom.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert not without.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert with_bom.read_bytes()[3:] == without.read_bytes()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 3)), min_size=9, max_size=9),
+       st.sampled_from(["gbk", "utf-8-sig", "utf-8"]))
+def test_csv_encodings_round_trip_property(tmp_path_factory, answers, encoding):
+    folder = tmp_path_factory.mktemp("enc")
+    labels = [o.label.zh for o in PHQ9.response_scales[0].options]
+    path = folder / "a.csv"
+    with path.open("w", encoding=encoding, newline="") as fh:
+        fh.write("学号," + ",".join(ITEMS[:9]) + "\n")
+        fh.write("000042," + ",".join("" if a is None else labels[a] for a in answers) + "\n")
+    frame, _ = read_table(path)
+    result = xs.screen(frame, ["phq9"], id_column="学号")
+    total = result.table.loc[0, "phq9.total"]
+    if any(a is None for a in answers):
+        assert np.isnan(total)
+    else:
+        assert total == sum(answers)
+    assert result.table.loc[0, "学号"] == "000042"
