@@ -48,3 +48,12 @@ def test_too_fast_protocols() -> None:
     assert table.loc[1, "careless.response_seconds"] == 123
     with pytest.raises(xs.ResponseDataError, match="time column"):
         xs.screen(data, ["phq9"], time_column="用时")
+
+
+def test_unreadable_critical_answer_is_never_silently_not_required() -> None:
+    data = pd.DataFrame([{**dict.fromkeys(PHQ, 0), "phq9_09": "好几天（3-6天）?"}])
+    table = xs.screen(data, ["phq9"]).table
+    assert table.loc[0, "status"] == "invalid"
+    assert table.loc[0, "review_status"] == "pending_review"
+    assert "phq9_09" in table.loc[0, "status_detail"]
+    assert not table.loc[0, "tier_settled"]

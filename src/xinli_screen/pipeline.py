@@ -165,11 +165,24 @@ def _validity_verdict(
     return valid, text
 
 
-def _review_status(tier: np.ndarray, valid: pd.arrays.BooleanArray) -> np.ndarray:
-    """``retest`` for an invalid protocol, ``pending_review`` (待复核) above tier none."""
-    status = np.where(tier > 0, "pending_review", "not_required").astype(object)
+def _review_status(tier: np.ndarray, valid: pd.arrays.BooleanArray,
+                   unreadable_critical: np.ndarray) -> np.ndarray:
+    """``retest`` for an invalid protocol; ``pending_review`` (待复核) above tier none, and
+    whenever a critical item's answer could not be read (a person must look at the sheet)."""
+    status = np.where((tier > 0) | unreadable_critical, "pending_review",
+                      "not_required").astype(object)
     status[(~valid).fillna(False).to_numpy(dtype=bool)] = "retest"
     return status
+
+
+def _unreadable_critical(failures: pd.DataFrame, instruments: Sequence[Instrument],
+                         n: int) -> np.ndarray:
+    """Rows where a critical item's cell was present but not a valid answer."""
+    items = {c.item for inst in instruments for c in inst.critical_items}
+    rows = failures.loc[failures["item"].isin(items), "row"].to_numpy()
+    out = np.zeros(n, dtype=bool)
+    out[rows] = True
+    return out
 
 
 def _provenance(
@@ -366,7 +379,8 @@ def screen_with_responses(
             "validity_reasons": validity_text,
             "warning_tier": pd.Categorical(tier_names, categories=TIER_ORDER, ordered=True),
             "warning_label": pd.Series(tier_names).map(labels).to_numpy(dtype=object),
-            "review_status": _review_status(outcome.tier, verdict),
+            "review_status": _review_status(
+                outcome.tier, verdict, _unreadable_critical(prepared.failures, insts, len(data))),
             "tier_settled": outcome.settled,
             "reasons": outcome.text[lang],
             "reason_codes": outcome.text["codes"],
