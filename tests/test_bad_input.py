@@ -589,3 +589,20 @@ def test_formula_like_id_is_written_as_text(cli, tmp_path):
         id_cell = sheet.cell(row=2, column=header.index("id") + 1)
         assert id_cell.value == formula
         assert id_cell.data_type == "s"
+
+
+@pytest.mark.parametrize("text", ["B好几天", "(B)好几天", "（B）好几天", "好几天（3-6天）",
+                                  "B.好几天(1分)", "Ｂ．好几天", "b) Several days"])
+def test_decorated_option_labels_are_read(text):
+    """问卷星 / transcription decorations around a label: a letter, a note in brackets."""
+    data = pd.DataFrame([{f"phq9_0{k}": "完全不会" for k in range(1, 9)} | {"phq9_09": text}])
+    result, _ = screen_quietly(data)
+    assert result.failures.empty
+    assert result.table.loc[0, "critical_items"] == "phq9.self_harm_thoughts"
+
+
+@pytest.mark.parametrize("text", ["B", "好幾天", "好几"])
+def test_undecorated_guesses_stay_failures(text):
+    data = pd.DataFrame([{f"phq9_0{k}": 0 for k in range(1, 9)} | {"phq9_09": text}])
+    result, _ = screen_quietly(data)
+    assert result.failures["code"].tolist() == ["unrecognised-text"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from xinli_screen.errors import ResponseDataError, XinliScreenWarning
+from xinli_screen.instrument.labels import norm_text, option_code, option_labels
 from xinli_screen.instrument.models import Instrument, ResponseScale
 
 __all__ = [
@@ -44,7 +44,6 @@ FAILURE_CODES = {
     "missing-id": "the id column is empty on this row",
 }
 
-_PREFIX = re.compile(r"^[A-Za-z]\s*[.、:)\]]\s*")
 _FLOAT_ID = re.compile(r"^(\d+)\.0+$")
 
 
@@ -74,36 +73,21 @@ class PreparedResponses:
     unused_columns: list[str] = field(default_factory=list)
 
 
-def _label_map(rs: ResponseScale) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for opt in rs.options:
-        for text in (opt.label.zh, opt.label.en, *opt.aliases):
-            if text:
-                out[_norm_text(text)] = opt.code
-    return out
-
-
-def _norm_text(value: str) -> str:
-    return unicodedata.normalize("NFKC", value).strip().casefold()
-
-
 def _parse_value(value: Any, labels: Mapping[str, int]) -> tuple[float, str | None]:
     """One distinct cell value -> (number or NaN, failure code or None)."""
     if isinstance(value, bool):
         return float(value), None
     if isinstance(value, (int, float, np.integer, np.floating)):
         return float(value), None
-    text = _norm_text(str(value))
+    text = norm_text(str(value))
     if text == "" or text in {"nan", "na", "n/a", "none", "null"}:
         return np.nan, None
     try:
         return float(text), None
     except ValueError:
         pass
-    for candidate in (text, _PREFIX.sub("", text)):
-        if candidate in labels:
-            return float(labels[candidate]), None
-    return np.nan, "unrecognised-text"
+    code = option_code(text, labels)
+    return (np.nan, "unrecognised-text") if code is None else (float(code), None)
 
 
 def _parse_column(
@@ -117,7 +101,7 @@ def _parse_column(
         values = col.to_numpy(dtype=float, na_value=np.nan, copy=True)
         fail = np.full(n, None, dtype=object)
     else:
-        labels = _label_map(rs)
+        labels = option_labels(rs)
         uniques = pd.unique(col.dropna())
         parsed = {u: _parse_value(u, labels) for u in uniques}
         notna = col.notna().to_numpy()

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from xinli_screen.errors import ResponseDataError
+from xinli_screen.instrument.labels import option_code, option_labels
 from xinli_screen.instrument.models import ResponseScale
-from xinli_screen.io.labels import option_code
 
 __all__ = ["read_sav", "resolve_value_labels"]
 
@@ -135,7 +135,8 @@ def resolve_value_labels(
             continue
         if not pd.api.types.is_numeric_dtype(out[col].dtype):
             continue
-        mapping = {v: option_code(lab, scale) for v, lab in labels.items()}
+        known = option_labels(scale)
+        mapping = {v: option_code(lab, known) for v, lab in labels.items()}
         if any(code is None for code in mapping.values()):
             continue
         if all(float(code) == v for v, code in mapping.items()):  # type: ignore[arg-type]
