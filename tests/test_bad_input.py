@@ -606,3 +606,29 @@ def test_undecorated_guesses_stay_failures(text):
     data = pd.DataFrame([{f"phq9_0{k}": 0 for k in range(1, 9)} | {"phq9_09": text}])
     result, _ = screen_quietly(data)
     assert result.failures["code"].tolist() == ["unrecognised-text"]
+
+
+def test_trailing_comma_does_not_shift_columns(cli, tmp_path):
+    header = ["sid", *PHQ9_SYMPTOMS]
+    path = tmp_path / "trail.csv"
+    path.write_text(",".join(header) + "\n00501,0,0,0,0,0,0,0,3,3,\n00502,0,0,0,0,0,0,0,0,0,\n",
+                    encoding="utf-8")
+    run, results, _ = score(cli, path, tmp_path, id_column="sid")
+    assert results["sid"].tolist() == ["00501", "00502"]
+    assert results["warning_tier"].tolist() == ["district", "none"]
+
+
+def test_extra_filled_cell_is_a_malformed_csv(cli, tmp_path):
+    path = tmp_path / "extra.csv"
+    path.write_text("sid," + ",".join(PHQ9_SYMPTOMS) + "\n1,0,0,0,0,0,0,0,0,0,7\n",
+                    encoding="utf-8")
+    run = cli("score", path, "-i", "phq9", "--id-column", "sid")
+    assert run.code == 1 and "more filled cells than the header" in run.err
+
+
+def test_column_map_giving_one_column_to_two_items_is_refused():
+    data = pd.DataFrame({"sid": ["1"], "q1": ["0"], **{c: ["0"] for c in PHQ9_SYMPTOMS[2:]}})
+    with pytest.raises(xs.ResponseDataError, match="same column to several items"):
+        xs.screen(data, ["phq9"], columns={"phq9_01": "q1", "phq9_02": "q1"})
+    with pytest.raises(xs.ResponseDataError, match="both the id column and an item"):
+        xs.screen(data, ["phq9"], id_column="sid", columns={"phq9_01": "sid", "phq9_02": "q1"})

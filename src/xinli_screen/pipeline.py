@@ -301,6 +301,13 @@ def screen(
         careless=careless, time_column=time_column, progress=progress)[0]
 
 
+#: Output columns that an input id column may not be named like.
+RESULT_COLUMNS = frozenset({
+    "status", "status_detail", "critical_items", "protocol_valid", "validity_reasons",
+    "warning_tier", "warning_label", "review_status", "tier_settled", "reasons", "reason_codes",
+})
+
+
 def _is_dask(data: Any) -> bool:
     """True for a dask DataFrame (checked without importing dask)."""
     return type(data).__module__.split(".")[0] == "dask" and hasattr(data, "map_partitions")
@@ -330,8 +337,16 @@ def screen_with_responses(
         (n_rows, n_items), before reverse keying).
     """
     step = progress or (lambda _stage: None)
+    if isinstance(instruments, (str, Path, Instrument)):
+        instruments = [instruments]  # one instrument given on its own
+    if not instruments:
+        raise ValueError("choose at least one instrument (e.g. instruments=['phq9'])")
     loaded = [load_instrument_with_hash(i) for i in instruments]
     insts = [li.instrument for li in loaded]
+    if id_column is not None and (id_column in RESULT_COLUMNS or any(
+            id_column.startswith(f"{i.id}.") for i in insts)):
+        raise ValueError(f"the id column is named {id_column!r} like an output column; rename "
+                         "it in the input (e.g. to 学号 or student_id)")
     by_id = {i.id: i for i in insts}
     dup = sorted({i.id for i in insts if [j.id for j in insts].count(i.id) > 1})
     if dup:

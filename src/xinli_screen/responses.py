@@ -23,6 +23,7 @@ import pandas as pd
 from xinli_screen.errors import ResponseDataError, XinliScreenWarning
 from xinli_screen.instrument.labels import norm_text, option_code, option_labels
 from xinli_screen.instrument.models import Instrument, ResponseScale
+from xinli_screen.instrument.registry import load_instrument
 
 __all__ = [
     "FAILURE_CODES",
@@ -163,7 +164,8 @@ def _id_failures(ids: pd.Series) -> pd.DataFrame:
 
 
 def _resolve_columns(
-    data: pd.DataFrame, instruments: Sequence[Instrument], columns: Mapping[str, str] | None
+    data: pd.DataFrame, instruments: Sequence[Instrument], columns: Mapping[str, str] | None,
+    id_column: str | None = None,
 ) -> tuple[dict[str, str], list[str]]:
     all_items = [i.id for inst in instruments for i in inst.items]
     known = set(all_items)
@@ -188,6 +190,15 @@ def _resolve_columns(
             col = item_id if item_id in data.columns else lower.get(item_id.casefold())
             if col is not None:
                 mapping[item_id] = col
+    shared = sorted({str(c) for c in mapping.values() if list(mapping.values()).count(c) > 1})
+    if shared:
+        raise ResponseDataError(
+            f"the column map gives the same column to several items: {', '.join(shared[:5])}; "
+            "each item needs its own column (see docs/errors.md#column-map)")
+    if id_column is not None and id_column in mapping.values():
+        raise ResponseDataError(
+            f"column {id_column!r} is both the id column and an item's column; check the column "
+            "map and --id-column (see docs/errors.md#column-map)")
     missing = [i for i in all_items if i not in mapping]
     for inst in instruments:
         if all(i.id in missing for i in inst.items):
@@ -202,7 +213,7 @@ def _resolve_columns(
 
 def prepare_responses(
     data: pd.DataFrame,
-    instruments: Sequence[Instrument],
+    instruments: Sequence[Instrument | str],
     *,
     columns: Mapping[str, str] | None = None,
     id_column: str | None = None,
@@ -214,7 +225,7 @@ def prepare_responses(
     ----------
     data : DataFrame, shape (n_rows, n_columns)
         One row per answer sheet, in input order; any dtypes (text cells are parsed).
-    instruments : sequence of Instrument
+    instruments : sequence of Instrument or bundled id / YAML path
         The instruments whose items are read.
     columns : mapping item id -> column name, optional
         Where each item is; unmapped items are looked up by their id (exact, then
@@ -240,6 +251,7 @@ def prepare_responses(
     XinliScreenWarning
         Some (not all) items of an instrument have no column; they are treated as missing.
     """
+    instruments = [i if isinstance(i, Instrument) else load_instrument(i) for i in instruments]
     if id_column is not None and id_column not in data.columns:
         close = difflib.get_close_matches(id_column, [str(c) for c in data.columns], n=3,
                                           cutoff=0.8)
@@ -248,7 +260,7 @@ def prepare_responses(
             f"id column {id_column!r} is not in the input ({data.shape[1]} columns).{hint} "
             "Check the spelling and that the first row is the header "
             "(see docs/errors.md#id-column)")
-    mapping, missing = _resolve_columns(data, instruments, columns)
+    mapping, missing = _resolve_columns(data, instruments, columns, id_column)
     if missing:
         warnings.warn(
             f"{len(missing)} item(s) have no column in the input and are treated as missing: "

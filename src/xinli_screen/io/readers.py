@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,16 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     text, encoding = decode_bytes(raw, str(path))
     sep = sniff_delimiter(text[:20000])
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                            na_values=[""], skip_blank_lines=True)
+        # index_col=False: a row with one cell more than the header (a trailing comma) is
+        # an error, never a silent shift of every column into the index
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                                na_values=[""], skip_blank_lines=True, index_col=False)
+        if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+            raise ResponseDataError(
+                f"{path}: malformed CSV: a data row has more filled cells than the header row "
+                "(an unquoted comma in an answer?) (see docs/errors.md#csv)")
     except pd.errors.ParserError as exc:
         raise ResponseDataError(f"{path}: malformed CSV: {exc} (see docs/errors.md#csv)") from None
     except pd.errors.EmptyDataError:
