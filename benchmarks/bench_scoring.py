@@ -89,11 +89,18 @@ def timed(rss: PeakRSS, fn, *args, repeat: int = 1, **kwargs):
 
 
 def numpy_scores(x: np.ndarray, keys: np.ndarray, reverse: np.ndarray, lo: float, hi: float):
-    """Keys-matrix scoring: keyed sums and answered counts per scale (NaN-aware)."""
+    """Keys-matrix scoring: keyed sums and answered counts per scale (NaN-aware).
+
+    Reverse keying is folded into the keys: for a reversed item, ``lo + hi - x`` summed over
+    the answered cells is ``(lo + hi) * answered - x``, so two matrix products give the keyed
+    sums and one gives the counts.
+    """
     answered = ~np.isnan(x)
     x0 = np.where(answered, x, 0.0)
-    keyed = np.where(reverse, np.where(answered, lo + hi - x0, 0.0), x0)
-    return keyed @ keys, answered.astype(np.float64) @ keys
+    m = answered.astype(np.float64)
+    signed = keys * np.where(reverse, -1.0, 1.0)[:, None]
+    offset = keys * np.where(reverse, lo + hi, 0.0)[:, None]
+    return x0 @ signed + m @ offset, m @ keys
 
 
 def numpy_validity(x: np.ndarray):
@@ -153,7 +160,7 @@ def run_r(csv_path: Path, work: Path, with_score_items: bool) -> dict | None:
 
 def bench(n: int, fmt: str, work: Path, inst_path: Path, pol_path: Path, r_max: int,
           r_items_max: int, rss: PeakRSS) -> dict:
-    from xinli_screen.io import read_table, write_result
+    from xinli_screen.io import load_answers, write_result
     from xinli_screen.norms import apply_norms, map_groups
     from xinli_screen.pipeline import screen_with_responses
     from xinli_screen.policy.engine import bind_policy, evaluate_policy
@@ -172,7 +179,11 @@ def bench(n: int, fmt: str, work: Path, inst_path: Path, pol_path: Path, r_max: 
                                       min_cell=2), norm_path)
     table = xs.norms.load_norms(norm_path)
     row: dict = {"n": n, "format": fmt, "stages": {}}
-    reader = pd.read_parquet if fmt == "parquet" else (lambda p: read_table(p)[0])
+    def reader(path: Path) -> pd.DataFrame:
+        """What ``xinli-screen score`` does: read, then apply the input plan (for CSV this
+        turns item columns holding only valid codes into numbers)."""
+        return load_answers(path, [inst], id_column="sid").data
+
     data, t, m = timed(rss, reader, data_path)
     row["stages"]["read"] = (t, m)
     if fmt == "csv":

@@ -149,3 +149,17 @@ def test_two_answers_to_one_item_is_a_failure(tmp_path):
     assert result.failures["code"].tolist() == ["unrecognised-text"]
     assert result.table.loc[0, "status"] == "invalid"
     assert ITEMS[0] == result.failures.loc[0, "item"]
+
+
+def test_streamed_fhir_ndjson_equals_in_memory(cli, tmp_path):
+    src = tmp_path / "a.csv"
+    frame_of_codes().to_csv(src, index=False)
+    mem, streamed = tmp_path / "m.ndjson", tmp_path / "s.ndjson"
+    a = cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", mem, "--chunk-size", 0)
+    b = cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", streamed,
+            "--chunk-size", 7)
+    assert a.code == b.code
+    assert mem.read_text(encoding="utf-8") == streamed.read_text(encoding="utf-8")
+    assert (tmp_path / "s.ndjson.provenance.json").exists()
+    for line in streamed.read_text(encoding="utf-8").splitlines():
+        validate_fhir(json.loads(line))

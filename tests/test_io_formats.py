@@ -197,3 +197,23 @@ def test_csv_encodings_round_trip_property(tmp_path_factory, answers, encoding):
     else:
         assert total == sum(answers)
     assert result.table.loc[0, "学号"] == "000042"
+
+
+CELLS = st.sampled_from(["0", "1", "2", "3", "01", "3.0", "-0", "1e0", "+2", " 1", "１", "4",
+                         "7", "9", "1.5", "nan", "NA", "", "好几天", "A.几乎每天", "x", "inf"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(CELLS, min_size=3, max_size=3), min_size=1, max_size=12),
+       st.booleans())
+def test_numeric_fast_path_changes_nothing(rows, declare_nine):
+    from xinli_screen.io.source import numeric_codes
+
+    frame = pd.DataFrame(rows, columns=ITEMS[:3], dtype=object).replace("", np.nan)
+    codes = [9.0] if declare_nine else []
+    scales = {c: PHQ9.response_scales[0] for c in ITEMS[:3]}
+    fast = numeric_codes(frame, scales, codes)
+    a = xs.screen(frame, ["phq9"], missing_codes=codes)
+    b = xs.screen(fast, ["phq9"], missing_codes=codes)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    pd.testing.assert_frame_equal(a.failures, b.failures)

@@ -11,6 +11,7 @@ in-memory ones and to :func:`xinli_screen.cronbach_alpha`.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from pathlib import Path
 
@@ -199,7 +200,7 @@ def test_merge_summaries_is_the_sum(splits):
     whole = xs.screen(frame, ["phq9"]).summary()
     cuts = sorted({0, *splits, 400})
     parts = [xs.screen(frame.iloc[a:b].reset_index(drop=True), ["phq9"]).summary()
-             for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+             for a, b in itertools.pairwise(cuts) if b > a]
     merged = merge_summaries(parts)
     assert merged["rows"] == whole["rows"] and merged["status"] == whole["status"]
     assert merged["warning_tier"] == whole["warning_tier"]
@@ -228,3 +229,11 @@ def test_malformed_csv_stream_is_a_clean_error(cli, tmp_path):
     res = cli("score", path, "-i", "phq9", "-o", out, "--chunk-size", 1)
     assert res.code == 1 and "malformed CSV" in res.err and "SECRET" not in res.err
     assert not out.exists() and not list(tmp_path.glob("*.partial"))
+
+
+def test_streamed_stdout_equals_in_memory_stdout(cli, tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("sid,phq9_01,phq9_02\n=cmd,1,2\n002,好几天,3\n003,,\n", encoding="utf-8")
+    a = cli("score", path, "-i", "phq9", "--id-column", "sid", "--chunk-size", 0)
+    b = cli("score", path, "-i", "phq9", "--id-column", "sid", "--chunk-size", 1)
+    assert a.out == b.out and a.out.count("\n") == 4

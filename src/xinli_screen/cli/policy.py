@@ -34,6 +34,8 @@ def copy_command(
         fail(str(exc), ExitCode.USAGE)
     if output.exists():
         fail(f"{output} exists; choose another name", ExitCode.USAGE)
+    if not output.resolve().parent.is_dir():
+        fail(f"folder {output.parent} does not exist; create it first", ExitCode.USAGE)
     shutil.copyfile(source, output)
     stderr.print(f"wrote {output}; edit it, then check it with: xinli-screen policy validate "
                  f"{output}")

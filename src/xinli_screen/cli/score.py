@@ -98,7 +98,7 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
 
     from xinli_screen.io.fhir import result_observations
     from xinli_screen.io.stream import ChunkWriter
-    from xinli_screen.io.writers import csv_safe, is_fhir_output, sidecar_path
+    from xinli_screen.io.writers import is_fhir_output, sidecar_path
     from xinli_screen.streaming import screen_stream
 
     out = None if output is None else ChunkWriter(output, bom=bom)
@@ -107,8 +107,8 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
     id_col: list[str | None] = [None]
 
     def on_chunk(result: ScreeningResult, offset: int) -> None:
-        if out is None:
-            csv_safe(result.table).to_csv(sys.stdout, index=False, header=state["header"])
+        if out is None:  # as the in-memory run writes stdout
+            result.table.to_csv(sys.stdout, index=False, header=state["header"])
             state["header"] = False
         elif is_fhir_output(out.path):
             out.write_lines(json.dumps(o, ensure_ascii=False) for o in result_observations(
@@ -152,11 +152,10 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
     written: list[Path] = []
     if out is not None:
         written.append(out.close())
-        if not is_fhir_output(out.path):
-            side = sidecar_path(out.path)
-            side.write_text(json.dumps(outcome.provenance, ensure_ascii=False, indent=2),
-                            encoding="utf-8")
-            written.append(side)
+        side = sidecar_path(out.path)  # provenance beside every output, as in memory
+        side.write_text(json.dumps(outcome.provenance, ensure_ascii=False, indent=2),
+                        encoding="utf-8")
+        written.append(side)
     if fails is not None:
         written.append(fails.close())
     if run_stats is not None and stats is not None:

@@ -173,7 +173,13 @@ def _similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
+_ID_NAMES = {"id", "sid", "pid", "学号", "studentid", "学生id", "学籍号", "考号"}
+
+
 def _id_column(headers: Sequence[Header], frame: pd.DataFrame | None) -> str | None:
+    for h in headers:
+        if _letters(h.column) in _ID_NAMES:
+            return h.column
     for h in headers:
         label = _letters(h.text or h.column)
         if any(_letters(hint) and _letters(hint) in label for hint in _ID_HINTS[:5]):
