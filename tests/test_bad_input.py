@@ -613,7 +613,7 @@ def test_trailing_comma_does_not_shift_columns(cli, tmp_path):
     path = tmp_path / "trail.csv"
     path.write_text(",".join(header) + "\n00501,0,0,0,0,0,0,0,3,3,\n00502,0,0,0,0,0,0,0,0,0,\n",
                     encoding="utf-8")
-    run, results, _ = score(cli, path, tmp_path, id_column="sid")
+    _, results, _ = score(cli, path, tmp_path, id_column="sid")
     assert results["sid"].tolist() == ["00501", "00502"]
     assert results["warning_tier"].tolist() == ["district", "none"]
 
