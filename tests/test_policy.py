@@ -202,3 +202,25 @@ def test_rule_that_can_never_fire_is_a_warning(tmp_path: Path) -> None:
                                loaded.path)
     assert [(i.code, i.level) for i in issues] == [("rule-cannot-fire", "warning")]
     assert "possible range 0-27" in issues[0].message and issues[0].line is not None
+
+
+def test_extra_input_columns_as_evidence(tmp_path: Path) -> None:
+    """Life events, teacher reports and special-group flags given as extra columns."""
+    rules = [
+        {"id": "left_behind_and_mild", "tier": "class", "reason": {"en": "{evidence}"},
+         "when": {"all": [{"column": "留守", "op": "==", "value": 1},
+                          {"scale": "phq9.total", "op": ">=", "value": 5}]}},
+        {"id": "teacher_report", "tier": "school", "reason": {"en": "{evidence}"},
+         "when": {"column": "班主任报告", "op": "==", "value": "是"}},
+    ]
+    path = write_policy(tmp_path, rules=rules)
+    mild = [1, 1, 1, 1, 1, 0, 0, 0, 0]
+    result = run([sheet(mild, 留守=1, 班主任报告="否"), sheet(mild, 留守=0, 班主任报告=" 是 "),
+                  sheet(mild, 留守=None, 班主任报告=None)], instruments=("phq9",), policy=path)
+    table = result.table
+    assert table["warning_tier"].astype(str).tolist() == ["class", "school", "none"]
+    assert "留守 = 1" in table.loc[0, "reasons"]
+    assert "班主任报告 = 是" in table.loc[1, "reasons"]
+    assert table["tier_settled"].tolist() == [True, True, False]  # blanks are unknown
+    with pytest.raises(xs.ResponseDataError, match="班主任报告"):
+        run([sheet(mild, 留守=1)], instruments=("phq9",), policy=path)

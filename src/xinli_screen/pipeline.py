@@ -26,7 +26,7 @@ from xinli_screen.norms import (
     load_norms_with_hash,
     map_groups,
 )
-from xinli_screen.policy.engine import bind_policy, evaluate_policy
+from xinli_screen.policy.engine import bind_policy, evaluate_policy, extra_columns
 from xinli_screen.policy.loader import load_policy
 from xinli_screen.policy.models import TIER_ORDER, Policy
 from xinli_screen.responses import PreparedResponses, prepare_responses
@@ -374,8 +374,15 @@ def screen_with_responses(
     validity = pd.concat([validity_flags(scores, i) for i in insts], axis=1)
     checks = _careless(prepared.responses, data, careless, time_column, lang)
     step("policy")
+    wanted = extra_columns(rules)
+    absent = [c for c in wanted if c not in data.columns]
+    if absent:
+        raise ResponseDataError(
+            f"the policy uses input column(s) {', '.join(map(repr, absent))} (life events, "
+            "reports or flags), which the input lacks (see docs/policy.md)")
+    extra = data[wanted].reset_index(drop=True) if wanted else None
     outcome = evaluate_policy(pol.policy, rules, scores, prepared.responses, critical, insts,
-                              prepared.ids)
+                              prepared.ids, extra)
     step("assemble")
     verdict, validity_text = _validity_verdict(validity, checks, insts, lang)
     status, detail = _status(prepared.failures, prepared.ids, prepared.responses, scores,

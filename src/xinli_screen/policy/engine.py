@@ -36,6 +36,7 @@ from xinli_screen.policy.models import (
     AnyOf,
     AtLeast,
     BandCondition,
+    ColumnCondition,
     Condition,
     CutoffCondition,
     ItemCondition,
@@ -45,7 +46,14 @@ from xinli_screen.policy.models import (
 )
 from xinli_screen.scoring import score_bounds
 
-__all__ = ["PolicyOutcome", "bind_policy", "evaluate_policy"]
+__all__ = ["PolicyOutcome", "bind_policy", "evaluate_policy", "extra_columns"]
+
+
+def extra_columns(rules: Sequence[Rule]) -> list[str]:
+    """Input columns (life events, reports, flags) that the rules' conditions name."""
+    return list(dict.fromkeys(leaf.column for r in rules for leaf in _leaves(r.when)
+                              if isinstance(leaf, ColumnCondition)))
+
 
 _OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less,
         "==": np.equal}
@@ -69,6 +77,8 @@ def _leaves(cond: Condition) -> Iterator[Condition]:
 
 
 def _instrument_of(leaf: Condition, instruments: Sequence[Instrument]) -> str | None:
+    if isinstance(leaf, ColumnCondition):
+        return None  # evidence from the input's extra columns, not from an instrument
     if isinstance(leaf, ItemCondition):
         for inst in instruments:
             if leaf.item.startswith(f"{inst.id}_"):
@@ -144,6 +154,9 @@ def bind_policy(
     for n, rule in enumerate(policy.rules):
         screened = False
         for leaf in _leaves(rule.when):
+            if isinstance(leaf, ColumnCondition):
+                screened = True
+                continue
             inst = by_id.get(_instrument_of(leaf, instruments) or "")
             if inst is None:
                 continue
@@ -196,8 +209,10 @@ class _Truth:
 
 class _Evaluator:
     def __init__(self, scores: pd.DataFrame, bounds: pd.DataFrame, responses: pd.DataFrame,
-                 instruments: Sequence[Instrument]) -> None:
+                 instruments: Sequence[Instrument], extra: pd.DataFrame | None = None) -> None:
         self.scores = scores.reset_index(drop=True)
+        self.extra = pd.DataFrame(index=range(len(scores))) if extra is None else (
+            extra.reset_index(drop=True))
         self.bounds = bounds.reset_index(drop=True)
         self.responses = responses.reset_index(drop=True)
         self.n = len(scores)
@@ -268,7 +283,22 @@ class _Evaluator:
             now[i], f"{cond.band} band = " + labels[i].astype(str), certain))
         return _Truth(true, sure_true | sure_false, text)
 
+    def _column(self, cond: ColumnCondition) -> _Truth:
+        raw = self.extra[cond.column]
+        if isinstance(cond.value, str):
+            text = raw.astype("string").str.strip()
+            known = text.notna().to_numpy() & (text != "").fillna(False).to_numpy()
+            equal = (text == cond.value.strip()).fillna(False).to_numpy()
+            true = known & (equal if cond.op == "==" else ~equal)
+            shown = text.astype(object).to_numpy()
+            evidence = text_where(self.n, true, lambda i: f"{cond.column} = " + shown[i])
+            return _Truth(true, known, evidence)
+        x = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        return self._compare(x, cond.op, float(cond.value), cond.column)
+
     def leaf(self, cond: Condition) -> _Truth:
+        if isinstance(cond, ColumnCondition):
+            return self._column(cond)
         if _instrument_of(cond, self.instruments) not in self.screened:
             return _Truth(np.zeros(self.n, bool), np.ones(self.n, bool),
                           np.full(self.n, "", dtype=object))
@@ -350,6 +380,7 @@ def evaluate_policy(
     critical: pd.DataFrame,
     instruments: Sequence[Instrument],
     ids: pd.Series | None = None,
+    extra: pd.DataFrame | None = None,
 ) -> PolicyOutcome:
     """Map every respondent to a warning tier with reasons.
 
@@ -367,13 +398,15 @@ def evaluate_policy(
     instruments : sequence of Instrument
     ids : Series, optional
         Respondent ids, copied into the reasons table.
+    extra : DataFrame, shape (n, k), optional
+        The input columns named by ``column`` conditions (:func:`extra_columns`), in row order.
 
     Returns
     -------
     PolicyOutcome
     """
     bounds = pd.concat([score_bounds(responses, inst) for inst in instruments], axis=1)
-    ev = _Evaluator(scores, bounds, responses, instruments)
+    ev = _Evaluator(scores, bounds, responses, instruments, extra)
     n = ev.n
     tier = np.zeros(n, dtype=np.int64)
     settled_needs: list[tuple[np.ndarray, int]] = []

@@ -20,6 +20,7 @@ __all__ = [
     "AnyOf",
     "AtLeast",
     "BandCondition",
+    "ColumnCondition",
     "Condition",
     "CutoffCondition",
     "HistoryRules",
@@ -79,6 +80,20 @@ class ItemCondition(_Frozen):
     value: float
 
 
+class ColumnCondition(_Frozen):
+    """Compare an extra input column given with the answers: life events, teacher or parent
+    reports, special-group flags, e.g. ``{column: 留守, op: "==", value: 1}`` or
+    ``{column: 班主任报告, op: "==", value: 是}``.
+
+    Numbers compare numerically; text compares for equality (``==``) after trimming. A blank
+    cell is unknown. The column must exist in the input (checked when screening).
+    """
+
+    column: str = Field(min_length=1)
+    op: Comparison = "=="
+    value: float | str
+
+
 class AllOf(_Frozen):
     """True when every condition is true."""
 
@@ -98,8 +113,8 @@ class AtLeast(_Frozen):
     of: tuple[Condition, ...] = Field(min_length=1)
 
 
-_KEYS = {"scale": "scale", "band": "band", "cutoff": "cutoff", "item": "item", "all": "all",
-         "any": "any", "at_least": "at_least"}
+_KEYS = {"scale": "scale", "band": "band", "cutoff": "cutoff", "item": "item",
+         "column": "column", "all": "all", "any": "any", "at_least": "at_least"}
 
 
 def _condition_kind(value: Any) -> str | None:
@@ -109,7 +124,8 @@ def _condition_kind(value: Any) -> str | None:
                 return tag
         return None
     for cls, tag in ((ScaleCondition, "scale"), (BandCondition, "band"),
-                     (CutoffCondition, "cutoff"), (ItemCondition, "item"), (AllOf, "all"),
+                     (CutoffCondition, "cutoff"), (ItemCondition, "item"),
+                     (ColumnCondition, "column"), (AllOf, "all"),
                      (AnyOf, "any"), (AtLeast, "at_least")):
         if isinstance(value, cls):
             return tag
@@ -121,6 +137,7 @@ Condition = Annotated[
     | Annotated[BandCondition, Tag("band")]
     | Annotated[CutoffCondition, Tag("cutoff")]
     | Annotated[ItemCondition, Tag("item")]
+    | Annotated[ColumnCondition, Tag("column")]
     | Annotated[AllOf, Tag("all")]
     | Annotated[AnyOf, Tag("any")]
     | Annotated[AtLeast, Tag("at_least")],
@@ -128,7 +145,7 @@ Condition = Annotated[
         _condition_kind,
         custom_error_type="unknown-condition",
         custom_error_message="a condition needs one of the keys: scale, band, cutoff, item, "
-        "all, any, at_least",
+        "column, all, any, at_least",
     ),
 ]
 
