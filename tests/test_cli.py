@@ -621,3 +621,16 @@ def test_reliability_with_a_constant_item_reports_instead_of_crashing(cli, tmp_p
     assert run.code == 0
     assert "no variance" in run.err
     assert cli("reliability", path, "-i", "phq9", "-o", path).code == 2  # never overwrite input
+
+
+def test_score_never_overwrites_its_input(cli, example_dir, tmp_path):
+    data = tmp_path / "answers.csv"
+    data.write_bytes((example_dir / "nhanes_dpq_j.csv").read_bytes())
+    before = data.read_bytes()
+    args = ["score", data, "-i", "phq9", "--columns", example_dir / "nhanes_columns.yaml"]
+    assert cli(*args, "-o", data).code == 2
+    assert cli(*args, "-o", tmp_path / "r.csv", "--failures", data).code == 2
+    assert cli(*args, "-o", tmp_path / "r.csv", "--failures", tmp_path / "r.csv").code == 2
+    assert cli(*args, "-o", tmp_path).code == 2
+    assert data.read_bytes() == before
+    assert cli("score", tmp_path / "missing.csv", "-i", "phq9").code == 2

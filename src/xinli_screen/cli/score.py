@@ -286,6 +286,14 @@ def score_command(
     for target in (output, failures):
         if target is not None and not target.resolve().parent.is_dir():
             fail(f"folder {target.parent} does not exist; create it first", ExitCode.USAGE)
+        if target is not None and target.is_dir():
+            fail(f"{target} is a folder; give a file name", ExitCode.USAGE)
+        if target is not None and target.resolve() == input_file.resolve():
+            fail(f"{target} is the input file; choose another output name", ExitCode.USAGE)
+    if output is not None and failures is not None and output.resolve() == failures.resolve():
+        fail("--output and --failures name the same file", ExitCode.USAGE)
+    if not input_file.exists():
+        fail(f"{input_file}: no such file", ExitCode.USAGE)
     if columns is not None and not columns.is_file():
         fail(f"column map {columns}: no such file", ExitCode.USAGE)
     groups: dict[str, str] = {}
