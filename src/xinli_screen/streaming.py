@@ -92,7 +92,7 @@ def _hashes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return pd.util.hash_array(values.astype(object)), values
 
 
-def duplicate_ids(path: Path, column: str, chunk_rows: int = 1_000_000) -> set[str]:
+def duplicate_ids(path: Path, column: str, chunk_rows: int = 100_000) -> set[str]:
     """Normalised ids that occur on more than one row of ``path`` (reads only that column).
 
     Pass 1 keeps an 8-byte hash per row; ids whose hash repeats are confirmed on their text in
@@ -202,7 +202,7 @@ def screen_stream(
         info["encoding"] = sniff_encoding(path)
     plan = plan_input(first, info, insts, column_map=column_map, id_column=id_column,
                       answer_values=answer_values, missing_codes=missing_codes)
-    dups = (duplicate_ids(path, plan.id_column) if plan.id_column and chunks is None
+    dups = (duplicate_ids(path, plan.id_column, chunk_rows) if plan.id_column and chunks is None
             else set())
     summaries: list[dict[str, Any]] = []
     messages: dict[str, None] = {}

@@ -234,7 +234,7 @@ def numeric_codes(frame: pd.DataFrame, scales: Mapping[str, ResponseScale],
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    out = None
+    new: dict[str, np.ndarray] = {}
     extra = [float(c) for c in missing_codes]
     for col, scale in scales.items():
         if col not in frame.columns:
@@ -244,7 +244,11 @@ def numeric_codes(frame: pd.DataFrame, scales: Mapping[str, ResponseScale],
                 or pd.api.types.is_string_dtype(series.dtype)):
             continue
         try:
-            arrow = pa.array(series, type=pa.string(), from_pandas=True)
+            arrow = (pa.array(series.array) if pd.api.types.is_string_dtype(series.dtype)
+                     and not pd.api.types.is_object_dtype(series.dtype)
+                     else pa.array(series, type=pa.string(), from_pandas=True))
+            if not pa.types.is_string(arrow.type) and not pa.types.is_large_string(arrow.type):
+                continue
             values = pc.cast(arrow, pa.float64()).to_numpy(zero_copy_only=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
             continue
@@ -252,10 +256,13 @@ def numeric_codes(frame: pd.DataFrame, scales: Mapping[str, ResponseScale],
         allowed = [*scale.codes, *scale.missing_codes, *extra]
         if not np.all(np.isnan(values) | np.isin(values, allowed)):
             continue
-        if out is None:
-            out = frame.copy()
+        new[col] = values
+    if not new:
+        return frame
+    out = frame.copy(deep=False)  # unchanged columns are shared, not copied
+    for col, values in new.items():
         out[col] = values
-    return frame if out is None else out
+    return out
 
 
 def load_answers(

@@ -39,6 +39,8 @@ STREAM_INPUTS = (".csv", ".txt", ".tsv", ".parquet")
 #: Output extensions that can be written chunk by chunk.
 STREAM_OUTPUTS = (".csv", ".parquet", ".ndjson")
 _SNIFF_BYTES = 1 << 20
+#: CSV blocks per chunk (pyarrow reads several blocks ahead; smaller blocks bound that).
+_BLOCKS_PER_CHUNK = 8
 
 
 def sniff_encoding(path: Path) -> str:
@@ -109,9 +111,13 @@ def _csv_batches(path: Path, chunk_rows: int, columns: list[str] | None = None
     lines = max(second.count(b"\n"), 1)
     row_bytes = max(len(second) // lines, 16)
     longest = max((len(ln) for ln in second.split(b"\n")), default=0)
-    block = int(min(max(chunk_rows * row_bytes, 1 << 14, 8 * longest), 1 << 30))
+    # pyarrow's streaming CSV reader decodes several blocks ahead; small blocks, gathered
+    # into chunks of chunk_rows rows here, keep that read-ahead small
+    block = int(min(max(chunk_rows * row_bytes // _BLOCKS_PER_CHUNK, 1 << 14, 8 * longest),
+                    1 << 30))
     read = pcsv.ReadOptions(column_names=header, skip_rows=1, block_size=block,
-                            encoding="utf8" if encoding == "utf-8" else encoding)
+                            encoding="utf8" if encoding == "utf-8" else encoding,
+                            use_threads=False)
     parse = pcsv.ParseOptions(delimiter=sep, newlines_in_values=True)
     convert = pcsv.ConvertOptions(column_types={h: pa.string() for h in header},
                                   strings_can_be_null=True, null_values=[""],
@@ -120,8 +126,16 @@ def _csv_batches(path: Path, chunk_rows: int, columns: list[str] | None = None
     try:
         reader = pcsv.open_csv(path, read_options=read, parse_options=parse,
                                convert_options=convert)
+        pending: list[Any] = []
+        rows = 0
         for batch in reader:
-            yield batch.to_pandas()
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= chunk_rows:
+                yield pa.Table.from_batches(pending).to_pandas()
+                pending, rows = [], 0
+        if pending:
+            yield pa.Table.from_batches(pending).to_pandas()
     except pa.ArrowInvalid as exc:
         # the message names a row number and the expected/actual column counts
         text = str(exc).split(":")[0]
@@ -186,7 +200,7 @@ def iter_chunks(path: str | Path, chunk_rows: int = 200_000) -> Iterator[pd.Data
                                 "chunks (see docs/performance.md)")
 
 
-def read_column(path: str | Path, column: str, chunk_rows: int = 1_000_000
+def read_column(path: str | Path, column: str, chunk_rows: int = 100_000
                 ) -> Iterator[pd.Series]:
     """Yield one column of ``path`` chunk by chunk (the id pre-pass of a streamed run)."""
     path = Path(path)
