@@ -632,3 +632,10 @@ def test_column_map_giving_one_column_to_two_items_is_refused():
         xs.screen(data, ["phq9"], columns={"phq9_01": "q1", "phq9_02": "q1"})
     with pytest.raises(xs.ResponseDataError, match="both the id column and an item"):
         xs.screen(data, ["phq9"], id_column="sid", columns={"phq9_01": "sid", "phq9_02": "q1"})
+
+
+def test_wjx_numbered_id_header_is_found():
+    """问卷星 numbers fill-in questions: the header is '1、学号' for the id column '学号'."""
+    data = pd.DataFrame({"1、学号": ["007"], **{c: ["0"] for c in PHQ9_SYMPTOMS}})
+    result, _ = screen_quietly(data, id_column="学号")
+    assert result.table["学号"].tolist() == ["007"]

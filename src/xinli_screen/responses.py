@@ -211,6 +211,18 @@ def _resolve_columns(
     return mapping, missing
 
 
+_QUESTION_NUMBER = re.compile(r"^\s*\d+\s*[、.．:：]\s*")
+
+
+def _wjx_numbered(data: pd.DataFrame, id_column: str | None) -> str | None:
+    """The id column as named, or its 问卷星 header with a question number (``1、学号``)."""
+    if id_column is None or id_column in data.columns:
+        return id_column
+    numbered = [c for c in data.columns if isinstance(c, str)
+                and _QUESTION_NUMBER.sub("", c).strip() == id_column]
+    return numbered[0] if len(numbered) == 1 else id_column
+
+
 def prepare_responses(
     data: pd.DataFrame,
     instruments: Sequence[Instrument | str],
@@ -231,7 +243,8 @@ def prepare_responses(
         Where each item is; unmapped items are looked up by their id (exact, then
         case-insensitive).
     id_column : str, optional
-        Column holding the respondent id; read as text (leading zeros kept).
+        Column holding the respondent id; read as text (leading zeros kept). A 问卷星 header
+        that only adds a question number (``1、学号`` for ``学号``) is accepted when unique.
     missing_codes : iterable of numbers
         Extra codes meaning "no answer" in this data set (e.g. 7 and 9 in NHANES).
 
@@ -252,7 +265,8 @@ def prepare_responses(
         Some (not all) items of an instrument have no column; they are treated as missing.
     """
     instruments = [i if isinstance(i, Instrument) else load_instrument(i) for i in instruments]
-    if id_column is not None and id_column not in data.columns:
+    source_id = _wjx_numbered(data, id_column)
+    if source_id is not None and source_id not in data.columns:
         close = difflib.get_close_matches(id_column, [str(c) for c in data.columns], n=3,
                                           cutoff=0.8)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
@@ -260,7 +274,7 @@ def prepare_responses(
             f"id column {id_column!r} is not in the input ({data.shape[1]} columns).{hint} "
             "Check the spelling and that the first row is the header "
             "(see docs/errors.md#id-column)")
-    mapping, missing = _resolve_columns(data, instruments, columns, id_column)
+    mapping, missing = _resolve_columns(data, instruments, columns, source_id)
     if missing:
         warnings.warn(
             f"{len(missing)} item(s) have no column in the input and are treated as missing: "
@@ -270,7 +284,7 @@ def prepare_responses(
     item_ids = [i.id for inst in instruments for i in inst.items]
     matrix = np.full((n, len(item_ids)), np.nan)
     fail_parts: list[pd.DataFrame] = []
-    ids = normalise_ids(data[id_column]).rename(id_column) if id_column else None
+    ids = normalise_ids(data[source_id]).rename(id_column) if source_id else None
     id_values = None if ids is None else ids.to_numpy(dtype=object)
     j = 0
     for inst in instruments:
@@ -298,7 +312,7 @@ def prepare_responses(
                 else pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS}))
     failures["row"] = failures["row"].astype("int64")
     failures = failures.sort_values(["row", "item"], kind="stable", na_position="first")
-    used = set(mapping.values()) | ({id_column} if id_column else set())
+    used = set(mapping.values()) | ({source_id} if source_id else set())
     return PreparedResponses(
         responses=pd.DataFrame(matrix, columns=item_ids),
         ids=ids,
