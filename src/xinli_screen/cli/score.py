@@ -35,7 +35,7 @@ from xinli_screen.runstats import RunStatistics
 LARGE_FILE_ROWS = 20_000
 #: Inputs larger than this are streamed unless --chunk-size 0.
 AUTO_STREAM_BYTES = 256 << 20
-#: Rows per chunk of a streamed run (about 1 GB peak with 100 items; see docs/performance.md).
+#: Rows per chunk of a streamed run (about 1.5 GB peak with 100 items; docs/performance.md).
 DEFAULT_CHUNK_ROWS = 100_000
 
 
