@@ -6,11 +6,12 @@ scale, never one per respondent).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["fmt_numbers", "join_text", "text_where"]
+__all__ = ["decode_text", "fmt_numbers", "join_text", "text_where"]
 
 
 def fmt_numbers(values: np.ndarray) -> np.ndarray:
@@ -38,3 +39,29 @@ def join_text(acc: np.ndarray, add: np.ndarray, where: np.ndarray, sep: str = ";
         old = acc[idx]
         out[idx] = np.where(old == "", add[idx], old + sep + add[idx])
     return out
+
+
+def decode_text(codes: np.ndarray, labels: Sequence[str | None]
+                ) -> pd.api.extensions.ExtensionArray:
+    """Per-row text from integer codes into a small list of labels, without Python objects.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n,)
+        Index into ``labels`` per row; a negative code means missing.
+    labels : sequence of str or None
+        The distinct texts (None = missing).
+
+    Returns
+    -------
+    pandas ``str`` array, shape (n,)
+        ``labels[codes]`` as an Arrow-backed string array (the dtype pandas gives text
+        columns), NaN where the code is negative or the label is None. Built by Arrow's
+        ``take``, so the cost does not grow with the number of Python objects.
+    """
+    import pyarrow as pa
+
+    codes = np.asarray(codes)
+    dictionary = pa.array(list(labels), type=pa.large_string())
+    taken = dictionary.take(pa.array(codes, mask=codes < 0))
+    return pd.array(taken, dtype="str")
