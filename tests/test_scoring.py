@@ -41,7 +41,7 @@ def test_missing_is_never_zero(demo: xs.Instrument) -> None:
     assert np.isnan(scores.loc[0, "demo.total"])
     assert scores.loc[0, "demo.total.n_answered"] == 0
     assert np.isnan(scores.loc[0, "demo.mean_ab"])
-    assert scores.loc[0, "demo.total.band"] is None
+    assert pd.isna(scores.loc[0, "demo.total.band"])
     assert scores.loc[0, "demo.total.positive"] is pd.NA
     assert np.isnan(scores.loc[1, "demo.total"])  # 1 of 5 < min_answered 4
     assert scores.loc[1, "demo.mean_ab"] == 4.0  # mean of the answered item x 4

@@ -94,26 +94,23 @@ def _parse_value(value: Any, labels: Mapping[str, int]) -> tuple[float, str | No
 def _parse_column(
     col: pd.Series, rs: ResponseScale, extra_missing: frozenset[float]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Parse one column -> (float codes with NaN, failure-code array of object/None)."""
+    """Parse one text (or mixed, or boolean) column -> (float codes with NaN, failure-code
+    array of object/None); each distinct value is parsed once."""
     n = len(col)
     codes = np.array(rs.codes, dtype=float)
     missing = frozenset(float(c) for c in rs.missing_codes) | extra_missing
-    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
-        values = col.to_numpy(dtype=float, na_value=np.nan, copy=True)
-        fail = np.full(n, None, dtype=object)
-    else:
-        labels = option_labels(rs)
-        uniques = pd.unique(col.dropna())
-        parsed = {u: _parse_value(u, labels) for u in uniques}
-        notna = col.notna().to_numpy()
-        values = np.full(n, np.nan)
-        fail = np.full(n, None, dtype=object)
-        if parsed:
-            present = col[notna]
-            values[notna] = present.map({u: v for u, (v, _) in parsed.items()}).to_numpy(
-                dtype=float, na_value=np.nan)
-            mapped = present.map({u: f for u, (_, f) in parsed.items()}).to_numpy(dtype=object)
-            fail[notna] = np.where(pd.notna(mapped), mapped, None)
+    labels = option_labels(rs)
+    uniques = pd.unique(col.dropna())
+    parsed = {u: _parse_value(u, labels) for u in uniques}
+    notna = col.notna().to_numpy()
+    values = np.full(n, np.nan)
+    fail = np.full(n, None, dtype=object)
+    if parsed:
+        present = col[notna]
+        values[notna] = present.map({u: v for u, (v, _) in parsed.items()}).to_numpy(
+            dtype=float, na_value=np.nan)
+        mapped = present.map({u: f for u, (_, f) in parsed.items()}).to_numpy(dtype=object)
+        fail[notna] = np.where(pd.notna(mapped), mapped, None)
     if missing:
         is_missing = np.isin(values, list(missing))
         values[is_missing] = np.nan
@@ -125,6 +122,116 @@ def _parse_column(
     fail[out_of_range] = "out-of-range"
     values[not_code | out_of_range] = np.nan
     return values, fail
+
+
+def _failures(data: pd.DataFrame, rows: np.ndarray, item: str, column: Any, code: Any,
+              id_values: np.ndarray | None) -> pd.DataFrame:
+    """Failures rows for the bad cells ``rows`` of one item column."""
+    raw = data[column].to_numpy(dtype=object)[rows]
+    return pd.DataFrame({
+        "row": rows.astype("int64"),
+        "id": None if id_values is None else id_values[rows],
+        "item": item,
+        "column": str(column),
+        "code": code,
+        "value": [str(v) for v in raw],
+    }, columns=FAILURE_COLUMNS)
+
+
+def _split_columns(
+    data: pd.DataFrame, item_ids: list[str], mapping: Mapping[str, Any],
+    scales: Mapping[str, ResponseScale], extra: frozenset[float],
+) -> tuple[dict[tuple[tuple[float, ...], tuple[float, ...]], list[str]], list[str]]:
+    """Present item columns split into numeric ones, grouped by (codes, missing codes), and
+    the others (text, mixed, boolean), which are parsed value by value."""
+    numeric: dict[tuple[tuple[float, ...], tuple[float, ...]], list[str]] = {}
+    text: list[str] = []
+    for item in item_ids:
+        column = mapping.get(item)
+        if column is None:
+            continue
+        dtype = data[column].dtype
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            rs = scales[item]
+            key = (tuple(float(c) for c in rs.codes),
+                   tuple(sorted({float(c) for c in rs.missing_codes} | extra)))
+            numeric.setdefault(key, []).append(item)
+        else:
+            text.append(item)
+    return numeric, text
+
+
+def _as_block(data: pd.DataFrame, item_ids: list[str], mapping: Mapping[str, Any],
+              numeric: Mapping[Any, list[str]]) -> pd.DataFrame | None:
+    """The item columns themselves, renamed to item ids, when every item has a float column
+    (no copy: pandas copies on write); None when the answers must be assembled."""
+    if sum(len(v) for v in numeric.values()) != len(item_ids):
+        return None
+    frame = data[[mapping[i] for i in item_ids]]
+    if not all(pd.api.types.is_float_dtype(t) and isinstance(t, np.dtype)
+               for t in frame.dtypes):
+        return None
+    return frame.set_axis(item_ids, axis=1).reset_index(drop=True)
+
+
+#: Rows per block when checking numeric answers (keeps the temporaries small).
+_BLOCK = 16_384
+
+
+def _parse_numeric(
+    data: pd.DataFrame, columns: list[Any], codes: tuple[float, ...],
+    missing: tuple[float, ...],
+) -> tuple[np.ndarray, tuple[list[np.ndarray], list[int]], list[str], bool]:
+    """Check numeric answer columns that share their codes, block by block.
+
+    Returns
+    -------
+    (values, (rows, column positions), failure codes, changed)
+        ``values``: float matrix (n, len(columns)), declared missing codes and bad cells set
+        to NaN (the input's own values when nothing had to change, then ``changed`` is
+        False); one entry per column with bad cells of one kind: their rows, the column's
+        position and the failure code (``not-a-code`` for a number that is not whole,
+        ``out-of-range`` for a whole number that is not a declared code).
+    """
+    frame = data[columns]
+    plain = all(isinstance(t, np.dtype) for t in frame.dtypes)  # no pd.NA to fill
+    x = frame.to_numpy(dtype=float) if plain else frame.to_numpy(dtype=float, na_value=np.nan)
+    valid = np.array(codes)
+    contiguous = bool(np.all(np.diff(valid) == 1)) and float(valid[0]).is_integer()
+    not_whole = np.zeros(x.shape, dtype=bool)
+    out_of_range = np.zeros(x.shape, dtype=bool)
+    is_missing = np.zeros(x.shape, dtype=bool)
+    changed = False
+    with np.errstate(invalid="ignore"):
+        for r in range(0, x.shape[0], _BLOCK):
+            b = x[r:r + _BLOCK]
+            skip = np.isin(b, missing) if missing else None
+            frac = b > np.floor(b)  # NaN compares false
+            outside = ((b < valid[0]) | (b > valid[-1]) if contiguous
+                       else ~np.isin(b, valid) & ~np.isnan(b))
+            if skip is not None and skip.any():
+                is_missing[r:r + _BLOCK] = skip
+                frac &= ~skip
+                outside &= ~skip
+                changed = True
+            if frac.any() or outside.any():
+                not_whole[r:r + _BLOCK] = frac
+                out_of_range[r:r + _BLOCK] = outside & ~frac
+                changed = True
+    if changed:
+        x = np.array(x, dtype=float, order="F")
+        x[is_missing | not_whole | out_of_range] = np.nan
+    rows: list[np.ndarray] = []
+    pos: list[int] = []
+    kinds: list[str] = []
+    for mask, code in ((not_whole, "not-a-code"), (out_of_range, "out-of-range")):
+        if not mask.any():
+            continue
+        for j in np.flatnonzero(mask.any(axis=0)):
+            rows.append(np.flatnonzero(mask[:, j]))
+            pos.append(int(j))
+            kinds.append(code)
+    return x, (rows, pos), kinds, changed
 
 
 def normalise_ids(ids: pd.Series) -> pd.Series:
@@ -282,29 +389,32 @@ def prepare_responses(
     extra = frozenset(float(c) for c in missing_codes)
     n = len(data)
     item_ids = [i.id for inst in instruments for i in inst.items]
-    matrix = np.full((n, len(item_ids)), np.nan)
-    fail_parts: list[pd.DataFrame] = []
     ids = normalise_ids(data[source_id]).rename(id_column) if source_id else None
     id_values = None if ids is None else ids.to_numpy(dtype=object)
-    j = 0
-    for inst in instruments:
-        for item in inst.items:
-            col_name = mapping.get(item.id)
-            if col_name is not None:
-                values, fail = _parse_column(data[col_name], inst.response_scale_of(item), extra)
-                matrix[:, j] = values
-                bad = np.nonzero(pd.notna(fail))[0]
-                if len(bad):
-                    raw = data[col_name].to_numpy(dtype=object)[bad]
-                    fail_parts.append(pd.DataFrame({
-                        "row": bad.astype("int64"),
-                        "id": None if id_values is None else id_values[bad],
-                        "item": item.id,
-                        "column": str(col_name),
-                        "code": fail[bad],
-                        "value": [str(v) for v in raw],
-                    }, columns=FAILURE_COLUMNS))
-            j += 1
+    scales = {i.id: inst.response_scale_of(i) for inst in instruments for i in inst.items}
+    numeric, text = _split_columns(data, item_ids, mapping, scales, extra)
+    fail_parts: list[pd.DataFrame] = []
+    parsed = {key: _parse_numeric(data, [mapping[i] for i in items], *key)
+              for key, items in numeric.items()}
+    unchanged = not text and all(changed is False for _, _, _, changed in parsed.values())
+    responses = _as_block(data, item_ids, mapping, numeric) if unchanged else None
+    matrix = np.full((n, len(item_ids)), np.nan, order="F") if responses is None else None
+    for key, items in numeric.items():
+        values, bad, kind, _ = parsed[key]
+        if matrix is not None:
+            matrix[:, [item_ids.index(i) for i in items]] = values
+        for rows, pos, code in zip(*bad, kind, strict=True):
+            fail_parts.append(_failures(data, rows, items[pos], mapping[items[pos]], code,
+                                        id_values))
+    for item in text:
+        col_name = mapping[item]
+        values, fail = _parse_column(data[col_name], scales[item], extra)
+        matrix[:, item_ids.index(item)] = values  # type: ignore[index]
+        bad = np.nonzero(pd.notna(fail))[0]
+        if len(bad):
+            fail_parts.append(_failures(data, bad, item, col_name, fail[bad], id_values))
+    if matrix is not None:
+        responses = pd.DataFrame(matrix, columns=item_ids)
     if ids is not None:
         fail_parts.append(_id_failures(ids))
     failures = (pd.concat([p for p in fail_parts if len(p)], ignore_index=True)
@@ -314,7 +424,7 @@ def prepare_responses(
     failures = failures.sort_values(["row", "item"], kind="stable", na_position="first")
     used = set(mapping.values()) | ({source_id} if source_id else set())
     return PreparedResponses(
-        responses=pd.DataFrame(matrix, columns=item_ids),
+        responses=responses,
         ids=ids,
         failures=failures.reset_index(drop=True),
         missing_columns=missing,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from xinli_screen._text import decode_text
 from xinli_screen.instrument.models import Instrument, Scale, apply_rounding
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "reverse_key",
     "score_bounds",
     "score_instrument",
+    "score_with_bounds",
     "validity_flags",
 ]
 
@@ -54,10 +56,17 @@ def keys_matrix(instrument: Instrument) -> pd.DataFrame:
 
 
 def _matrix(responses: pd.DataFrame, instrument: Instrument) -> np.ndarray:
-    missing = [i for i in instrument.item_ids if i not in responses.columns]
+    """The item columns as one float matrix (a view when they already are one block)."""
+    items = list(instrument.item_ids)
+    missing = [i for i in items if i not in responses.columns]
     if missing:
         raise KeyError(f"responses lack item column(s) {missing[:5]} of {instrument.id!r}")
-    return responses.loc[:, list(instrument.item_ids)].to_numpy(dtype=float)
+    frame = responses if list(responses.columns) == items else responses.loc[:, items]
+    return frame.to_numpy(dtype=float)
+
+
+def _reverse_mask(instrument: Instrument) -> np.ndarray:
+    return np.array([i.reverse_keyed for i in instrument.items])
 
 
 def reverse_key(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
@@ -78,45 +87,85 @@ def reverse_key(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame
     """
     x = _matrix(responses, instrument)
     lo, hi = instrument.item_bounds
-    rev = np.array([i.reverse_keyed for i in instrument.items])
-    keyed = np.where(rev, lo + hi - x, x)
+    keyed = np.where(_reverse_mask(instrument), lo + hi - x, x)
     return pd.DataFrame(keyed, index=responses.index, columns=list(instrument.item_ids))
 
 
-class _Keyed:
-    """Keyed answers and per-scale aggregates shared by scores and bounds."""
+#: Rows per block in :class:`_Sums` (keeps the temporaries small and in cache).
+_BLOCK = 32_768
+
+
+class _Sums:
+    """Keyed sums, answered counts and fill-in sums per item scale, from one answer matrix.
+
+    Reverse keying is folded into the keys: summed over the answered items of a scale,
+    ``min + max - x`` is ``(min + max) x answered - x``, so the keyed sums are one matrix
+    product of the answers (missing cells as 0) with signed keys plus one product of the
+    answered mask with the per-item offsets. The same product of the mask gives the answered
+    counts and the sums of the lowest / highest keyed codes over the answered items, from
+    which the reachable score bounds follow. Rows are processed in blocks, so no keyed copy
+    of the answers is ever made (except for the items of filtered and count scales).
+    """
 
     def __init__(self, responses: pd.DataFrame, instrument: Instrument) -> None:
-        self.keyed = reverse_key(responses, instrument).to_numpy()
-        self.answered = ~np.isnan(self.keyed)
+        self.x = _matrix(responses, instrument)
         self.scales = _item_scales(instrument)
         self.keys = keys_matrix(instrument).to_numpy()
+        self.lo, self.hi = instrument.item_bounds
+        self.rev = _reverse_mask(instrument)
+        n, k = self.x.shape[0], len(self.scales)
+        offset = np.where(self.rev, self.lo + self.hi, 0.0)[:, None]
+        signed = self.keys * np.where(self.rev, -1.0, 1.0)[:, None]
+        # counts, offsets and fill-in sums are small whole numbers: exact in float32
+        mask_keys = np.hstack([self.keys, self.keys * offset, self.keys * self.lo[:, None],
+                               self.keys * self.hi[:, None]]).astype(np.float32)
+        sums = np.empty((n, k))
+        by_mask = np.empty((n, 4 * k), dtype=np.float32)
+        values = np.empty((min(n, _BLOCK), self.x.shape[1]))
+        answered = np.empty(values.shape, dtype=np.float32)
+        for r in range(0, n, _BLOCK):
+            block = self.x[r:r + _BLOCK]
+            size = block.shape[0]
+            missing = np.isnan(block)
+            np.copyto(values[:size], block)
+            values[:size][missing] = 0.0
+            np.logical_not(missing, out=answered[:size], casting="unsafe")
+            np.matmul(values[:size], signed, out=sums[r:r + size])
+            np.matmul(answered[:size], mask_keys, out=by_mask[r:r + size])
+        counts = by_mask.astype(float)
+        self.sums = sums + counts[:, k:2 * k]
+        self.n_answered = counts[:, :k]
         self.n_items = self.keys.sum(axis=0)
-        self.n_answered = self.answered.astype(float) @ self.keys
-        self.lo_code, self.hi_code = instrument.item_bounds
+        lo_all = (self.keys * self.lo[:, None]).sum(axis=0)
+        hi_all = (self.keys * self.hi[:, None]).sum(axis=0)
+        self.lo_fill = self.sums + lo_all - counts[:, 2 * k:3 * k]
+        self.hi_fill = self.sums + hi_all - counts[:, 3 * k:]
 
-    def column_sums(self, values: np.ndarray) -> np.ndarray:
-        return np.where(np.isnan(values), 0.0, values) @ self.keys
-
-    def meets(self, s: int) -> np.ndarray:
+    def filtered(self, s: int) -> tuple[np.ndarray, np.ndarray]:
+        """(keyed codes, items counted) of scale ``s``'s items, for filtered/count scales."""
+        col = self.keys[:, s].astype(bool)
+        x = self.x[:, col]
+        keyed = np.where(self.rev[col], self.lo[col] + self.hi[col] - x, x)
+        answered = ~np.isnan(x)
         f = self.scales[s].item_filter
         if f is None:
-            return self.answered
+            return keyed, answered
         with np.errstate(invalid="ignore"):
-            return _OPS[f.op](self.keyed, f.value) & self.answered
+            return keyed, _OPS[f.op](keyed, f.value) & answered
 
 
-def _item_scale_score(k: _Keyed, s: int) -> tuple[np.ndarray, np.ndarray]:
+def _item_scale_score(k: _Sums, s: int) -> tuple[np.ndarray, np.ndarray]:
     """(score before multiplier/rounding, prorated flag) for item scale number ``s``."""
     scale = k.scales[s]
-    col = k.keys[:, s].astype(bool)
     m = k.n_answered[:, s]
     n = k.n_items[s]
     enough = m >= scale.required_answers
-    meets = k.meets(s)[:, col]
-    values = np.where(meets, k.keyed[:, col], 0.0)
-    total = values.sum(axis=1)
-    hits = meets.sum(axis=1)
+    if scale.item_filter is None and scale.method != "count":
+        total, hits = k.sums[:, s], m
+    else:
+        keyed, meets = k.filtered(s)
+        total = np.where(meets, keyed, 0.0).sum(axis=1)
+        hits = meets.sum(axis=1)
     no_prorate = np.zeros(len(m), dtype=bool)
     with np.errstate(invalid="ignore", divide="ignore"):
         if scale.method == "count":
@@ -137,6 +186,60 @@ def _finish(score: np.ndarray, scale: Scale) -> np.ndarray:
 def _combine(parts: list[np.ndarray], method: str) -> np.ndarray:
     stacked = np.column_stack(parts)
     return stacked.mean(axis=1) if method == "mean" else stacked.sum(axis=1)
+
+
+def _scores(k: _Sums, instrument: Instrument, index: pd.Index) -> pd.DataFrame:
+    scores: dict[str, np.ndarray] = {}
+    answered: dict[str, np.ndarray] = {}
+    prorated: dict[str, np.ndarray] = {}
+    for s, scale in enumerate(k.scales):
+        raw, pro = _item_scale_score(k, s)
+        scores[scale.id] = _finish(raw, scale)
+        answered[scale.id] = k.n_answered[:, s].astype("int64")
+        prorated[scale.id] = pro
+    for scale in instrument.scales:
+        if scale.is_composite:
+            scores[scale.id] = _finish(_combine([scores[c] for c in scale.scales], scale.method),
+                                       scale)
+            answered[scale.id] = np.sum([answered[c] for c in scale.scales], axis=0)
+            prorated[scale.id] = np.any([prorated[c] for c in scale.scales], axis=0)
+    out: dict[str, object] = {}
+    for scale in instrument.scales:
+        name = f"{instrument.id}.{scale.id}"
+        score = np.asarray(scores[scale.id], dtype=float)
+        out[name] = score
+        out[f"{name}.n_answered"] = answered[scale.id]
+        out[f"{name}.prorated"] = prorated[scale.id]
+        out[f"{name}.band"] = _bands(score, scale.bands)
+        for cut in scale.cutoffs:
+            out[f"{name}.{cut.id}"] = _condition(score, cut.op, cut.value)
+    return pd.DataFrame(out, index=index)
+
+
+def _bounds(k: _Sums, instrument: Instrument, index: pd.Index) -> pd.DataFrame:
+    bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for s, scale in enumerate(k.scales):
+        if scale.item_filter is None and scale.method != "count":
+            div = k.n_items[s] if scale.method == "mean" else 1.0
+            lo, hi = k.lo_fill[:, s] / div, k.hi_fill[:, s] / div
+        else:
+            complete = k.n_answered[:, s] == k.n_items[s]
+            raw, _ = _item_scale_score(k, s)
+            r_lo, r_hi = instrument._raw_range(scale)
+            lo = np.where(complete, raw, r_lo)
+            hi = np.where(complete, raw, r_hi)
+        bounds[scale.id] = (_finish(lo, scale), _finish(hi, scale))
+    for scale in instrument.scales:
+        if scale.is_composite:
+            los = _combine([bounds[c][0] for c in scale.scales], scale.method)
+            his = _combine([bounds[c][1] for c in scale.scales], scale.method)
+            bounds[scale.id] = (_finish(los, scale), _finish(his, scale))
+    out = {}
+    for scale in instrument.scales:
+        name = f"{instrument.id}.{scale.id}"
+        out[f"{name}.lo"] = np.asarray(bounds[scale.id][0], dtype=float)
+        out[f"{name}.hi"] = np.asarray(bounds[scale.id][1], dtype=float)
+    return pd.DataFrame(out, index=index)
 
 
 def score_instrument(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
@@ -170,32 +273,7 @@ def score_instrument(responses: pd.DataFrame, instrument: Instrument) -> pd.Data
     A composite scale is the sum (or mean) of its component scale scores and is missing when
     any component is missing.
     """
-    k = _Keyed(responses, instrument)
-    scores: dict[str, np.ndarray] = {}
-    answered: dict[str, np.ndarray] = {}
-    prorated: dict[str, np.ndarray] = {}
-    for s, scale in enumerate(k.scales):
-        raw, pro = _item_scale_score(k, s)
-        scores[scale.id] = _finish(raw, scale)
-        answered[scale.id] = k.n_answered[:, s].astype("int64")
-        prorated[scale.id] = pro
-    for scale in instrument.scales:
-        if scale.is_composite:
-            scores[scale.id] = _finish(_combine([scores[c] for c in scale.scales], scale.method),
-                                       scale)
-            answered[scale.id] = np.sum([answered[c] for c in scale.scales], axis=0)
-            prorated[scale.id] = np.any([prorated[c] for c in scale.scales], axis=0)
-    out: dict[str, object] = {}
-    for scale in instrument.scales:
-        name = f"{instrument.id}.{scale.id}"
-        score = np.asarray(scores[scale.id], dtype=float)
-        out[name] = score
-        out[f"{name}.n_answered"] = answered[scale.id]
-        out[f"{name}.prorated"] = prorated[scale.id]
-        out[f"{name}.band"] = _bands(score, scale.bands)
-        for cut in scale.cutoffs:
-            out[f"{name}.{cut.id}"] = _condition(score, cut.op, cut.value)
-    return pd.DataFrame(out, index=responses.index)
+    return _scores(_Sums(responses, instrument), instrument, responses.index)
 
 
 def score_bounds(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
@@ -216,51 +294,44 @@ def score_bounds(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFram
         is used (a safe, wider interval). The policy engine uses the bounds to tell whether a
         missing answer could still change a decision.
     """
-    k = _Keyed(responses, instrument)
-    lo_fill = k.column_sums(np.where(k.answered, k.keyed, k.lo_code))
-    hi_fill = k.column_sums(np.where(k.answered, k.keyed, k.hi_code))
-    bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for s, scale in enumerate(k.scales):
-        complete = k.n_answered[:, s] == k.n_items[s]
-        if scale.item_filter is None and scale.method != "count":
-            div = k.n_items[s] if scale.method == "mean" else 1.0
-            lo, hi = lo_fill[:, s] / div, hi_fill[:, s] / div
-        else:
-            raw, _ = _item_scale_score(k, s)
-            r_lo, r_hi = instrument._raw_range(scale)
-            lo = np.where(complete, raw, r_lo)
-            hi = np.where(complete, raw, r_hi)
-        bounds[scale.id] = (_finish(lo, scale), _finish(hi, scale))
-    for scale in instrument.scales:
-        if scale.is_composite:
-            los = _combine([bounds[c][0] for c in scale.scales], scale.method)
-            his = _combine([bounds[c][1] for c in scale.scales], scale.method)
-            bounds[scale.id] = (_finish(los, scale), _finish(his, scale))
-    out = {}
-    for scale in instrument.scales:
-        name = f"{instrument.id}.{scale.id}"
-        out[f"{name}.lo"] = np.asarray(bounds[scale.id][0], dtype=float)
-        out[f"{name}.hi"] = np.asarray(bounds[scale.id][1], dtype=float)
-    return pd.DataFrame(out, index=responses.index)
+    return _bounds(_Sums(responses, instrument), instrument, responses.index)
+
+
+def score_with_bounds(responses: pd.DataFrame, instrument: Instrument
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`score_instrument` and :func:`score_bounds` from one pass over the answers.
+
+    Parameters
+    ----------
+    responses : DataFrame, shape (n_respondents, >= n_items)
+        Codes as answered (before reverse keying), NaN = missing, columns = item ids.
+    instrument : Instrument
+
+    Returns
+    -------
+    (scores, bounds)
+        Exactly what the two functions return; the keyed sums and answered counts are
+        computed once and shared.
+    """
+    k = _Sums(responses, instrument)
+    return _scores(k, instrument, responses.index), _bounds(k, instrument, responses.index)
 
 
 def _condition(x: np.ndarray, op: str, value: float) -> pd.arrays.BooleanArray:
     """``x op value`` as a pandas ``boolean`` array: NA where ``x`` is NaN (not evaluated)."""
+    missing = np.isnan(x)
     with np.errstate(invalid="ignore"):
-        hit = _OPS[op](x, value)
-    return pd.array(np.where(np.isnan(x), None, hit), dtype="boolean")
+        hit = _OPS[op](x, value) & ~missing
+    return pd.arrays.BooleanArray(hit, missing)
 
 
-def _bands(score: np.ndarray, bands: tuple) -> np.ndarray:
-    labels = np.full(len(score), None, dtype=object)
+def _bands(score: np.ndarray, bands: tuple) -> pd.api.extensions.ExtensionArray:
+    """Band id per score (text; missing when unscored, below the first band or no bands)."""
     if not bands:
-        return labels
-    mins = np.array([b.min for b in bands])
-    ids = np.array([b.id for b in bands], dtype=object)
-    ok = ~np.isnan(score)
-    pos = np.searchsorted(mins, score[ok], side="right") - 1
-    labels[ok] = np.where(pos >= 0, ids[np.clip(pos, 0, None)], None)
-    return labels
+        return decode_text(np.full(len(score), -1), [])
+    pos = np.searchsorted(np.array([b.min for b in bands]), score, side="right") - 1
+    pos[np.isnan(score)] = -1
+    return decode_text(pos, [b.id for b in bands])
 
 
 def critical_item_flags(responses: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
