@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
-from xinli_screen._text import fmt_numbers, join_text, text_where
+from xinli_screen._text import decode_text, fmt_numbers
 from xinli_screen.errors import DefinitionIssue
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.policy.models import (
@@ -200,11 +201,48 @@ def bind_policy(
     return active, inactive, issues
 
 
+def _factorize(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hash-based codes 0..k-1 (in order of first appearance) and the k distinct values."""
+    codes, uniques = pd.factorize(key, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques)
+
+
+def _shown_numbers(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Codes of numbers by their text (``fmt_numbers``), formatting only the distinct values.
+
+    The text depends only on the value rounded to 2 decimals, so values are grouped by the bits
+    of that rounded value (rounding again, as ``fmt_numbers`` does, does not change it).
+    """
+    rounded = np.round(np.asarray(values, dtype=float), 2)
+    codes, uniques = _factorize(rounded.view(np.int64))
+    return codes, fmt_numbers(uniques.view(np.float64)).tolist()
+
+
+def _join(old: str, add: str, sep: str) -> str:
+    return add if old == "" else old + sep + add
+
+
 @dataclass(frozen=True)
 class _Truth:
+    """Three-valued outcome of a condition, with its evidence as integer codes.
+
+    ``true`` and ``known`` are boolean, shape (n,). ``codes`` (int64, shape (n,)) is 0 where the
+    condition is not true and otherwise an index into ``labels``, the distinct evidence texts
+    (``labels[0]`` is "").
+    """
+
     true: np.ndarray
     known: np.ndarray
-    evidence: np.ndarray  # object array: text where true, "" elsewhere
+    codes: np.ndarray
+    labels: list[str]
+
+
+def _truth(true: np.ndarray, known: np.ndarray, rows: np.ndarray, codes: np.ndarray,
+           labels: list[str]) -> _Truth:
+    """A :class:`_Truth` whose true ``rows`` have the 0-based evidence ``codes`` into ``labels``."""
+    full = np.zeros(len(true), dtype=np.int64)
+    full[rows] = codes + 1
+    return _Truth(true, known, full, ["", *labels])
 
 
 class _Evaluator:
@@ -227,9 +265,10 @@ class _Evaluator:
         known = ~np.isnan(x)
         with np.errstate(invalid="ignore"):
             true = _OPS[op](x, value) & known
+        rows = np.flatnonzero(true)
+        codes, shown = _shown_numbers(x[rows])
         tail = f" {_OP_TEXT[op]} {value:g}"
-        text = text_where(self.n, true, lambda i: f"{label} = " + fmt_numbers(x[i]) + tail)
-        return _Truth(true, known, text)
+        return _truth(true, known, rows, codes, [f"{label} = {s}{tail}" for s in shown])
 
     def _scale(self, name: str, op: str, value: float, note: str = "") -> _Truth:
         """Compare a scale score; missing items are resolved with the reachable bounds."""
@@ -248,19 +287,28 @@ class _Evaluator:
                 sure_false = (value < lo) | (value > hi)
         true = now | sure_true
         tail = f" {_OP_TEXT[op]} {value:g}{note}"
-        answered = self.scores[f"{name}.n_answered"].to_numpy()
         total = self.n_items[name]
         bound = lo if op in (">=", ">", "==") else hi
         word = "≥" if op in (">=", ">", "==") else "≤"
-
-        def make(i: np.ndarray) -> np.ndarray:
-            scored = f"{name} = " + fmt_numbers(x[i]) + tail
-            partial = (f"{name} {word} " + fmt_numbers(bound[i]) + " ("
-                       + answered[i].astype(str).astype(object)
-                       + f"/{total} answered; rule{tail})")
-            return np.where(now[i], scored, partial)
-
-        return _Truth(true, sure_true | sure_false, text_where(self.n, true, make))
+        rows = np.flatnonzero(true)
+        scored = now[rows]
+        # complete scores: the text depends on the score only
+        scored_codes, shown = _shown_numbers(x[rows[scored]])
+        labels = [f"{name} = {s}{tail}" for s in shown]
+        # incomplete scores: on the reachable bound and the number of items answered
+        partial = rows[~scored]
+        bound_codes, bound_text = _shown_numbers(bound[partial])
+        answered_codes, answered = _factorize(
+            self.scores[f"{name}.n_answered"].to_numpy()[partial])
+        width = len(answered)
+        partial_codes, pairs = _factorize(bound_codes * width + answered_codes)
+        answered_text = answered.astype(str)
+        labels += [f"{name} {word} {bound_text[p // width]} ({answered_text[p % width]}/{total} "
+                   f"answered; rule{tail})" for p in pairs.tolist()]
+        codes = np.empty(len(rows), dtype=np.int64)
+        codes[scored] = scored_codes
+        codes[~scored] = len(shown) + partial_codes
+        return _truth(true, sure_true | sure_false, rows, codes, labels)
 
     def _band(self, cond: BandCondition) -> _Truth:
         scale = self.scales[cond.band]
@@ -277,11 +325,14 @@ class _Evaluator:
         sure_true = inside == (i_hi - i_lo + 1)
         sure_false = inside == 0
         true = now | sure_true
-        labels = band.to_numpy(dtype=object)
-        certain = f"{cond.band} band certain to be one of {', '.join(cond.in_)}"
-        text = text_where(self.n, true, lambda i: np.where(
-            now[i], f"{cond.band} band = " + labels[i].astype(str), certain))
-        return _Truth(true, sure_true | sure_false, text)
+        rows = np.flatnonzero(true)
+        named = now[rows]
+        band_codes, bands = pd.factorize(band.iloc[rows[named]])
+        labels = [f"{cond.band} band = {b}" for b in bands]
+        codes = np.full(len(rows), len(labels), dtype=np.int64)  # band not known yet: certain
+        codes[named] = band_codes
+        labels.append(f"{cond.band} band certain to be one of {', '.join(cond.in_)}")
+        return _truth(true, sure_true | sure_false, rows, codes, labels)
 
     def _column(self, cond: ColumnCondition) -> _Truth:
         raw = self.extra[cond.column]
@@ -290,9 +341,10 @@ class _Evaluator:
             known = text.notna().to_numpy() & (text != "").fillna(False).to_numpy()
             equal = (text == cond.value.strip()).fillna(False).to_numpy()
             true = known & (equal if cond.op == "==" else ~equal)
-            shown = text.astype(object).to_numpy()
-            evidence = text_where(self.n, true, lambda i: f"{cond.column} = " + shown[i])
-            return _Truth(true, known, evidence)
+            rows = np.flatnonzero(true)
+            codes, shown = pd.factorize(text.iloc[rows])
+            return _truth(true, known, rows, codes.astype(np.int64),
+                          [f"{cond.column} = {s}" for s in shown])
         x = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
         return self._compare(x, cond.op, float(cond.value), cond.column)
 
@@ -301,7 +353,7 @@ class _Evaluator:
             return self._column(cond)
         if _instrument_of(cond, self.instruments) not in self.screened:
             return _Truth(np.zeros(self.n, bool), np.ones(self.n, bool),
-                          np.full(self.n, "", dtype=object))
+                          np.zeros(self.n, dtype=np.int64), [""])
         if isinstance(cond, ScaleCondition):
             if cond.metric != "score":
                 x = self.scores[f"{cond.scale}.{cond.metric}"].to_numpy(dtype=float)
@@ -330,19 +382,111 @@ class _Evaluator:
                     else cond.at_least)
             true = n_true >= need
             known = true | (n_true + n_unknown < need)
-            text = np.full(self.n, "", dtype=object)
+            # the evidence of the true children, in order, per distinct combination of codes
+            rows = np.flatnonzero(true)
+            codes = np.zeros(len(rows), dtype=np.int64)
+            labels = [""]
             for child in children:
-                text = join_text(text, child.evidence, child.true & true)
-            return _Truth(true, known, text)
+                width = len(child.labels)
+                codes, pairs = _factorize(codes * width + child.codes[rows])
+                labels = [labels[p // width] if p % width == 0 else
+                          _join(labels[p // width], child.labels[p % width], "; ")
+                          for p in pairs.tolist()]
+            return _truth(true, known, rows, codes, labels)
         return self.leaf(cond)
 
 
-def _render(template: str, evidence: np.ndarray, lang: str) -> np.ndarray:
-    """Fill ``{evidence}`` (the only placeholder) into a reason template, elementwise."""
+def _render(template: str, evidence: str, lang: str) -> str:
+    """Fill ``{evidence}`` (the only placeholder) into a reason template."""
     if "{evidence}" in template:
         head, tail = template.split("{evidence}", 1)
         return head + evidence + tail.replace("{evidence}", "")
     return template + ("（" if lang == "zh" else " (") + evidence + ("）" if lang == "zh" else ")")
+
+
+@dataclass(frozen=True)
+class _Event:
+    """A fired rule or triggered critical item: the rows it holds in and their reason texts.
+
+    ``codes`` (int64, one per row of ``rows``, ascending) index ``zh`` and ``en``, the distinct
+    reason texts (never empty).
+    """
+
+    name: str
+    kind: str
+    rank: int
+    rows: np.ndarray
+    codes: np.ndarray
+    zh: list[str]
+    en: list[str]
+
+
+def _joined(n: int, events: Sequence[_Event], lanes: dict[str, str]
+            ) -> dict[str, ExtensionArray]:
+    """Per row, the texts of the events that hold there, joined in the order of ``events``.
+
+    ``lanes`` maps "zh", "en" (the reason texts) or "codes" (the event names) to the separator.
+    Rows are grouped by their distinct combination of event codes, one event at a time, so text
+    is built once per combination, never per row. Returns pandas ``str`` arrays of length ``n``
+    ("" where no event holds).
+    """
+    combo = np.zeros(n, dtype=np.int64)
+    texts: dict[str, list[str]] = {lane: [""] for lane in lanes}
+    for event in events:
+        width = len(event.zh)
+        codes, pairs = _factorize(combo[event.rows] * width + event.codes)
+        before = (pairs // width).tolist()
+        after = (pairs % width).tolist()
+        combo[event.rows] = len(texts[next(iter(lanes))]) + codes
+        for lane, sep in lanes.items():
+            old = texts[lane]
+            adds = [event.name] * width if lane == "codes" else getattr(event, lane)
+            old += [_join(old[b], adds[a], sep) for b, a in zip(before, after, strict=True)]
+    return {lane: decode_text(combo, labels) for lane, labels in texts.items()}
+
+
+def _id_column(ids: pd.Series | None, rows: np.ndarray) -> np.ndarray | ExtensionArray:
+    """Respondent ids of ``rows`` for the reasons table (None everywhere without ids)."""
+    if ids is None:
+        return np.full(len(rows), None, dtype=object)
+    if ids.dtype == "str":
+        return ids.array.take(rows)
+    values = ids.to_numpy(dtype=object)
+    present = np.zeros(len(values), dtype=bool)
+    present[rows] = True
+    subset = values[present]
+    if pd.api.types.infer_dtype(subset, skipna=True) != "string":
+        return values[rows]  # not all text: as given, for pandas to infer the column type
+    position = np.cumsum(present) - 1
+    return decode_text(position[rows], subset)
+
+
+def _reasons_table(n: int, events: Sequence[_Event], ids: pd.Series | None) -> pd.DataFrame:
+    """The long reasons table: rows in row order, then in the order of ``events``."""
+    if not events:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in REASON_COLUMNS})
+    count = np.bincount(np.concatenate([e.rows for e in events]), minlength=n)
+    slot = np.cumsum(count) - count  # next free place of each row
+    event = np.empty(int(count.sum()), dtype=np.int64)
+    code = np.empty_like(event)
+    offset = 0
+    for k, e in enumerate(events):
+        place = slot[e.rows]
+        slot[e.rows] += 1
+        event[place] = k
+        code[place] = offset + e.codes
+        offset += len(e.zh)
+    rows = np.repeat(np.arange(n, dtype=np.int64), count)
+    kinds = ["critical_item", "rule"]
+    return pd.DataFrame({
+        "row": rows,
+        "id": _id_column(ids, rows),
+        "rule": decode_text(event, [e.name for e in events]),
+        "kind": decode_text(np.array([kinds.index(e.kind) for e in events])[event], kinds),
+        "tier": decode_text(np.array([e.rank for e in events])[event], TIER_ORDER),
+        "reason_zh": decode_text(code, [t for e in events for t in e.zh]),
+        "reason_en": decode_text(code, [t for e in events for t in e.en]),
+    }, columns=REASON_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -357,19 +501,20 @@ class PolicyOutcome:
         False when a missing answer could still raise the tier.
     reasons : DataFrame
         One row per fired rule or triggered critical item: row, id, rule, kind
-        (``critical_item`` or ``rule``), tier, reason_zh, reason_en.
-    critical : ndarray of object, shape (n,)
-        ``;``-joined critical item ids that fired ("" when none).
-    text : dict {"zh", "en", "codes"} of ndarray of object, shape (n,)
+        (``critical_item`` or ``rule``), tier, reason_zh, reason_en; ordered by row, then most
+        severe tier first, then critical items before rules (in their declared order).
+    critical : pandas ``str`` array, shape (n,)
+        ``;``-joined critical item ids that fired ("" when none, never missing).
+    text : dict {"zh", "en", "codes"} of pandas ``str`` array, shape (n,)
         Per respondent, the reasons joined with "; " (most severe tier first) in each
-        language, and the ``;``-joined rule ids in the same order.
+        language, and the ``;``-joined rule ids in the same order ("" when none).
     """
 
     tier: np.ndarray
     settled: np.ndarray
     reasons: pd.DataFrame
-    critical: np.ndarray
-    text: dict[str, np.ndarray]
+    critical: ExtensionArray
+    text: dict[str, ExtensionArray]
 
 
 def evaluate_policy(
@@ -381,8 +526,13 @@ def evaluate_policy(
     instruments: Sequence[Instrument],
     ids: pd.Series | None = None,
     extra: pd.DataFrame | None = None,
+    *,
+    bounds: pd.DataFrame | None = None,
 ) -> PolicyOutcome:
     """Map every respondent to a warning tier with reasons.
+
+    Vectorised: evidence is carried as integer codes per row, and text is built once per
+    distinct evidence (or combination of reasons), never once per respondent.
 
     Parameters
     ----------
@@ -400,40 +550,34 @@ def evaluate_policy(
         Respondent ids, copied into the reasons table.
     extra : DataFrame, shape (n, k), optional
         The input columns named by ``column`` conditions (:func:`extra_columns`), in row order.
+    bounds : DataFrame, shape (n, 2 * n_scales), optional
+        The lowest and highest reachable score of every scale (``{instrument}.{scale}.lo`` and
+        ``.hi`` columns), as returned by :func:`xinli_screen.scoring.score_bounds` for every
+        instrument, side by side, in the row order of ``scores``. Computed from ``responses``
+        when not given; pass it when it is already at hand, to save recomputing it.
 
     Returns
     -------
     PolicyOutcome
+
+    Raises
+    ------
+    KeyError
+        When ``scores``, ``bounds``, ``responses`` or ``extra`` lacks a column the rules need.
     """
-    bounds = pd.concat([score_bounds(responses, inst) for inst in instruments], axis=1)
+    if bounds is None:
+        bounds = pd.concat([score_bounds(responses, inst) for inst in instruments], axis=1)
     ev = _Evaluator(scores, bounds, responses, instruments, extra)
     n = ev.n
     tier = np.zeros(n, dtype=np.int64)
-    settled_needs: list[tuple[np.ndarray, int]] = []
-    parts: list[pd.DataFrame] = []
-    id_values = None if ids is None else ids.to_numpy(dtype=object)
+    unknown: dict[int, np.ndarray] = {}  # per tier rank: evidence that could still raise to it
+    events: list[_Event] = []
     crit_rank = TIER_ORDER.index(policy.critical_item_tier)
-    crit_ids = np.full(n, "", dtype=object)
     meanings = {f"{inst.id}.{c.id}": c for inst in instruments for c in inst.critical_items
                 if c.active or f"{inst.id}.{c.id}" in policy.enable_critical_items}
 
-    # joined reason text per tier rank, so that the most severe reasons come first
-    by_rank = {r: {k: np.full(n, "", dtype=object) for k in ("zh", "en", "codes")}
-               for r in range(len(TIER_ORDER))}
-
-    def add(hit: np.ndarray, rule: str, kind: str, rank: int, zh: np.ndarray,
-            en: np.ndarray) -> None:
-        rows = np.nonzero(hit)[0]
-        parts.append(pd.DataFrame({
-            "row": rows.astype("int64"),
-            "id": None if id_values is None else id_values[rows],
-            "rule": rule, "kind": kind, "tier": TIER_ORDER[rank],
-            "reason_zh": zh[rows], "reason_en": en[rows],
-        }, columns=REASON_COLUMNS))
-        acc = by_rank[rank]
-        acc["zh"] = join_text(acc["zh"], zh, hit)
-        acc["en"] = join_text(acc["en"], en, hit)
-        acc["codes"] = join_text(acc["codes"], np.full(n, rule, dtype=object), hit, ";")
+    def need(missing: np.ndarray, rank: int) -> None:
+        unknown[rank] = missing | unknown[rank] if rank in unknown else missing
 
     for col in critical.columns:
         if col not in meanings:
@@ -441,46 +585,37 @@ def evaluate_policy(
         crit = meanings[col]
         flag = critical[col].reset_index(drop=True)
         hit = flag.fillna(False).to_numpy(dtype=bool)
-        settled_needs.append((flag.isna().to_numpy(), crit_rank))
+        need(flag.isna().to_numpy(), crit_rank)
         if not hit.any():
             continue
-        tier = np.where(hit, np.maximum(tier, crit_rank), tier)
-        x = ev.responses[crit.item].to_numpy(float)
-        label = f"{crit.item} (#{ev.number[crit.item]})"
-        tail = f" {_OP_TEXT[crit.op]} {crit.value:g}"
-        evidence = text_where(n, hit, lambda i, x=x, label=label, tail=tail:
-                         f"{label} = " + fmt_numbers(x[i]) + tail)
-        crit_ids = join_text(crit_ids, np.full(n, col, dtype=object), hit, ";")
+        np.maximum(tier, crit_rank, out=tier, where=hit)
+        rows = np.flatnonzero(hit)
+        codes, shown = _shown_numbers(ev.responses[crit.item].to_numpy(float)[rows])
+        evidence = [f"{crit.item} (#{ev.number[crit.item]}) = {s} {_OP_TEXT[crit.op]} "
+                    f"{crit.value:g}" for s in shown]
         zh_head = "关键题：" + crit.meaning.get("zh")
         en_head = "Critical item: " + crit.meaning.get("en")
-        add(hit, col, "critical_item", crit_rank,
-            text_where(n, hit, lambda i, e=evidence, h=zh_head: h + "（" + e[i] + "）"),
-            text_where(n, hit, lambda i, e=evidence, h=en_head: h + " (" + e[i] + ")"))
+        events.append(_Event(col, "critical_item", crit_rank, rows, codes,
+                             [zh_head + "（" + e + "）" for e in evidence],
+                             [en_head + " (" + e + ")" for e in evidence]))
+    crit_events = list(events)
     for rule in rules:
         truth = ev.evaluate(rule.when)
         rank = TIER_ORDER.index(rule.tier)
-        settled_needs.append((~truth.known, rank))
+        need(~truth.known, rank)
         if not truth.true.any():
             continue
-        tier = np.where(truth.true, np.maximum(tier, rank), tier)
-        add(truth.true, rule.id, "rule", rank,
-            text_where(n, truth.true, lambda i, r=rule, t=truth:
-                       _render(r.reason.get("zh"), t.evidence[i], "zh")),
-            text_where(n, truth.true, lambda i, r=rule, t=truth:
-                       _render(r.reason.get("en"), t.evidence[i], "en")))
-    text = {k: np.full(n, "", dtype=object) for k in ("zh", "en", "codes")}
-    for rank in sorted(by_rank, reverse=True):
-        for key, sep in (("zh", "; "), ("en", "; "), ("codes", ";")):
-            part = by_rank[rank][key]
-            text[key] = join_text(text[key], part, part != "", sep)
+        np.maximum(tier, rank, out=tier, where=truth.true)
+        rows = np.flatnonzero(truth.true)
+        evidence = truth.labels[1:]
+        events.append(_Event(rule.id, "rule", rank, rows, truth.codes[rows] - 1,
+                             [_render(rule.reason.get("zh"), e, "zh") for e in evidence],
+                             [_render(rule.reason.get("en"), e, "en") for e in evidence]))
     settled = np.ones(n, dtype=bool)
-    for unknown, rank in settled_needs:
-        settled &= ~(unknown & (rank > tier))
-    reasons = (pd.concat(parts, ignore_index=True) if parts
-               else pd.DataFrame({c: pd.Series(dtype=object) for c in REASON_COLUMNS}))
-    if len(reasons):
-        order = reasons["tier"].map({t: -k for k, t in enumerate(TIER_ORDER)})
-        reasons = reasons.assign(_o=order).sort_values(["row", "_o"], kind="stable")
-        reasons = reasons.drop(columns="_o").reset_index(drop=True)
-    return PolicyOutcome(tier=tier, settled=settled, reasons=reasons, critical=crit_ids,
-                         text=text)
+    for rank, missing in unknown.items():
+        settled &= ~(missing & (rank > tier))
+    events.sort(key=lambda e: -e.rank)  # most severe first; stable within a tier
+    text = _joined(n, events, {"zh": "; ", "en": "; ", "codes": ";"})
+    crit_ids = _joined(n, crit_events, {"codes": ";"})["codes"]
+    return PolicyOutcome(tier=tier, settled=settled, reasons=_reasons_table(n, events, ids),
+                         critical=crit_ids, text=text)
