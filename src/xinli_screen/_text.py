@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["decode_text", "fmt_numbers", "join_text", "text_where"]
+__all__ = ["decode_text", "fmt_numbers", "join_text", "text_at", "text_where"]
 
 
 def fmt_numbers(values: np.ndarray) -> np.ndarray:
@@ -65,3 +65,29 @@ def decode_text(codes: np.ndarray, labels: Sequence[str | None]
     dictionary = pa.array(list(labels), type=pa.large_string())
     taken = dictionary.take(pa.array(codes, mask=codes < 0))
     return pd.array(taken, dtype="str")
+
+
+def text_at(n: int, rows: np.ndarray, texts: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Per-row text of length ``n``: ``texts[k]`` in row ``rows[k]``, "" in every other row.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    rows : ndarray of int, shape (m,)
+        Distinct row positions that carry a text.
+    texts : array_like of str, shape (m,)
+        Their texts (None or "" for none).
+
+    Returns
+    -------
+    pandas ``str`` array, shape (n,)
+        Built from the distinct texts only (:func:`decode_text`), never "NaN".
+    """
+    codes = np.zeros(n, dtype=np.int64)
+    labels: list[str | None] = [""]
+    if len(rows):
+        found, uniques = pd.factorize(np.asarray(texts, dtype=object))
+        codes[rows] = found + 1
+        labels += [str(u) for u in uniques]
+    return decode_text(codes, labels)

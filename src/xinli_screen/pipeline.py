@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from xinli_screen import __version__
-from xinli_screen._text import join_text, text_where
+from xinli_screen._text import decode_text, join_text, text_at, text_where
 from xinli_screen.errors import PolicyDefinitionError, ResponseDataError
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import LoadedInstrument, load_instrument_with_hash
@@ -31,12 +31,17 @@ from xinli_screen.policy.loader import load_policy
 from xinli_screen.policy.models import TIER_ORDER, Policy
 from xinli_screen.responses import PreparedResponses, prepare_responses
 from xinli_screen.result import ScreeningResult
-from xinli_screen.scoring import critical_item_flags, score_instrument, validity_flags
+from xinli_screen.scoring import critical_item_flags, score_with_bounds, validity_flags
 
 __all__ = ["STAGES", "screen", "screen_with_responses"]
 
 #: Stages reported to the ``progress`` callback, in order.
 STAGES = ("parse", "score", "policy", "assemble")
+
+
+#: Row statuses in order of precedence (a later one wins); see ``result.STATUSES``.
+_STATUS_PRECEDENCE = ("scored", "incomplete", "no_answers", "invalid_protocol", "invalid",
+                      "duplicate_id", "missing_id")
 
 
 def _status(
@@ -46,41 +51,50 @@ def _status(
     scores: pd.DataFrame,
     verdict: pd.arrays.BooleanArray,
     instruments: Sequence[Instrument],
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[pd.api.extensions.ExtensionArray, pd.api.extensions.ExtensionArray]:
+    """Row status and its detail text; the text is built only for the rows that need one."""
     n = len(responses)
-    detail = np.full(n, "", dtype=object)
-    unscored = np.zeros(n, dtype=bool)
+    short = []
     for inst in instruments:
         for scale in inst.scales:
             if scale.optional or scale.is_composite:
                 continue
             name = f"{inst.id}.{scale.id}"
             answered = scores[f"{name}.n_answered"].to_numpy()
-            missing = answered < scale.required_answers
-            unscored |= missing
-            tail = f"/{len(scale.items)} answered, needs {scale.required_answers}"
-            text = text_where(n, missing, lambda i, a=answered, name=name, tail=tail:
-                              f"{name}: " + a[i].astype(str).astype(object) + tail)
-            detail = join_text(detail, text, missing)
-    retest = (~verdict).fillna(False).to_numpy(dtype=bool)
+            short.append((name, answered, answered < scale.required_answers, scale))
+    unscored = np.logical_or.reduce([m for _, _, m, _ in short]) if short else np.zeros(
+        n, dtype=bool)
     cell_fail = prepared_failures[prepared_failures["item"].notna()]
     invalid = np.zeros(n, dtype=bool)
+    invalid[cell_fail["row"].to_numpy()] = True
+    rows = np.flatnonzero(unscored | invalid)
+    detail = np.full(len(rows), "", dtype=object)
+    for name, answered, missing, scale in short:
+        hit = missing[rows]
+        tail = f"/{len(scale.items)} answered, needs {scale.required_answers}"
+        text = text_where(len(rows), hit, lambda i, a=answered[rows], name=name, tail=tail:
+                          f"{name}: " + a[i].astype(str).astype(object) + tail)
+        detail = join_text(detail, text, hit)
     if len(cell_fail):
-        invalid[cell_fail["row"].to_numpy()] = True
         per_row = cell_fail.groupby("row")["item"].agg(lambda s: ", ".join(sorted(set(s))))
-        text = np.full(n, "", dtype=object)
-        text[per_row.index.to_numpy()] = ("invalid answer in " + per_row).to_numpy(dtype=object)
-        detail = np.where(invalid, join_text(text, detail, invalid & (detail != "")), detail)
-    no_answers = responses.isna().to_numpy().all(axis=1)
-    status = np.full(n, "scored", dtype=object)
-    status[unscored] = "incomplete"
-    status[no_answers] = "no_answers"
-    status[retest] = "invalid_protocol"
-    status[invalid] = "invalid"
+        where = np.searchsorted(rows, per_row.index.to_numpy())
+        text = np.full(len(rows), "", dtype=object)
+        text[where] = ("invalid answer in " + per_row).to_numpy(dtype=object)
+        bad = invalid[rows]
+        detail = np.where(bad, join_text(text, detail, bad & (detail != "")), detail)
+    x = responses.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        no_answers = np.isnan(np.fmax.reduce(x, axis=1)) if x.shape[1] else np.ones(n, bool)
+    code = np.zeros(n, dtype=np.int8)
+    code[unscored] = 1
+    code[no_answers] = 2
+    code[(~verdict).fillna(False).to_numpy(dtype=bool)] = 3
+    code[invalid] = 4
     if ids is not None:
-        status[ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()] = "duplicate_id"
-        status[ids.isna().to_numpy()] = "missing_id"
-    return status, detail
+        absent = ids.isna().to_numpy()
+        code[ids.duplicated(keep=False).to_numpy() & ~absent] = 5
+        code[absent] = 6
+    return decode_text(code, _STATUS_PRECEDENCE), text_at(n, rows, detail)
 
 
 def _norm_tables(
@@ -139,40 +153,41 @@ def _careless(responses: pd.DataFrame, data: pd.DataFrame,
 
 def _validity_verdict(
     lie: pd.DataFrame, checks: pd.DataFrame, instruments: Sequence[Instrument], lang: str
-) -> tuple[pd.arrays.BooleanArray, np.ndarray]:
+) -> tuple[pd.arrays.BooleanArray, pd.api.extensions.ExtensionArray]:
     """Combine validity scales (lie scales) and careless checks into ``protocol_valid``.
 
     False when any check fired, True when every check was decided and none fired, NA when
     none fired but one could not be decided. Never affects critical items or tiers.
     """
     n = len(lie)
-    fired = lie.fillna(False).to_numpy(dtype=bool).any(axis=1) if lie.shape[1] else np.zeros(
-        n, dtype=bool)
+    flags = lie.fillna(False).to_numpy(dtype=bool) if lie.shape[1] else np.zeros((n, 0), bool)
+    fired = flags.any(axis=1)
     unknown = lie.isna().to_numpy().any(axis=1) if lie.shape[1] else np.zeros(n, dtype=bool)
-    text = np.full(n, "", dtype=object)
+    extra = (checks["validity_reasons"].to_numpy(dtype=object) if "protocol_valid" in
+             checks.columns else np.full(n, "", dtype=object))
+    rows = np.flatnonzero(fired | (extra != ""))
+    text = np.full(len(rows), "", dtype=object)
     meanings = {f"{i.id}.{c.id}": c.meaning.get(lang) for i in instruments
                 for c in i.validity_checks}
-    for col in lie.columns:
-        hit = lie[col].fillna(False).to_numpy(dtype=bool)
-        text = join_text(text, np.full(n, meanings[col], dtype=object), hit)
+    for j, col in enumerate(lie.columns):
+        hit = flags[rows, j]
+        text = join_text(text, np.full(len(rows), meanings[col], dtype=object), hit)
     if "protocol_valid" in checks.columns:
         verdict = checks["protocol_valid"].reset_index(drop=True)
         fired |= (~verdict).fillna(False).to_numpy(dtype=bool)
         unknown |= verdict.isna().to_numpy()
-        extra = checks["validity_reasons"].to_numpy(dtype=object)
-        text = join_text(text, extra, extra != "")
-    valid = pd.array(np.where(fired, False, np.where(unknown, None, True)), dtype="boolean")
-    return valid, text
+        text = join_text(text, extra[rows], extra[rows] != "")
+    valid = pd.arrays.BooleanArray(~fired, unknown & ~fired)
+    return valid, text_at(n, rows, text)
 
 
 def _review_status(tier: np.ndarray, valid: pd.arrays.BooleanArray,
-                   unreadable_critical: np.ndarray) -> np.ndarray:
+                   unreadable_critical: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """``retest`` for an invalid protocol; ``pending_review`` (待复核) above tier none, and
     whenever a critical item's answer could not be read (a person must look at the sheet)."""
-    status = np.where((tier > 0) | unreadable_critical, "pending_review",
-                      "not_required").astype(object)
-    status[(~valid).fillna(False).to_numpy(dtype=bool)] = "retest"
-    return status
+    code = ((tier > 0) | unreadable_critical).astype(np.int8)
+    code[(~valid).fillna(False).to_numpy(dtype=bool)] = 2
+    return decode_text(code, ["not_required", "pending_review", "retest"])
 
 
 def _unreadable_critical(failures: pd.DataFrame, instruments: Sequence[Instrument],
@@ -362,7 +377,9 @@ def screen_with_responses(
     prepared = prepare_responses(data, insts, columns=columns, id_column=id_column,
                                  missing_codes=missing_codes)
     step("score")
-    scores = pd.concat([score_instrument(prepared.responses, i) for i in insts], axis=1)
+    scored = [score_with_bounds(prepared.responses, i) for i in insts]
+    scores = pd.concat([sc for sc, _ in scored], axis=1)
+    bounds = pd.concat([b for _, b in scored], axis=1)
     if tables:
         _check_group_columns(tables, data, group_columns)
         plain = data.reset_index(drop=True)
@@ -382,14 +399,13 @@ def screen_with_responses(
             "reports or flags), which the input lacks (see docs/policy.md)")
     extra = data[wanted].reset_index(drop=True) if wanted else None
     outcome = evaluate_policy(pol.policy, rules, scores, prepared.responses, critical, insts,
-                              prepared.ids, extra)
+                              prepared.ids, extra, bounds=bounds)
     step("assemble")
     verdict, validity_text = _validity_verdict(validity, checks, insts, lang)
     status, detail = _status(prepared.failures, prepared.ids, prepared.responses, scores,
                              verdict, insts)
-    tier_names = np.array(TIER_ORDER, dtype=object)[outcome.tier]
-    labels = {t: pol.policy.tiers.spec(t).label.get(lang) for t in TIER_ORDER}
-    head = {} if prepared.ids is None else {id_column: prepared.ids.to_numpy(dtype=object)}
+    labels = [pol.policy.tiers.spec(t).label.get(lang) for t in TIER_ORDER]
+    head = {} if prepared.ids is None else {id_column: prepared.ids.array}
     table = pd.concat([
         pd.DataFrame({**head, "status": status, "status_detail": detail}),
         scores.reset_index(drop=True),
@@ -399,8 +415,9 @@ def screen_with_responses(
             "critical_items": outcome.critical,
             "protocol_valid": verdict,
             "validity_reasons": validity_text,
-            "warning_tier": pd.Categorical(tier_names, categories=TIER_ORDER, ordered=True),
-            "warning_label": pd.Series(tier_names).map(labels).to_numpy(dtype=object),
+            "warning_tier": pd.Categorical.from_codes(outcome.tier, categories=TIER_ORDER,
+                                                      ordered=True),
+            "warning_label": decode_text(outcome.tier, labels),
             "review_status": _review_status(
                 outcome.tier, verdict, _unreadable_critical(prepared.failures, insts, len(data))),
             "tier_settled": outcome.settled,

@@ -235,24 +235,30 @@ def _parse_numeric(
 
 
 def normalise_ids(ids: pd.Series) -> pd.Series:
-    """Respondent ids as strings, leading zeros kept.
+    """Respondent ids as text, leading zeros kept.
 
     Whitespace is stripped, full-width characters are folded (NFKC), and the trailing ``.0``
-    that a float export writes after an integer id (``"93705.0"``) is removed. Empty ids
-    become None.
+    that a float export writes after an integer id (``"93705.0"``) is removed. Returns a
+    pandas ``str`` Series (Arrow-backed, same index); empty and absent ids are missing (NaN).
+    The text operations run in Arrow (``utf8_normalize``, ``utf8_trim_whitespace``,
+    ``replace_substring_regex``), not per row in Python.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if pd.api.types.is_float_dtype(ids.dtype):
         whole = ids.notna() & (ids % 1 == 0)
         out = ids.astype(object)
         out[whole] = ids[whole].astype("int64").astype(str)
         out[~whole & ids.notna()] = ids[~whole & ids.notna()].astype(str)
-        return out.where(ids.notna(), None)
+        return out.where(ids.notna(), None).astype("str")
     if pd.api.types.is_integer_dtype(ids.dtype):
-        return ids.astype(str).astype(object).where(ids.notna(), None)
-    text = ids.astype("string").str.normalize("NFKC").str.strip()
-    text = text.str.replace(_FLOAT_ID.pattern, r"\1", regex=True)
-    out = text.astype(object)
-    return out.where(text.notna() & (text != ""), None)
+        return ids.astype("str").where(ids.notna())
+    text = pa.array(ids.astype("str").array, type=pa.large_string())
+    text = pc.utf8_trim_whitespace(pc.utf8_normalize(text, form="NFKC"))
+    text = pc.replace_substring_regex(text, pattern=_FLOAT_ID.pattern, replacement=r"\1")
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
+    return pd.Series(pd.array(text, dtype="str"), index=ids.index, name=ids.name)
 
 
 def _id_failures(ids: pd.Series) -> pd.DataFrame:
@@ -262,7 +268,7 @@ def _id_failures(ids: pd.Series) -> pd.DataFrame:
     codes = ["missing-id"] * int(missing.sum()) + ["duplicate-id"] * int(dup.sum())
     return pd.DataFrame({
         "row": rows.astype("int64"),
-        "id": ids.to_numpy(dtype=object)[rows],
+        "id": ids.to_numpy(dtype=object, na_value=None)[rows],
         "item": None,
         "column": ids.name,
         "code": codes,
@@ -390,7 +396,7 @@ def prepare_responses(
     n = len(data)
     item_ids = [i.id for inst in instruments for i in inst.items]
     ids = normalise_ids(data[source_id]).rename(id_column) if source_id else None
-    id_values = None if ids is None else ids.to_numpy(dtype=object)
+    id_values = None if ids is None else ids.to_numpy(dtype=object, na_value=None)
     scales = {i.id: inst.response_scale_of(i) for inst in instruments for i in inst.items}
     numeric, text = _split_columns(data, item_ids, mapping, scales, extra)
     fail_parts: list[pd.DataFrame] = []
