@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from xinli_screen._text import decode_text
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import load_instrument
 from xinli_screen.norms.continuous import locate
 from xinli_screen.norms.errors import NormMismatchError, NormWarning
 from xinli_screen.norms.loader import load_norms
-from xinli_screen.norms.models import NormTable, ScaleNorm, metric_problems
+from xinli_screen.norms.models import GroupVariable, NormTable, ScaleNorm, metric_problems
 from xinli_screen.norms.standard import (
     linear_t,
     normalised_z,
@@ -37,6 +39,8 @@ __all__ = ["NORM_STATUSES", "apply_norms"]
 #: normed scale of the row has.
 NORM_STATUSES = ("no_norm_group", "group_not_covered", "beyond_norms", "unscored", "ok")
 
+_STATUS = {status: code for code, status in enumerate(NORM_STATUSES)}
+#: Cell index of a row with no norm group / with a group the table does not cover.
 _NO_GROUP, _NOT_COVERED = -2, -1
 
 
@@ -133,31 +137,24 @@ def apply_norms(
                       f"{norms.instrument_version}; the scores are from v{inst.version}",
                       NormWarning, stacklevel=2)
     n = len(scores)
-    grp = _aligned_groups(scores, norms, groups)
-    cell_of, label, covariate = _row_cells(norms, grp, n)
+    rows = _row_groups(norms, _aligned_groups(scores, norms, groups), n)
     out: dict[str, object] = {}
-    worst = np.full(n, len(NORM_STATUSES) - 1)
+    worst = np.full(n, _STATUS["ok"], dtype=np.int8)
     for sid, norm in norms.scales.items():
         col = f"{inst.id}.{sid}"
         if col not in scores.columns:
             raise KeyError(f"score column {col!r} not found; pass the table score_instrument "
                            "returns")
         raw = pd.to_numeric(scores[col], errors="coerce").to_numpy(dtype=float)
-        res = _scale(norms, norm, raw, cell_of[sid], grp, covariate)
-        for key in ("z", "t", "percentile"):
-            out[f"{col}.{key}"] = res[key]
-        for key in ("stanine", "sten"):
-            vals = res[key]
-            out[f"{col}.{key}"] = pd.array(np.where(np.isnan(vals), None, vals),
-                                           dtype="Int64")
+        res = _scale(norms, norm, raw, rows)
+        out.update({f"{col}.{key}": value for key, value in res.items() if key != "status"})
         status = res["status"]
-        out[f"{col}.norm_status"] = status
-        rank = pd.Categorical(status, categories=NORM_STATUSES).codes.astype(int)
-        worst = np.minimum(worst, rank)
-    out[f"{inst.id}.norm_group"] = label
-    out[f"{inst.id}.norm_status"] = np.array(NORM_STATUSES, dtype=object)[worst]
-    out[f"{inst.id}.norm_table"] = np.full(n, norms.label, dtype=object)
-    return pd.DataFrame(out, index=scores.index)
+        out[f"{col}.norm_status"] = decode_text(status, NORM_STATUSES)
+        np.minimum(worst, status, out=worst)
+    out[f"{inst.id}.norm_group"] = decode_text(rows.combo, rows.labels)
+    out[f"{inst.id}.norm_status"] = decode_text(worst, NORM_STATUSES)
+    out[f"{inst.id}.norm_table"] = _constant_text(norms.label, n)
+    return pd.DataFrame(out, index=scores.index, copy=False)
 
 
 def _aligned_groups(scores: pd.DataFrame, norms: NormTable,
@@ -180,118 +177,214 @@ def _aligned_groups(scores: pd.DataFrame, norms: NormTable,
     return groups.reset_index(drop=True)
 
 
-def _variable_keys(norms: NormTable, grp: pd.DataFrame, n: int
-                   ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Level key per row and variable; masks of rows with no group / an uncovered group."""
-    keys, missing, uncovered = [], np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+class _Rows(NamedTuple):
+    """The norm group of every row, as codes into the few distinct groups present.
+
+    ``combo`` (shape (n,)): index into ``keys``/``labels``, or :data:`_NO_GROUP` (a value is
+    missing or not recognised) / :data:`_NOT_COVERED` (a real group the table lacks).
+    ``keys``: sorted (variable, level key) pairs of each distinct group, as
+    :attr:`~xinli_screen.norms.models.Cell.key`. ``labels``: ``"sex=female, grade=7"`` (the
+    covariate value appended for continuous tables, ``"all"`` without group variables).
+    ``levels``: per group variable, the level index of each row (-1: not matched).
+    ``covariate``: continuous tables' covariate per row (NaN: missing), else None.
+    """
+
+    combo: np.ndarray
+    keys: list[tuple[tuple[str, str], ...]]
+    labels: list[str]
+    levels: dict[str, np.ndarray]
+    covariate: np.ndarray | None
+
+
+def _match_variable(values: pd.Series, variable: GroupVariable
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Level index of each row (-1: not matched) and whether its value names some group.
+
+    Raw values are factorised first, so spellings are matched once per distinct value. A value
+    that matches no level of ``variable`` still names a group when it is a level of the
+    standard variable of that id (grade 10 against a table of grades 7-9), or, for other
+    variables, when it is present at all.
+    """
+    codes, uniques = pd.factorize(values)
+    keys = match_levels(uniques, variable)
+    position = {lev.key: i for i, lev in enumerate(variable.levels)}
+    level = np.array([*(position.get(k, -1) for k in keys), -1], dtype=np.intp)
+    std = standard_variable(variable.id)
+    if std is not None:
+        named = pd.notna(match_levels(uniques, std))
+    else:
+        named = np.array([normalise_text(u) is not None for u in uniques], dtype=bool)
+    present = np.append(named, False)[codes]  # code -1 (a missing value) takes the last entry
+    blank_na = values.dtype.kind in "biuf" or isinstance(values.dtype, pd.StringDtype)
+    if std is None and not blank_na:  # a missing date (NaT) reads as the text "nat"
+        na = np.flatnonzero(codes < 0)
+        present[na] = [normalise_text(v) is not None
+                       for v in values.iloc[na].to_numpy(dtype=object)]
+    return level[codes], present
+
+
+def _row_groups(norms: NormTable, grp: pd.DataFrame, n: int) -> _Rows:
+    """Match every row's group values and code the distinct norm groups present."""
+    missing, uncovered = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    levels: dict[str, np.ndarray] = {}
+    key, radix = np.zeros(n, dtype=np.int64), 1
     for var in norms.group_variables:
-        values = grp[var.id].to_numpy(dtype=object)
-        k = match_levels(values, var)
-        unmatched = pd.isna(k)
-        std = standard_variable(var.id)
-        if std is not None:  # grade 10 against a table of grades 7-9: a real, uncovered group
-            known = pd.notna(match_levels(values, std))
-        else:  # any present value is taken as a group the table does not have
-            known = pd.notna(pd.Series(values).map(normalise_text)).to_numpy()
-        uncovered |= unmatched & known
-        missing |= unmatched & ~known
-        keys.append(k)
-    return keys, missing, uncovered & ~missing
-
-
-def _row_cells(norms: NormTable, grp: pd.DataFrame, n: int
-               ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
-    """Per scale: cell index of each row (-2 no group value, -1 not covered); group labels."""
-    keys, missing, uncovered = _variable_keys(norms, grp, n)
-    covariate = None
+        level, present = _match_variable(grp[var.id], var)
+        uncovered |= (level < 0) & present
+        missing |= (level < 0) & ~present
+        levels[var.id] = level
+        key += np.maximum(level, 0) * radix  # unmatched rows get no group: any digit does
+        radix *= len(var.levels)
+    covariate, cov_values = None, np.empty(0)
     if norms.covariate is not None:
         covariate = pd.to_numeric(grp[norms.covariate.id], errors="coerce").to_numpy(
             dtype=float)
         missing |= np.isnan(covariate)
-    var_ids = [v.id for v in norms.group_variables]
-    parts = [np.array([f"{v}={x}" if isinstance(x, str) else f"{v}=?" for x in k],
-                      dtype=object) for v, k in zip(var_ids, keys, strict=True)]
-    if covariate is not None:
-        cov_id = norms.covariate.id  # type: ignore[union-attr]
-        parts.append(np.array([f"{cov_id}={c:g}" for c in covariate], dtype=object))
-    label = (np.array([", ".join(p) for p in zip(*parts, strict=True)], dtype=object) if parts
-             else np.full(n, "all", dtype=object))
-    label = np.where(missing | uncovered, None, label)
-    combos = zip(*keys, strict=True) if keys else iter([()] * n)
-    row_key = pd.Series(["\x1f".join(f"{v}={x}" for v, x in
-                                     sorted(zip(var_ids, combo, strict=True)))
-                         for combo in combos], dtype=object)
-    cell_of: dict[str, np.ndarray] = {}
-    for sid, norm in norms.scales.items():
-        if norms.kind == "continuous":
-            idx = np.zeros(n, dtype=int)
-        else:
-            lookup = {"\x1f".join(f"{v}={x}" for v, x in c.key): i
-                      for i, c in enumerate(norm.cells)}
-            idx = row_key.map(lookup).fillna(_NOT_COVERED).to_numpy(dtype=int, copy=True)
-        idx[uncovered] = _NOT_COVERED
-        idx[missing] = _NO_GROUP
-        cell_of[sid] = idx
-    return cell_of, label, covariate
-
-
-def _scale(norms: NormTable, norm: ScaleNorm, raw: np.ndarray, idx: np.ndarray,
-           grp: pd.DataFrame, covariate: np.ndarray | None) -> dict[str, np.ndarray]:
-    n = raw.size
-    z = np.full(n, np.nan)
-    pr = np.full(n, np.nan)
-    beyond = np.zeros(n, dtype=bool)
-    linear = norms.kind == "mean_sd"
-    covered = idx >= 0
-    if norms.kind == "continuous":
-        model = norm.model
-        if model is None or covariate is None:  # guaranteed by the table checks
-            raise NormMismatchError(
-                [f"continuous norm {norms.id!r} lacks its model or covariate"])
-        level = None
-        if model.factor is not None:
-            level = match_levels(grp[model.factor].to_numpy(dtype=object),
-                                 norms.variable(model.factor))
-            known = {lv.key for lv in norms.variable(model.factor).levels}
-            covered &= np.array([lv in known for lv in level])
-        with np.errstate(invalid="ignore"):
-            in_range = (covariate >= model.covariate_min) & (covariate <= model.covariate_max)
-        not_cov = covered & ~in_range
-        idx = np.where(not_cov | ((idx >= 0) & ~covered), _NOT_COVERED, idx)
-        covered &= in_range
-        rows = np.flatnonzero(covered)
-        zz, bb = locate(model, raw[rows], covariate[rows],
-                        None if level is None else level[rows])
-        z[rows], beyond[rows] = zz, bb
-        pr[rows] = percentile_from_z(zz)
-    elif linear:
-        means = np.array([c.mean for c in norm.cells] + [np.nan], dtype=float)
-        sds = np.array([c.sd for c in norm.cells] + [np.nan], dtype=float)
-        los = np.array([-np.inf if c.min is None else c.min for c in norm.cells] + [np.nan])
-        his = np.array([np.inf if c.max is None else c.max for c in norm.cells] + [np.nan])
-        take = np.where(covered, idx, len(norm.cells))
-        z = z_score(raw, means[take], sds[take])
-        pr = percentile_from_z(z)
-        with np.errstate(invalid="ignore"):
-            beyond = covered & ((raw < los[take]) | (raw > his[take]))
+        cov_codes, bits = pd.factorize(covariate.view(np.int64))  # bits: -0.0 is not 0.0
+        key += cov_codes * radix
+        cov_values = bits.view(np.float64)
+    if norms.group_variables or covariate is not None:
+        combo, combos = pd.factorize(key)
     else:
-        for i, cell in enumerate(norm.cells):
-            rows = np.flatnonzero(idx == i)
-            if rows.size == 0:
-                continue
-            p, b = percentile_from_points(cell.points, raw[rows])
-            pr[rows], beyond[rows] = p, b
-            if cell.min is not None and cell.max is not None:
-                with np.errstate(invalid="ignore"):
-                    beyond[rows] |= (raw[rows] < cell.min) | (raw[rows] > cell.max)
-        z = normalised_z(pr)
-    unscored = np.isnan(raw)
-    z = np.where(covered & ~unscored, z, np.nan)
-    pr = np.where(covered & ~unscored, pr, np.nan)
-    status = np.full(n, "ok", dtype=object)
-    status[beyond & ~unscored] = "beyond_norms"
-    status[unscored] = "unscored"
-    status[idx == _NOT_COVERED] = "group_not_covered"
-    status[idx == _NO_GROUP] = "no_norm_group"
-    return {"z": z, "t": linear_t(z), "percentile": pr, "stanine": stanine(z),
-            "sten": sten(z), "status": status}
+        combo, combos = np.zeros(n, dtype=np.intp), np.zeros(1, dtype=np.int64)
+    keys, labels = [], []
+    for k in combos.tolist():
+        pairs = []
+        for var in norms.group_variables:
+            k, digit = divmod(k, len(var.levels))
+            pairs.append((var.id, var.levels[digit].key))
+        parts = [f"{v}={x}" for v, x in pairs]
+        if norms.covariate is not None:
+            parts.append(f"{norms.covariate.id}={cov_values[k]:g}")
+        keys.append(tuple(sorted(pairs)))
+        labels.append(", ".join(parts) if parts else "all")
+    combo[uncovered] = _NOT_COVERED
+    combo[missing] = _NO_GROUP
+    return _Rows(combo, keys, labels, levels, covariate)
+
+
+def _scale(norms: NormTable, norm: ScaleNorm, raw: np.ndarray, rows: _Rows
+           ) -> dict[str, np.ndarray | pd.api.extensions.ExtensionArray]:
+    """Standard scores and status codes (index into NORM_STATUSES) of one scale, per row.
+
+    Mean/SD and percentile tables are evaluated once per distinct (cell, raw score) pair and
+    expanded to the rows; continuous tables row by row (the covariate is continuous).
+    """
+    if norms.kind == "continuous":
+        cells = np.zeros(len(rows.keys), dtype=np.intp)
+    else:
+        lookup = {c.key: i for i, c in enumerate(norm.cells)}
+        cells = np.array([lookup.get(k, _NOT_COVERED) for k in rows.keys], dtype=np.intp)
+    # negative combo codes index the last two entries: the codes are the same sentinels
+    idx = np.append(cells, [_NO_GROUP, _NOT_COVERED])[rows.combo]
+    state: np.ndarray | None = None
+    if norms.kind == "continuous":
+        idx, z, pr, beyond = _continuous(norms, norm, raw, idx, rows)
+        x = raw
+    else:
+        state, idx, x = _pairs(idx, raw, len(norm.cells))
+        table = _mean_sd if norms.kind == "mean_sd" else _percentile
+        z, pr, beyond = table(norm, idx, x)
+    unscored = np.isnan(x)
+    keep = (idx >= 0) & ~unscored
+    z = np.where(keep, z, np.nan)
+    pr = np.where(keep, pr, np.nan)
+    status = np.full(x.size, _STATUS["ok"], dtype=np.int8)
+    status[beyond & ~unscored] = _STATUS["beyond_norms"]
+    status[unscored] = _STATUS["unscored"]
+    status[idx == _NOT_COVERED] = _STATUS["group_not_covered"]
+    status[idx == _NO_GROUP] = _STATUS["no_norm_group"]
+    out: dict[str, np.ndarray] = {"z": z, "t": linear_t(z), "percentile": pr,
+                                  "stanine": stanine(z), "sten": sten(z), "status": status}
+    if state is not None:
+        out = {key: value[state] for key, value in out.items()}
+    res: dict[str, np.ndarray | pd.api.extensions.ExtensionArray] = dict(out)
+    for key in ("stanine", "sten"):
+        band = out[key]
+        unknown = np.isnan(band)
+        res[key] = pd.arrays.IntegerArray(np.where(unknown, 0, band).astype(np.int64), unknown)
+    return res
+
+
+def _pairs(idx: np.ndarray, raw: np.ndarray, n_cells: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (cell, raw score) pairs: each row's pair, and the cell and score of each pair.
+
+    Rows are coded ``(cell + 2) * (n_scores + 1) + score code + 1`` (cell -2/-1: no group / not
+    covered, score code -1: missing): a dense code when the grid of all pairs is not larger
+    than the data, else factorised to the pairs present.
+    """
+    codes, values = pd.factorize(raw)
+    width = values.size + 1
+    key = idx * width + codes
+    key += 2 * width + 1
+    if (n_cells + 2) * width <= raw.size:
+        state, pairs = key, np.arange((n_cells + 2) * width)
+    else:
+        state, pairs = pd.factorize(key)
+    return state, pairs // width - 2, np.append(np.nan, values)[pairs % width]
+
+
+def _mean_sd(norm: ScaleNorm, idx: np.ndarray, x: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Linear z, percentile :math:`100\\,\\Phi(z)` and the beyond-range flag (idx >= 0: cell)."""
+    means = np.array([c.mean for c in norm.cells] + [np.nan], dtype=float)
+    sds = np.array([c.sd for c in norm.cells] + [np.nan], dtype=float)
+    los = np.array([-np.inf if c.min is None else c.min for c in norm.cells] + [np.nan])
+    his = np.array([np.inf if c.max is None else c.max for c in norm.cells] + [np.nan])
+    covered = idx >= 0
+    take = np.where(covered, idx, len(norm.cells))
+    z = z_score(x, means[take], sds[take])
+    with np.errstate(invalid="ignore"):
+        beyond = covered & ((x < los[take]) | (x > his[take]))
+    return z, percentile_from_z(z), beyond
+
+
+def _percentile(norm: ScaleNorm, idx: np.ndarray, x: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalised z, interpolated percentile rank and the beyond-range flag, cell by cell."""
+    pr = np.full(x.size, np.nan)
+    beyond = np.zeros(x.size, dtype=bool)
+    order = np.argsort(idx, kind="stable")
+    bounds = np.searchsorted(idx[order], np.arange(len(norm.cells) + 1))
+    for i, cell in enumerate(norm.cells):
+        rows = order[bounds[i]:bounds[i + 1]]
+        if rows.size == 0:
+            continue
+        p, b = percentile_from_points(cell.points, x[rows])
+        pr[rows], beyond[rows] = p, b
+        if cell.min is not None and cell.max is not None:
+            with np.errstate(invalid="ignore"):
+                beyond[rows] |= (x[rows] < cell.min) | (x[rows] > cell.max)
+    return normalised_z(pr), pr, beyond
+
+
+def _continuous(norms: NormTable, norm: ScaleNorm, raw: np.ndarray, idx: np.ndarray,
+                rows: _Rows) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cell index (covariate out of range: not covered), location z, percentile, beyond."""
+    model = norm.model
+    covariate = rows.covariate
+    if model is None or covariate is None:  # guaranteed by the table checks
+        raise NormMismatchError([f"continuous norm {norms.id!r} lacks its model or covariate"])
+    with np.errstate(invalid="ignore"):
+        in_range = (covariate >= model.covariate_min) & (covariate <= model.covariate_max)
+    idx = np.where((idx >= 0) & ~in_range, _NOT_COVERED, idx)
+    z = np.full(raw.size, np.nan)
+    pr = np.full(raw.size, np.nan)
+    beyond = np.zeros(raw.size, dtype=bool)
+    at = np.flatnonzero(idx >= 0)
+    level = None
+    if model.factor is not None:  # matched rows only: the others have no group
+        keys = [lev.key for lev in norms.variable(model.factor).levels]
+        level = np.array(keys, dtype=object)[rows.levels[model.factor][at]]
+    zz, bb = locate(model, raw[at], covariate[at], level)
+    z[at], beyond[at] = zz, bb
+    pr[at] = percentile_from_z(zz)
+    return idx, z, pr, beyond
+
+
+def _constant_text(text: str, n: int) -> pd.api.extensions.ExtensionArray:
+    """``text`` in every one of ``n`` rows, as a pandas ``str`` array (Arrow ``repeat``)."""
+    import pyarrow as pa
+
+    return pd.array(pa.repeat(pa.scalar(text, type=pa.large_string()), n), dtype="str")
