@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionArray
 
 from xinli_screen._text import decode_text, fmt_numbers
@@ -421,28 +423,43 @@ class _Event:
     en: list[str]
 
 
-def _joined(n: int, events: Sequence[_Event], lanes: dict[str, str]
-            ) -> dict[str, ExtensionArray]:
-    """Per row, the texts of the events that hold there, joined in the order of ``events``.
+def _placement(n: int, events: Sequence[_Event]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lay the events' rows out long: by row, then in the order of ``events``.
 
-    ``lanes`` maps "zh", "en" (the reason texts) or "codes" (the event names) to the separator.
-    Rows are grouped by their distinct combination of event codes, one event at a time, so text
-    is built once per combination, never per row. Returns pandas ``str`` arrays of length ``n``
-    ("" where no event holds).
+    Returns
+    -------
+    (count, event, code)
+        ``count`` (shape (n,)): events per row; per long row (``count.sum()`` of them, row 0's
+        first), ``event``: index into ``events``, and ``code``: index into the events' texts
+        concatenated (``events[0].zh`` then ``events[1].zh`` ...). Rows are placed by counting
+        offsets, without a sort.
     """
-    combo = np.zeros(n, dtype=np.int64)
-    texts: dict[str, list[str]] = {lane: [""] for lane in lanes}
-    for event in events:
-        width = len(event.zh)
-        codes, pairs = _factorize(combo[event.rows] * width + event.codes)
-        before = (pairs // width).tolist()
-        after = (pairs % width).tolist()
-        combo[event.rows] = len(texts[next(iter(lanes))]) + codes
-        for lane, sep in lanes.items():
-            old = texts[lane]
-            adds = [event.name] * width if lane == "codes" else getattr(event, lane)
-            old += [_join(old[b], adds[a], sep) for b, a in zip(before, after, strict=True)]
-    return {lane: decode_text(combo, labels) for lane, labels in texts.items()}
+    rows = np.concatenate([np.zeros(0, dtype=np.int64), *(e.rows for e in events)])
+    count = np.bincount(rows, minlength=n)
+    slot = np.cumsum(count) - count  # next free long row of each row
+    event = np.empty(len(rows), dtype=np.int64)
+    code = np.empty(len(rows), dtype=np.int64)
+    offset = 0
+    for k, e in enumerate(events):
+        place = slot[e.rows]
+        slot[e.rows] += 1
+        event[place] = k
+        code[place] = offset + e.codes
+        offset += len(e.zh)
+    return count, event, code
+
+
+def _joined(count: np.ndarray, values: ExtensionArray, sep: str) -> ExtensionArray:
+    """Per row, its ``count`` consecutive ``values`` joined by ``sep`` ("" when none).
+
+    ``values`` is a pandas ``str`` array in long layout (:func:`_placement`); the join is one
+    Arrow ``binary_join`` over a list view of it. Returns a pandas ``str`` array, shape (n,).
+    Raises ``pyarrow.ArrowInvalid`` beyond 2**31 - 1 values in all (list offsets are 32-bit).
+    """
+    offsets = np.zeros(len(count) + 1, dtype=np.int64)
+    np.cumsum(count, out=offsets[1:])
+    lists = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), pa.array(values))
+    return pd.array(pc.binary_join(lists, pa.scalar(sep, pa.large_string())), dtype="str")
 
 
 def _id_column(ids: pd.Series | None, rows: np.ndarray) -> np.ndarray | ExtensionArray:
@@ -461,31 +478,20 @@ def _id_column(ids: pd.Series | None, rows: np.ndarray) -> np.ndarray | Extensio
     return decode_text(position[rows], subset)
 
 
-def _reasons_table(n: int, events: Sequence[_Event], ids: pd.Series | None) -> pd.DataFrame:
-    """The long reasons table: rows in row order, then in the order of ``events``."""
+def _reasons_table(events: Sequence[_Event], count: np.ndarray, event: np.ndarray,
+                   columns: dict[str, ExtensionArray], ids: pd.Series | None) -> pd.DataFrame:
+    """The long reasons table from the layout of :func:`_placement` (rule and reason columns
+    already decoded)."""
     if not events:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in REASON_COLUMNS})
-    count = np.bincount(np.concatenate([e.rows for e in events]), minlength=n)
-    slot = np.cumsum(count) - count  # next free place of each row
-    event = np.empty(int(count.sum()), dtype=np.int64)
-    code = np.empty_like(event)
-    offset = 0
-    for k, e in enumerate(events):
-        place = slot[e.rows]
-        slot[e.rows] += 1
-        event[place] = k
-        code[place] = offset + e.codes
-        offset += len(e.zh)
-    rows = np.repeat(np.arange(n, dtype=np.int64), count)
+    rows = np.repeat(np.arange(len(count), dtype=np.int64), count)
     kinds = ["critical_item", "rule"]
     return pd.DataFrame({
         "row": rows,
         "id": _id_column(ids, rows),
-        "rule": decode_text(event, [e.name for e in events]),
         "kind": decode_text(np.array([kinds.index(e.kind) for e in events])[event], kinds),
         "tier": decode_text(np.array([e.rank for e in events])[event], TIER_ORDER),
-        "reason_zh": decode_text(code, [t for e in events for t in e.zh]),
-        "reason_en": decode_text(code, [t for e in events for t in e.en]),
+        **columns,
     }, columns=REASON_COLUMNS)
 
 
@@ -588,8 +594,8 @@ def evaluate_policy(
         need(flag.isna().to_numpy(), crit_rank)
         if not hit.any():
             continue
-        np.maximum(tier, crit_rank, out=tier, where=hit)
         rows = np.flatnonzero(hit)
+        tier[rows] = np.maximum(tier[rows], crit_rank)
         codes, shown = _shown_numbers(ev.responses[crit.item].to_numpy(float)[rows])
         evidence = [f"{crit.item} (#{ev.number[crit.item]}) = {s} {_OP_TEXT[crit.op]} "
                     f"{crit.value:g}" for s in shown]
@@ -605,8 +611,8 @@ def evaluate_policy(
         need(~truth.known, rank)
         if not truth.true.any():
             continue
-        np.maximum(tier, rank, out=tier, where=truth.true)
         rows = np.flatnonzero(truth.true)
+        tier[rows] = np.maximum(tier[rows], rank)
         evidence = truth.labels[1:]
         events.append(_Event(rule.id, "rule", rank, rows, truth.codes[rows] - 1,
                              [_render(rule.reason.get("zh"), e, "zh") for e in evidence],
@@ -615,7 +621,15 @@ def evaluate_policy(
     for rank, missing in unknown.items():
         settled &= ~(missing & (rank > tier))
     events.sort(key=lambda e: -e.rank)  # most severe first; stable within a tier
-    text = _joined(n, events, {"zh": "; ", "en": "; ", "codes": ";"})
-    crit_ids = _joined(n, crit_events, {"codes": ";"})["codes"]
-    return PolicyOutcome(tier=tier, settled=settled, reasons=_reasons_table(n, events, ids),
+    count, event, code = _placement(n, events)
+    columns = {"rule": decode_text(event, [e.name for e in events]),
+               "reason_zh": decode_text(code, [t for e in events for t in e.zh]),
+               "reason_en": decode_text(code, [t for e in events for t in e.en])}
+    text = {"zh": _joined(count, columns["reason_zh"], "; "),
+            "en": _joined(count, columns["reason_en"], "; "),
+            "codes": _joined(count, columns["rule"], ";")}
+    crit_count, crit_event, _ = _placement(n, crit_events)
+    crit_ids = _joined(crit_count, decode_text(crit_event, [e.name for e in crit_events]), ";")
+    return PolicyOutcome(tier=tier, settled=settled,
+                         reasons=_reasons_table(events, count, event, columns, ids),
                          critical=crit_ids, text=text)
