@@ -147,7 +147,7 @@ def read_yaml(path_or_text: str | Path, *, is_text: bool = False) -> YamlDocumen
         issue = DefinitionIssue("not-utf8", f"file is not UTF-8 text (byte {exc.start})",
                                 source=source)
         return YamlDocument(None, {}, source, digest, [issue])
-    loader = yaml.SafeLoader(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml when built in
     issues: list[DefinitionIssue] = []
     lines: dict[str, int] = {}
     try:
