@@ -90,10 +90,10 @@ def _status(
     code[no_answers] = 2
     code[(~verdict).fillna(False).to_numpy(dtype=bool)] = 3
     code[invalid] = 4
-    if ids is not None:
-        absent = ids.isna().to_numpy()
-        code[ids.duplicated(keep=False).to_numpy() & ~absent] = 5
-        code[absent] = 6
+    if ids is not None:  # the id problems are already in the failures table
+        for status, failure in ((5, "duplicate-id"), (6, "missing-id")):
+            rows_with = prepared_failures.loc[prepared_failures["code"] == failure, "row"]
+            code[rows_with.to_numpy()] = status
     return decode_text(code, _STATUS_PRECEDENCE), text_at(n, rows, detail)
 
 

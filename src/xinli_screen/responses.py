@@ -125,12 +125,12 @@ def _parse_column(
 
 
 def _failures(data: pd.DataFrame, rows: np.ndarray, item: str, column: Any, code: Any,
-              id_values: np.ndarray | None) -> pd.DataFrame:
+              ids: pd.Series | None) -> pd.DataFrame:
     """Failures rows for the bad cells ``rows`` of one item column."""
-    raw = data[column].to_numpy(dtype=object)[rows]
+    raw = data[column].iloc[rows].to_numpy(dtype=object)
     return pd.DataFrame({
         "row": rows.astype("int64"),
-        "id": None if id_values is None else id_values[rows],
+        "id": None if ids is None else ids.iloc[rows].to_numpy(dtype=object, na_value=None),
         "item": item,
         "column": str(column),
         "code": code,
@@ -263,15 +263,16 @@ def normalise_ids(ids: pd.Series) -> pd.Series:
 
 def _id_failures(ids: pd.Series) -> pd.DataFrame:
     missing = ids.isna().to_numpy()
-    dup = ids.duplicated(keep=False).to_numpy() & ~missing
+    codes, _ = pd.factorize(ids)  # one hash pass; missing ids get -1
+    dup = (np.bincount(codes[~missing], minlength=len(ids))[codes] > 1) & ~missing
     rows = np.concatenate([np.nonzero(missing)[0], np.nonzero(dup)[0]])
-    codes = ["missing-id"] * int(missing.sum()) + ["duplicate-id"] * int(dup.sum())
+    labels = ["missing-id"] * int(missing.sum()) + ["duplicate-id"] * int(dup.sum())
     return pd.DataFrame({
         "row": rows.astype("int64"),
-        "id": ids.to_numpy(dtype=object, na_value=None)[rows],
+        "id": ids.iloc[rows].to_numpy(dtype=object, na_value=None),
         "item": None,
         "column": ids.name,
-        "code": codes,
+        "code": labels,
         "value": None,
     }, columns=FAILURE_COLUMNS)
 
@@ -396,7 +397,6 @@ def prepare_responses(
     n = len(data)
     item_ids = [i.id for inst in instruments for i in inst.items]
     ids = normalise_ids(data[source_id]).rename(id_column) if source_id else None
-    id_values = None if ids is None else ids.to_numpy(dtype=object, na_value=None)
     scales = {i.id: inst.response_scale_of(i) for inst in instruments for i in inst.items}
     numeric, text = _split_columns(data, item_ids, mapping, scales, extra)
     fail_parts: list[pd.DataFrame] = []
@@ -411,14 +411,14 @@ def prepare_responses(
             matrix[:, [item_ids.index(i) for i in items]] = values
         for rows, pos, code in zip(*bad, kind, strict=True):
             fail_parts.append(_failures(data, rows, items[pos], mapping[items[pos]], code,
-                                        id_values))
+                                        ids))
     for item in text:
         col_name = mapping[item]
         values, fail = _parse_column(data[col_name], scales[item], extra)
         matrix[:, item_ids.index(item)] = values  # type: ignore[index]
         bad = np.nonzero(pd.notna(fail))[0]
         if len(bad):
-            fail_parts.append(_failures(data, bad, item, col_name, fail[bad], id_values))
+            fail_parts.append(_failures(data, bad, item, col_name, fail[bad], ids))
     if matrix is not None:
         responses = pd.DataFrame(matrix, columns=item_ids)
     if ids is not None:

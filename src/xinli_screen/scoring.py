@@ -121,25 +121,31 @@ class _Sums:
                                self.keys * self.hi[:, None]]).astype(np.float32)
         sums = np.empty((n, k))
         by_mask = np.empty((n, 4 * k), dtype=np.float32)
-        values = np.empty((min(n, _BLOCK), self.x.shape[1]))
-        answered = np.empty(values.shape, dtype=np.float32)
+        shape = (min(n, _BLOCK), self.x.shape[1])  # column-major, like a pandas block
+        values = np.empty(shape, order="F")
+        missing = np.empty(shape, dtype=bool, order="F")
+        answered = np.empty(shape, dtype=np.float32, order="F")
         for r in range(0, n, _BLOCK):
             block = self.x[r:r + _BLOCK]
             size = block.shape[0]
-            missing = np.isnan(block)
+            np.isnan(block, out=missing[:size])
             np.copyto(values[:size], block)
-            values[:size][missing] = 0.0
-            np.logical_not(missing, out=answered[:size], casting="unsafe")
+            np.copyto(values[:size], 0.0, where=missing[:size])
+            np.logical_not(missing[:size], out=answered[:size], casting="unsafe")
             np.matmul(values[:size], signed, out=sums[r:r + size])
             np.matmul(answered[:size], mask_keys, out=by_mask[r:r + size])
-        counts = by_mask.astype(float)
-        self.sums = sums + counts[:, k:2 * k]
-        self.n_answered = counts[:, :k]
+        self._by_mask = by_mask
+        self.sums = sums + by_mask[:, k:2 * k]
+        self.n_answered = by_mask[:, :k].astype(float)
         self.n_items = self.keys.sum(axis=0)
+
+    def fill_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        """Keyed sums with every missing item answered at its lowest / highest keyed code."""
+        k = len(self.scales)
         lo_all = (self.keys * self.lo[:, None]).sum(axis=0)
         hi_all = (self.keys * self.hi[:, None]).sum(axis=0)
-        self.lo_fill = self.sums + lo_all - counts[:, 2 * k:3 * k]
-        self.hi_fill = self.sums + hi_all - counts[:, 3 * k:]
+        return (self.sums + (lo_all - self._by_mask[:, 2 * k:3 * k]),
+                self.sums + (hi_all - self._by_mask[:, 3 * k:]))
 
     def filtered(self, s: int) -> tuple[np.ndarray, np.ndarray]:
         """(keyed codes, items counted) of scale ``s``'s items, for filtered/count scales."""
@@ -218,10 +224,11 @@ def _scores(k: _Sums, instrument: Instrument, index: pd.Index) -> pd.DataFrame:
 
 def _bounds(k: _Sums, instrument: Instrument, index: pd.Index) -> pd.DataFrame:
     bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    lo_fill, hi_fill = k.fill_sums()
     for s, scale in enumerate(k.scales):
         if scale.item_filter is None and scale.method != "count":
             div = k.n_items[s] if scale.method == "mean" else 1.0
-            lo, hi = k.lo_fill[:, s] / div, k.hi_fill[:, s] / div
+            lo, hi = lo_fill[:, s] / div, hi_fill[:, s] / div
         else:
             complete = k.n_answered[:, s] == k.n_items[s]
             raw, _ = _item_scale_score(k, s)
