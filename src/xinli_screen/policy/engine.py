@@ -221,6 +221,7 @@ def _shown_numbers(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
 
 
 def _join(old: str, add: str, sep: str) -> str:
+    """``add`` appended to ``old`` with ``sep`` (just ``add`` when ``old`` is empty)."""
     return add if old == "" else old + sep + add
 
 
@@ -463,19 +464,16 @@ def _joined(count: np.ndarray, values: ExtensionArray, sep: str) -> ExtensionArr
 
 
 def _id_column(ids: pd.Series | None, rows: np.ndarray) -> np.ndarray | ExtensionArray:
-    """Respondent ids of ``rows`` for the reasons table (None everywhere without ids)."""
+    """Respondent ids of ``rows`` for the reasons table (None everywhere without ids).
+
+    ``str`` ids are taken with Arrow; ids of any other dtype as objects, for pandas to infer
+    the column type.
+    """
     if ids is None:
         return np.full(len(rows), None, dtype=object)
     if ids.dtype == "str":
         return ids.array.take(rows)
-    values = ids.to_numpy(dtype=object)
-    present = np.zeros(len(values), dtype=bool)
-    present[rows] = True
-    subset = values[present]
-    if pd.api.types.infer_dtype(subset, skipna=True) != "string":
-        return values[rows]  # not all text: as given, for pandas to infer the column type
-    position = np.cumsum(present) - 1
-    return decode_text(position[rows], subset)
+    return ids.to_numpy(dtype=object)[rows]
 
 
 def _reasons_table(events: Sequence[_Event], count: np.ndarray, event: np.ndarray,
