@@ -151,7 +151,9 @@ def apply_norms(
         status = res["status"]
         out[f"{col}.norm_status"] = decode_text(status, NORM_STATUSES)
         np.minimum(worst, status, out=worst)
-    out[f"{inst.id}.norm_group"] = decode_text(rows.combo, rows.labels)
+    out[f"{inst.id}.norm_group"] = (decode_text(rows.combo, rows.labels)
+                                    if isinstance(rows.combo, np.ndarray)
+                                    else _constant_text(rows.labels[0], n))
     out[f"{inst.id}.norm_status"] = decode_text(worst, NORM_STATUSES)
     out[f"{inst.id}.norm_table"] = _constant_text(norms.label, n)
     return pd.DataFrame(out, index=scores.index, copy=False)
@@ -181,7 +183,8 @@ class _Rows(NamedTuple):
     """The norm group of every row, as codes into the few distinct groups present.
 
     ``combo`` (shape (n,)): index into ``keys``/``labels``, or :data:`_NO_GROUP` (a value is
-    missing or not recognised) / :data:`_NOT_COVERED` (a real group the table lacks).
+    missing or not recognised) / :data:`_NOT_COVERED` (a real group the table lacks); the
+    int 0 when the table has no group variables (every row is in the one group ``"all"``).
     ``keys``: sorted (variable, level key) pairs of each distinct group, as
     :attr:`~xinli_screen.norms.models.Cell.key`. ``labels``: ``"sex=female, grade=7"`` (the
     covariate value appended for continuous tables, ``"all"`` without group variables).
@@ -189,7 +192,7 @@ class _Rows(NamedTuple):
     ``covariate``: continuous tables' covariate per row (NaN: missing), else None.
     """
 
-    combo: np.ndarray
+    combo: np.ndarray | int
     keys: list[tuple[tuple[str, str], ...]]
     labels: list[str]
     levels: dict[str, np.ndarray]
@@ -243,10 +246,9 @@ def _row_groups(norms: NormTable, grp: pd.DataFrame, n: int) -> _Rows:
         cov_codes, bits = pd.factorize(covariate.view(np.int64))  # bits: -0.0 is not 0.0
         key += cov_codes * radix
         cov_values = bits.view(np.float64)
-    if norms.group_variables or covariate is not None:
-        combo, combos = pd.factorize(key)
-    else:
-        combo, combos = np.zeros(n, dtype=np.intp), np.zeros(1, dtype=np.int64)
+    if not norms.group_variables and covariate is None:
+        return _Rows(0, [()], ["all"], levels, None)
+    combo, combos = pd.factorize(key)
     keys, labels = [], []
     for k in combos.tolist():
         pairs = []
@@ -294,35 +296,60 @@ def _scale(norms: NormTable, norm: ScaleNorm, raw: np.ndarray, rows: _Rows
     status[unscored] = _STATUS["unscored"]
     status[idx == _NOT_COVERED] = _STATUS["group_not_covered"]
     status[idx == _NO_GROUP] = _STATUS["no_norm_group"]
-    out: dict[str, np.ndarray] = {"z": z, "t": linear_t(z), "percentile": pr,
-                                  "stanine": stanine(z), "sten": sten(z), "status": status}
+    unknown = np.isnan(z)  # stanine and sten are NaN exactly where z is
+    out: dict[str, np.ndarray] = {
+        "z": z, "t": linear_t(z), "percentile": pr,
+        "stanine": np.where(unknown, 0.0, stanine(z)).astype(np.int64),
+        "sten": np.where(unknown, 0.0, sten(z)).astype(np.int64), "status": status}
     if state is not None:
-        out = {key: value[state] for key, value in out.items()}
+        out = {key: np.take(value, state) for key, value in out.items()}
+    unknown = np.isnan(out["z"])
     res: dict[str, np.ndarray | pd.api.extensions.ExtensionArray] = dict(out)
-    for key in ("stanine", "sten"):
-        band = out[key]
-        unknown = np.isnan(band)
-        res[key] = pd.arrays.IntegerArray(np.where(unknown, 0, band).astype(np.int64), unknown)
+    res["stanine"] = pd.arrays.IntegerArray(out["stanine"], unknown)
+    res["sten"] = pd.arrays.IntegerArray(out["sten"], unknown.copy())
     return res
 
 
-def _pairs(idx: np.ndarray, raw: np.ndarray, n_cells: int
+def _pairs(idx: np.ndarray | np.integer, raw: np.ndarray, n_cells: int
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (cell, raw score) pairs: each row's pair, and the cell and score of each pair.
 
     Rows are coded ``(cell + 2) * (n_scores + 1) + score code + 1`` (cell -2/-1: no group / not
     covered, score code -1: missing): a dense code when the grid of all pairs is not larger
-    than the data, else factorised to the pairs present.
+    than the data, else factorised to the pairs present. ``idx`` is one cell for all rows
+    when the table has no group variables.
     """
-    codes, values = pd.factorize(raw)
+    key, values = _score_codes(raw)
     width = values.size + 1
-    key = idx * width + codes
-    key += 2 * width + 1
+    key += (idx + 2) * width + 1
     if (n_cells + 2) * width <= raw.size:
         state, pairs = key, np.arange((n_cells + 2) * width)
     else:
         state, pairs = pd.factorize(key)
     return state, pairs // width - 2, np.append(np.nan, values)[pairs % width]
+
+
+def _score_codes(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Code of each row's raw score into a table of scores (-1: missing), and the table.
+
+    Scores a whole number above the lowest score (sum scores) are coded by that number,
+    without hashing, when the range is no wider than the data; the others (prorated or mean
+    scores) are factorised. The table may hold a score twice, never a wrong one.
+    """
+    lo = np.fmin.reduce(raw) if raw.size else np.nan
+    hi = np.fmax.reduce(raw) if raw.size else np.nan
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi - lo < raw.size):
+        return pd.factorize(raw)
+    whole = np.trunc(raw - lo)
+    with np.errstate(invalid="ignore"):  # NaN casts to an arbitrary int, replaced below
+        codes = whole.astype(np.intp)
+    values = np.arange(int(hi - lo) + 1) + lo
+    other = np.flatnonzero(whole + lo != raw)  # missing, or values[code] is not exactly raw
+    if other.size:
+        extra, extra_values = pd.factorize(raw[other])
+        codes[other] = np.where(extra < 0, -1, extra + values.size)
+        values = np.concatenate([values, extra_values])
+    return codes, values
 
 
 def _mean_sd(norm: ScaleNorm, idx: np.ndarray, x: np.ndarray
