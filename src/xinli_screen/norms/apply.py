@@ -340,11 +340,13 @@ def _score_codes(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     hi = np.fmax.reduce(raw) if raw.size else np.nan
     if not (np.isfinite(lo) and np.isfinite(hi) and hi - lo < raw.size):
         return pd.factorize(raw)
-    whole = np.trunc(raw - lo)
+    whole = raw - lo
+    np.trunc(whole, out=whole)
     with np.errstate(invalid="ignore"):  # NaN casts to an arbitrary int, replaced below
         codes = whole.astype(np.intp)
     values = np.arange(int(hi - lo) + 1) + lo
-    other = np.flatnonzero(whole + lo != raw)  # missing, or values[code] is not exactly raw
+    whole += lo  # values[codes], computed the same way
+    other = np.flatnonzero(whole != raw)  # missing, or values[code] is not exactly raw
     if other.size:
         extra, extra_values = pd.factorize(raw[other])
         codes[other] = np.where(extra < 0, -1, extra + values.size)
@@ -410,8 +412,14 @@ def _continuous(norms: NormTable, norm: ScaleNorm, raw: np.ndarray, idx: np.ndar
     return idx, z, pr, beyond
 
 
-def _constant_text(text: str, n: int) -> pd.api.extensions.ExtensionArray:
-    """``text`` in every one of ``n`` rows, as a pandas ``str`` array (Arrow ``repeat``)."""
+def _constant_text(text: str, n: int, block: int = 1 << 16
+                   ) -> pd.api.extensions.ExtensionArray:
+    """``text`` in every one of ``n`` rows, as a pandas ``str`` array.
+
+    Arrow chunks of ``block`` rows that all share one buffer: about 1 MB whatever ``n``.
+    """
     import pyarrow as pa
 
-    return pd.array(pa.repeat(pa.scalar(text, type=pa.large_string()), n), dtype="str")
+    chunk = pa.repeat(pa.scalar(text, type=pa.large_string()), min(n, block))
+    chunks = [chunk] * (n // block) + [chunk.slice(0, n % block)]
+    return pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype="str")
