@@ -164,23 +164,27 @@ def longstring(items: pd.DataFrame, average: bool = False) -> pd.Series:
     >>> longstring(pd.DataFrame([[3, 3, None, 3, 3, 3]], dtype=float), average=True).tolist()
     [2.0]
     """
-    x = _matrix(items, "longstring")
+    # column-major, so each step of the loop over items reads one contiguous column
+    x = np.asfortranarray(_matrix(items, "longstring"))
     n, p = x.shape
     none = np.isnan(x).all(axis=1)
-    same = x[:, 1:] == x[:, :-1]  # NaN == anything is False: a missing answer breaks the run
+    same = np.empty(n, dtype=bool)
     if average:
-        runs = 1 + (~same).sum(axis=1)
-        out = np.where(none, np.nan, p / runs)
+        n_same = np.zeros(n, dtype=np.int64)
+        for j in range(1, p):
+            np.equal(x[:, j], x[:, j - 1], out=same)  # NaN == anything is False
+            n_same += same
+        out = np.where(none, np.nan, p / (p - n_same))  # n_runs = 1 + (p - 1 - n_same)
         return pd.Series(out, index=items.index, name="avgstr")
-    if p == 1:
-        longest = np.ones(n, dtype=np.int64)
-    else:
-        pos = np.arange(1, p, dtype=np.int32)
-        # start of the run each position belongs to: the last break at or before it
-        start = np.maximum.accumulate(np.where(same, np.int32(0), pos), axis=1)
-        longest = np.maximum((pos - start + 1).max(axis=1), 1).astype(np.int64)
-    return pd.Series(pd.array(np.where(none, None, longest), dtype="Int64"),
-                     index=items.index, name="longstring")
+    run = np.ones(n, dtype=np.int64)  # length of the run ending at the current item
+    longest = np.ones(n, dtype=np.int64)
+    for j in range(1, p):
+        np.equal(x[:, j], x[:, j - 1], out=same)  # a missing answer breaks the run
+        run *= same
+        run += 1
+        np.maximum(longest, run, out=longest)
+    return pd.Series(pd.arrays.IntegerArray(longest, none), index=items.index,
+                     name="longstring")
 
 
 # --------------------------------------------------------------------------- irv
@@ -229,12 +233,14 @@ def irv(items: pd.DataFrame) -> pd.Series:
     [1.8708]
     """
     x = _matrix(items, "irv")
-    x0, answered = _zero_filled(x)
-    m = answered.sum(axis=1)
+    missing = np.isnan(x)
+    m = x.shape[1] - missing.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = x0.sum(axis=1) / m
-        dev = np.where(answered > 0, x - mean[:, None], 0.0)
-        sd = np.sqrt((dev * dev).sum(axis=1) / (m - 1))
+        mean = np.where(missing, 0.0, x).sum(axis=1) / m
+        dev = x - mean[:, None]
+        np.copyto(dev, 0.0, where=missing)
+        dev *= dev
+        sd = np.sqrt(dev.sum(axis=1) / (m - 1))
     return pd.Series(np.where(m >= 2, sd, np.nan), index=items.index, name="irv")
 
 
