@@ -117,6 +117,12 @@ def apply_norms(
     (the true percentile is at least / at most the one shown). Stanine and sten are open-ended
     bands (1 and 9, 1 and 10) by definition.
 
+    Computation. Group values are matched to levels once per distinct value, and mean/SD and
+    percentile tables are evaluated once per distinct (norm cell, raw score) pair, then
+    expanded to the rows by array look-ups; text columns are built by Arrow from codes. The
+    cost per row is a few array passes per scale (10 scales x 10^6 respondents: about 0.2 s
+    of CPU). Continuous tables locate every scored row (the covariate is continuous).
+
     Examples
     --------
     >>> import pandas as pd, xinli_screen as xs
@@ -219,7 +225,7 @@ def _match_variable(values: pd.Series, variable: GroupVariable
         named = np.array([normalise_text(u) is not None for u in uniques], dtype=bool)
     present = np.append(named, False)[codes]  # code -1 (a missing value) takes the last entry
     blank_na = values.dtype.kind in "biuf" or isinstance(values.dtype, pd.StringDtype)
-    if std is None and not blank_na:  # a missing date (NaT) reads as the text "nat"
+    if std is None and not blank_na:  # object / date columns: NaT has a text ("nat")
         na = np.flatnonzero(codes < 0)
         present[na] = [normalise_text(v) is not None
                        for v in values.iloc[na].to_numpy(dtype=object)]
@@ -267,10 +273,15 @@ def _row_groups(norms: NormTable, grp: pd.DataFrame, n: int) -> _Rows:
 
 def _scale(norms: NormTable, norm: ScaleNorm, raw: np.ndarray, rows: _Rows
            ) -> dict[str, np.ndarray | pd.api.extensions.ExtensionArray]:
-    """Standard scores and status codes (index into NORM_STATUSES) of one scale, per row.
+    """Standard scores and status of one scale.
 
-    Mean/SD and percentile tables are evaluated once per distinct (cell, raw score) pair and
-    expanded to the rows; continuous tables row by row (the covariate is continuous).
+    Returns
+    -------
+    dict
+        ``z``, ``t``, ``percentile`` (float ndarray, shape (n,)), ``stanine``, ``sten``
+        (Int64 arrays) and ``status`` (int8 ndarray: index into :data:`NORM_STATUSES`).
+        Mean/SD and percentile tables are evaluated once per distinct (cell, raw score) pair
+        and expanded to the rows; continuous tables row by row.
     """
     if norms.kind == "continuous":
         cells = np.zeros(len(rows.keys), dtype=np.intp)
@@ -312,12 +323,25 @@ def _scale(norms: NormTable, norm: ScaleNorm, raw: np.ndarray, rows: _Rows
 
 def _pairs(idx: np.ndarray | np.integer, raw: np.ndarray, n_cells: int
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (cell, raw score) pairs: each row's pair, and the cell and score of each pair.
+    """Distinct (cell, raw score) pairs of the rows.
 
-    Rows are coded ``(cell + 2) * (n_scores + 1) + score code + 1`` (cell -2/-1: no group / not
-    covered, score code -1: missing): a dense code when the grid of all pairs is not larger
-    than the data, else factorised to the pairs present. ``idx`` is one cell for all rows
-    when the table has no group variables.
+    Parameters
+    ----------
+    idx : ndarray of int, shape (n,), or int
+        Cell of each row (:data:`_NO_GROUP`, :data:`_NOT_COVERED` or an index into the
+        scale's cells); one int for all rows when the table has no group variables.
+    raw : ndarray of float, shape (n,)
+        Raw scores (NaN: unscored).
+    n_cells : int
+        Number of cells of the scale.
+
+    Returns
+    -------
+    (state, cell, score)
+        ``state`` (int, shape (n,)): each row's pair; ``cell`` and ``score`` (shape
+        (n_pairs,)): the cell index and raw score of each pair. Rows are coded
+        ``(cell + 2) * (n_scores + 1) + score code + 1``: used as is when the grid of all
+        pairs is not larger than the data, else factorised to the pairs present.
     """
     key, values = _score_codes(raw)
     width = values.size + 1
@@ -330,11 +354,15 @@ def _pairs(idx: np.ndarray | np.integer, raw: np.ndarray, n_cells: int
 
 
 def _score_codes(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Code of each row's raw score into a table of scores (-1: missing), and the table.
+    """Code of each raw score into a table of scores, and the table.
 
-    Scores a whole number above the lowest score (sum scores) are coded by that number,
-    without hashing, when the range is no wider than the data; the others (prorated or mean
-    scores) are factorised. The table may hold a score twice, never a wrong one.
+    Returns
+    -------
+    (codes, values)
+        ``codes`` (int, shape (n,)): ``values[codes]`` is exactly ``raw``; -1 where ``raw``
+        is NaN. Scores a whole number above the lowest score (sum scores) are coded by that
+        number, without hashing, when the range is no wider than the data; the others
+        (prorated or mean scores) are factorised. ``values`` may hold a score twice.
     """
     lo = np.fmin.reduce(raw) if raw.size else np.nan
     hi = np.fmax.reduce(raw) if raw.size else np.nan
