@@ -151,15 +151,17 @@ def apply_norms(
         if col not in scores.columns:
             raise KeyError(f"score column {col!r} not found; pass the table score_instrument "
                            "returns")
-        raw = pd.to_numeric(scores[col], errors="coerce").to_numpy(dtype=float)
+        column = scores[col]
+        raw = (column.to_numpy() if column.dtype == np.float64  # a read-only view, no copy
+               else pd.to_numeric(column, errors="coerce").to_numpy(dtype=float))
         res = _scale(norms, norm, raw, rows)
         out.update({f"{col}.{key}": value for key, value in res.items() if key != "status"})
         status = res["status"]
         out[f"{col}.norm_status"] = decode_text(status, NORM_STATUSES)
         np.minimum(worst, status, out=worst)
-    out[f"{inst.id}.norm_group"] = (decode_text(rows.combo, rows.labels)
-                                    if isinstance(rows.combo, np.ndarray)
-                                    else _constant_text(rows.labels[0], n))
+    out[f"{inst.id}.norm_group"] = (decode_text(rows.group, rows.labels)
+                                    if isinstance(rows.group, np.ndarray)
+                                    else _constant_text("all", n))
     out[f"{inst.id}.norm_status"] = decode_text(worst, NORM_STATUSES)
     out[f"{inst.id}.norm_table"] = _constant_text(norms.label, n)
     return pd.DataFrame(out, index=scores.index, copy=False)
@@ -188,19 +190,19 @@ def _aligned_groups(scores: pd.DataFrame, norms: NormTable,
 class _Rows(NamedTuple):
     """The norm group of every row, as codes into the few distinct groups present.
 
-    ``combo`` (shape (n,)): index into ``keys``/``labels``, or :data:`_NO_GROUP` (a value is
-    missing or not recognised) / :data:`_NOT_COVERED` (a real group the table lacks); the
-    int 0 when the table has no group variables (every row is in the one group ``"all"``).
-    ``keys``: sorted (variable, level key) pairs of each distinct group, as
-    :attr:`~xinli_screen.norms.models.Cell.key`. ``labels``: ``"sex=female, grade=7"`` (the
-    covariate value appended for continuous tables, ``"all"`` without group variables).
+    ``group`` (int, shape (n,)): index into ``keys``/``labels``, whose first two entries
+    (key and label None) stand for "no group" (a value is missing or not recognised) and "not
+    covered" (a real group the table lacks); the int 2 when the table has no group variables
+    (every row is in the one group ``"all"``). ``keys``: sorted (variable, level key) pairs of
+    each group, as :attr:`~xinli_screen.norms.models.Cell.key`. ``labels``:
+    ``"sex=female, grade=7"`` (the covariate value appended for continuous tables).
     ``levels``: per group variable, the level index of each row (-1: not matched).
     ``covariate``: continuous tables' covariate per row (NaN: missing), else None.
     """
 
-    combo: np.ndarray | int
-    keys: list[tuple[tuple[str, str], ...]]
-    labels: list[str]
+    group: np.ndarray | int
+    keys: list[tuple[tuple[str, str], ...] | None]
+    labels: list[str | None]
     levels: dict[str, np.ndarray]
     covariate: np.ndarray | None
 
@@ -253,9 +255,10 @@ def _row_groups(norms: NormTable, grp: pd.DataFrame, n: int) -> _Rows:
         key += cov_codes * radix
         cov_values = bits.view(np.float64)
     if not norms.group_variables and covariate is None:
-        return _Rows(0, [()], ["all"], levels, None)
-    combo, combos = pd.factorize(key)
-    keys, labels = [], []
+        return _Rows(2, [None, None, ()], [None, None, "all"], levels, None)
+    group, combos = pd.factorize(key)
+    keys: list[tuple[tuple[str, str], ...] | None] = [None, None]
+    labels: list[str | None] = [None, None]
     for k in combos.tolist():
         pairs = []
         for var in norms.group_variables:
@@ -266,9 +269,10 @@ def _row_groups(norms: NormTable, grp: pd.DataFrame, n: int) -> _Rows:
             parts.append(f"{norms.covariate.id}={cov_values[k]:g}")
         keys.append(tuple(sorted(pairs)))
         labels.append(", ".join(parts) if parts else "all")
-    combo[uncovered] = _NOT_COVERED
-    combo[missing] = _NO_GROUP
-    return _Rows(combo, keys, labels, levels, covariate)
+    group += 2
+    group[uncovered] = 1
+    group[missing] = 0
+    return _Rows(group, keys, labels, levels, covariate)
 
 
 def _scale(norms: NormTable, norm: ScaleNorm, raw: np.ndarray, rows: _Rows
@@ -283,19 +287,17 @@ def _scale(norms: NormTable, norm: ScaleNorm, raw: np.ndarray, rows: _Rows
         Mean/SD and percentile tables are evaluated once per distinct (cell, raw score) pair
         and expanded to the rows; continuous tables row by row.
     """
-    if norms.kind == "continuous":
-        cells = np.zeros(len(rows.keys), dtype=np.intp)
-    else:
-        lookup = {c.key: i for i, c in enumerate(norm.cells)}
-        cells = np.array([lookup.get(k, _NOT_COVERED) for k in rows.keys], dtype=np.intp)
-    # negative combo codes index the last two entries: the codes are the same sentinels
-    idx = np.append(cells, [_NO_GROUP, _NOT_COVERED])[rows.combo]
+    lookup = {c.key: i for i, c in enumerate(norm.cells)}
+    cell_of = np.array([_NO_GROUP, _NOT_COVERED,
+                        *(0 if norms.kind == "continuous" else lookup.get(k, _NOT_COVERED)
+                          for k in rows.keys[2:])], dtype=np.intp)
     state: np.ndarray | None = None
     if norms.kind == "continuous":
-        idx, z, pr, beyond = _continuous(norms, norm, raw, idx, rows)
+        idx, z, pr, beyond = _continuous(norms, norm, raw, cell_of[rows.group], rows)
         x = raw
     else:
-        state, idx, x = _pairs(idx, raw, len(norm.cells))
+        state, group, x = _pairs(rows.group, raw, cell_of.size)
+        idx = cell_of[group]
         table = _mean_sd if norms.kind == "mean_sd" else _percentile
         z, pr, beyond = table(norm, idx, x)
     unscored = np.isnan(x)
@@ -321,36 +323,37 @@ def _scale(norms: NormTable, norm: ScaleNorm, raw: np.ndarray, rows: _Rows
     return res
 
 
-def _pairs(idx: np.ndarray | np.integer, raw: np.ndarray, n_cells: int
+def _pairs(group: np.ndarray | int, raw: np.ndarray, n_groups: int
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (cell, raw score) pairs of the rows.
+    """Distinct (norm group, raw score) pairs of the rows.
 
     Parameters
     ----------
-    idx : ndarray of int, shape (n,), or int
-        Cell of each row (:data:`_NO_GROUP`, :data:`_NOT_COVERED` or an index into the
-        scale's cells); one int for all rows when the table has no group variables.
+    group : ndarray of int, shape (n,), or int
+        Group of each row (:attr:`_Rows.group`); one int for all rows when the table has no
+        group variables.
     raw : ndarray of float, shape (n,)
         Raw scores (NaN: unscored).
-    n_cells : int
-        Number of cells of the scale.
+    n_groups : int
+        Number of groups (``group`` < ``n_groups``).
 
     Returns
     -------
-    (state, cell, score)
-        ``state`` (int, shape (n,)): each row's pair; ``cell`` and ``score`` (shape
-        (n_pairs,)): the cell index and raw score of each pair. Rows are coded
-        ``(cell + 2) * (n_scores + 1) + score code + 1``: used as is when the grid of all
-        pairs is not larger than the data, else factorised to the pairs present.
+    (state, group, score)
+        ``state`` (int, shape (n,)): each row's pair; ``group`` and ``score`` (shape
+        (n_pairs,)): the group and raw score of each pair. Rows are coded
+        ``group * (n_scores + 1) + score code + 1``: used as is when the grid of all pairs is
+        not larger than the data, else factorised to the pairs present.
     """
     key, values = _score_codes(raw)
     width = values.size + 1
-    key += (idx + 2) * width + 1
-    if (n_cells + 2) * width <= raw.size:
-        state, pairs = key, np.arange((n_cells + 2) * width)
+    key += 1
+    key += group * width
+    if n_groups * width <= raw.size:
+        state, pairs = key, np.arange(n_groups * width)
     else:
         state, pairs = pd.factorize(key)
-    return state, pairs // width - 2, np.append(np.nan, values)[pairs % width]
+    return state, pairs // width, np.append(np.nan, values)[pairs % width]
 
 
 def _score_codes(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
