@@ -623,6 +623,8 @@ def evaluate_policy(
     columns = {"rule": decode_text(event, [e.name for e in events]),
                "reason_zh": decode_text(code, [t for e in events for t in e.zh]),
                "reason_en": decode_text(code, [t for e in events for t in e.en])}
+    # reason texts and rule ids are never empty, so joining a row's reasons in this order is the
+    # same as joining them per tier and then the tiers, most severe first
     text = {"zh": _joined(count, columns["reason_zh"], "; "),
             "en": _joined(count, columns["reason_en"], "; "),
             "codes": _joined(count, columns["rule"], ";")}
