@@ -103,14 +103,22 @@ def _zero_filled(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(answered, x, 0.0), answered.astype(float)
 
 
-def _shift(values: np.ndarray, axis: int) -> np.ndarray:
-    """A rounded mean along ``axis`` (0 where nothing is answered).
+def _mean(values: np.ndarray, missing: np.ndarray, axis: int) -> np.ndarray:
+    """Mean of the answered values along ``axis`` (keepdims; NaN where nothing is answered).
+
+    ``missing`` is ``np.isnan(values)``; the same arithmetic as ``np.nanmean``.
+    """
+    count = values.shape[axis] - missing.sum(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(missing, 0.0, values).sum(axis=axis, keepdims=True) / count
+
+
+def _shift(mean: np.ndarray) -> np.ndarray:
+    """The rounded ``mean`` (0 where nothing is answered).
 
     Subtracting it keeps integer codes integer (so the sums below are exact) and small.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        centre = np.round(np.nanmean(values, axis=axis, keepdims=True))
+    centre = np.round(mean)
     return np.where(np.isnan(centre), 0.0, centre)
 
 
@@ -247,32 +255,41 @@ def irv(items: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------------- pairwise moments
 
 
-def _pairwise_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _pairwise_moments(x: np.ndarray, missing: np.ndarray,
+                      mean: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pairwise-complete column moments, R ``cov``/``cor(use = "pairwise.complete.obs")``.
+
+    ``missing`` is ``np.isnan(x)`` and ``mean`` the column means, ``_mean(x, missing, 0)``.
 
     Returns (n, cov_n, var_x_n, var_y_n), each (p, p): for items j, k over the respondents who
     answered both, n = count, cov_n = n·Σxy − Σx·Σy, var_x_n = n·Σx² − (Σx)² (of item j),
     var_y_n likewise (of item k). Columns are shifted by their rounded mean first, so for
     integer codes every sum is an exact integer.
+
+    With the shifted values zero-filled, Σxy is one Gram matrix; Σx and Σx² over the rows
+    where the other item is answered are the column totals minus the values held in the rows
+    where it is missing, summed through a sparse item x respondent matrix of the missing
+    cells (cost: missing cells x items).
     """
-    xs = x - _shift(x, axis=0)
-    if not np.isnan(xs).any():  # complete data: one symmetric product
-        n_rows = float(len(xs))
-        s = xs.sum(axis=0)
-        cov_n = n_rows * (xs.T @ xs) - np.outer(s, s)
-        var_n = np.diag(cov_n).copy()
-        return (np.full(cov_n.shape, n_rows), cov_n, np.repeat(var_n[:, None], len(s), axis=1),
-                np.repeat(var_n[None, :], len(s), axis=0))
-    x0, m = _zero_filled(xs)
-    n = m.T @ m
-    sx = x0.T @ m          # sum of x_j over rows where k is also answered
-    sxx = (x0 * x0).T @ m
-    sxy = x0.T @ x0
+    n_rows, p = x.shape
+    xs = x - _shift(mean)
+    np.copyto(xs, 0.0, where=missing)
+    xs = np.ascontiguousarray(xs)  # row-major for the Gram and the sparse products
+    item, row = np.nonzero(missing.T)  # the missing cells, grouped by item
+    out = sparse.csr_array((np.ones(len(row)), row, np.searchsorted(item, np.arange(p + 1))),
+                           shape=(p, n_rows))  # out[k, i] = 1: item k missing for respondent i
+    n_out = out.sum(axis=1)
+    n = n_rows - n_out[:, None] - n_out[None, :] + (out @ out.T).toarray()
+    sx = xs.sum(axis=0)[:, None] - (out @ xs).T  # Σ x_j over the rows where k is answered
+    sq = xs * xs
+    sxx = sq.sum(axis=0)[:, None] - (out @ sq).T
+    sxy = xs.T @ xs
     return n, n * sxy - sx * sx.T, n * sxx - sx * sx, n * sxx.T - sx.T * sx.T
 
 
 def _pairwise_cor(x: np.ndarray) -> np.ndarray:
-    n, cov_n, vx, vy = _pairwise_moments(x)
+    missing = np.isnan(x)
+    n, cov_n, vx, vy = _pairwise_moments(x, missing, _mean(x, missing, axis=0))
     with np.errstate(invalid="ignore", divide="ignore"):
         r = cov_n / np.sqrt(vx * vy)
     r[(n < 2) | (vx <= 0) | (vy <= 0)] = np.nan
@@ -337,8 +354,10 @@ def mahalanobis(items: pd.DataFrame, confidence: float | None = None) -> pd.Data
                          f"or None; got {confidence!r}")
     x = _matrix(items, "mahalanobis")
     p = x.shape[1]
-    rows = ~np.isnan(x).all(axis=1)
-    n, cov_n, _, _ = _pairwise_moments(x[rows])
+    missing = np.isnan(x)
+    rows = ~missing.all(axis=1)
+    mean = _mean(x, missing, axis=0)
+    n, cov_n, _, _ = _pairwise_moments(x, missing, mean)  # rows without answers add nothing
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = cov_n / (n * (n - 1))
     if not np.isfinite(cov).all():
@@ -356,14 +375,11 @@ def mahalanobis(items: pd.DataFrame, confidence: float | None = None) -> pd.Data
             f"mahalanobis: the {p} x {p} item covariance matrix is singular ({int(rows.sum())} "
             "respondents with answers); D² needs more respondents than items and no item "
             "without variance")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        centred = x - np.nanmean(x[rows], axis=0)
-    c0 = np.where(np.isnan(centred), 0.0, centred)
     d2 = np.empty(len(x))
     for lo in range(0, len(x), _BLOCK_ROWS):
-        block = c0[lo:lo + _BLOCK_ROWS]
-        d2[lo:lo + _BLOCK_ROWS] = ((block @ inv) * block).sum(axis=1)
+        centred = x[lo:lo + _BLOCK_ROWS] - mean
+        np.nan_to_num(centred, copy=False)  # a missing answer counts as the item mean
+        d2[lo:lo + _BLOCK_ROWS] = ((centred @ inv) * centred).sum(axis=1)
     d2[~rows] = np.nan
     out = pd.DataFrame({"mahalanobis_d2": d2}, index=items.index)
     if confidence is not None:
@@ -546,7 +562,7 @@ def _psych_pairs_index(items: pd.DataFrame, critval: float, anto: bool,
     r = np.empty(n)
     for lo in range(0, n, _BLOCK_ROWS):
         xb = x[lo:lo + _BLOCK_ROWS]
-        xb = xb - _shift(xb, axis=1)  # same shift for a and b leaves r unchanged
+        xb = xb - _shift(_mean(xb, np.isnan(xb), axis=1))  # same shift for a and b: same r
         x0, m = _zero_filled(xb)
         x0p, mp = x0 @ pairs, m @ pairs  # (i, k): sums over the partners j of item k
         cnt = (mp * m).sum(axis=1)
