@@ -227,7 +227,7 @@ def _match_variable(values: pd.Series, variable: GroupVariable
         named = np.array([normalise_text(u) is not None for u in uniques], dtype=bool)
     present = np.append(named, False)[codes]  # code -1 (a missing value) takes the last entry
     blank_na = values.dtype.kind in "biuf" or isinstance(values.dtype, pd.StringDtype)
-    if std is None and not blank_na:  # object / date columns: NaT has a text ("nat")
+    if std is None and not blank_na:  # object or date columns: NaT has a text, "nat"
         na = np.flatnonzero(codes < 0)
         present[na] = [normalise_text(v) is not None
                        for v in values.iloc[na].to_numpy(dtype=object)]
@@ -259,14 +259,14 @@ def _row_groups(norms: NormTable, grp: pd.DataFrame, n: int) -> _Rows:
     group, combos = pd.factorize(key)
     keys: list[tuple[tuple[str, str], ...] | None] = [None, None]
     labels: list[str | None] = [None, None]
-    for k in combos.tolist():
+    for code in combos.tolist():  # mixed radix: one digit per variable, then the covariate
         pairs = []
         for var in norms.group_variables:
-            k, digit = divmod(k, len(var.levels))
+            code, digit = divmod(code, len(var.levels))
             pairs.append((var.id, var.levels[digit].key))
         parts = [f"{v}={x}" for v, x in pairs]
         if norms.covariate is not None:
-            parts.append(f"{norms.covariate.id}={cov_values[k]:g}")
+            parts.append(f"{norms.covariate.id}={cov_values[code]:g}")
         keys.append(tuple(sorted(pairs)))
         labels.append(", ".join(parts) if parts else "all")
     group += 2
@@ -284,13 +284,15 @@ def _scale(norms: NormTable, norm: ScaleNorm, raw: np.ndarray, rows: _Rows
     dict
         ``z``, ``t``, ``percentile`` (float ndarray, shape (n,)), ``stanine``, ``sten``
         (Int64 arrays) and ``status`` (int8 ndarray: index into :data:`NORM_STATUSES`).
-        Mean/SD and percentile tables are evaluated once per distinct (cell, raw score) pair
-        and expanded to the rows; continuous tables row by row.
+        Mean/SD and percentile tables are evaluated once per distinct (norm group, raw
+        score) pair and expanded to the rows; continuous tables row by row.
     """
-    lookup = {c.key: i for i, c in enumerate(norm.cells)}
-    cell_of = np.array([_NO_GROUP, _NOT_COVERED,
-                        *(0 if norms.kind == "continuous" else lookup.get(k, _NOT_COVERED)
-                          for k in rows.keys[2:])], dtype=np.intp)
+    if norms.kind == "continuous":  # one model for all groups (a factor level is a term)
+        cells = [0] * (len(rows.keys) - 2)
+    else:
+        lookup = {c.key: i for i, c in enumerate(norm.cells)}
+        cells = [lookup.get(k, _NOT_COVERED) for k in rows.keys[2:]]
+    cell_of = np.array([_NO_GROUP, _NOT_COVERED, *cells], dtype=np.intp)  # per group
     state: np.ndarray | None = None
     if norms.kind == "continuous":
         idx, z, pr, beyond = _continuous(norms, norm, raw, cell_of[rows.group], rows)
