@@ -407,7 +407,7 @@ def screen_with_responses(
     labels = [pol.policy.tiers.spec(t).label.get(lang) for t in TIER_ORDER]
     head = {} if prepared.ids is None else {id_column: prepared.ids.array}
     table = pd.concat([
-        pd.DataFrame({**head, "status": status, "status_detail": detail}),
+        pd.DataFrame({**head, "status": status, "status_detail": detail}, copy=False),
         scores.reset_index(drop=True),
         checks.drop(columns=["protocol_valid", "validity_reasons", "validity_reason_codes"],
                     errors="ignore").add_prefix("careless.").reset_index(drop=True),
@@ -423,7 +423,7 @@ def screen_with_responses(
             "tier_settled": outcome.settled,
             "reasons": outcome.text[lang],
             "reason_codes": outcome.text["codes"],
-        }),
+        }, copy=False),
     ], axis=1)
     provenance = _provenance(loaded, pol, inactive, {
         "id_column": id_column,
