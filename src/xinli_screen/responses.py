@@ -175,7 +175,7 @@ def _as_block(data: pd.DataFrame, item_ids: list[str], mapping: Mapping[str, Any
 
 
 #: Rows per block when checking numeric answers (keeps the temporaries small).
-_BLOCK = 16_384
+_BLOCK = 4_096
 
 
 def _parse_numeric(

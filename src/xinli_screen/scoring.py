@@ -121,8 +121,9 @@ class _Sums:
         # counts, offsets and fill-in sums are small whole numbers: exact in float32
         mask_keys = np.hstack([self.keys, self.keys * offset, self.keys * self.lo[:, None],
                                self.keys * self.hi[:, None]]).astype(np.float32)
-        sums = np.empty((n, k))
-        by_mask = np.empty((n, 4 * k), dtype=np.float32)
+        # results column-major, so that each scale's column is contiguous for what follows
+        sums = np.empty((n, k), order="F")
+        by_mask = np.empty((n, 4 * k), dtype=np.float32, order="F")
         shape = (min(n, _BLOCK), self.x.shape[1])  # column-major, like a pandas block
         values = np.empty(shape, order="F")
         missing = np.empty(shape, dtype=bool, order="F")
@@ -134,11 +135,12 @@ class _Sums:
             np.copyto(values[:size], block)
             np.copyto(values[:size], 0.0, where=missing[:size])
             np.logical_not(missing[:size], out=answered[:size], casting="unsafe")
-            np.matmul(values[:size], signed, out=sums[r:r + size])
-            np.matmul(answered[:size], mask_keys, out=by_mask[r:r + size])
+            sums[r:r + size] = values[:size] @ signed
+            by_mask[r:r + size] = answered[:size] @ mask_keys
         self._by_mask = by_mask
-        self.sums = sums + by_mask[:, k:2 * k]
-        self.n_answered = by_mask[:, :k].astype(float)
+        self.sums = sums
+        self.sums += by_mask[:, k:2 * k]
+        self.n_answered = by_mask[:, :k].astype(float, order="F")
         self.n_items = self.keys.sum(axis=0)
 
     def fill_sums(self) -> tuple[np.ndarray, np.ndarray]:
