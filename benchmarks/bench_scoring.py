@@ -79,6 +79,8 @@ def timed(rss: PeakRSS, fn, *args, repeat: int = 1, **kwargs):
     rss.reset()
     best, out = np.inf, None
     for _ in range(repeat):
+        out = None  # the previous result is not kept alive during the next run
+        gc.collect()
         t = time.perf_counter()
         out = fn(*args, **kwargs)
         best = min(best, time.perf_counter() - t)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import platform
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +27,13 @@ from xinli_screen.norms import (
     load_norms_with_hash,
     map_groups,
 )
-from xinli_screen.policy.engine import bind_policy, evaluate_policy, extra_columns
+from xinli_screen.policy.engine import (
+    PolicyOutcome,
+    bind_policy,
+    evaluate_policy,
+    extra_columns,
+    uses_norm_scores,
+)
 from xinli_screen.policy.loader import load_policy
 from xinli_screen.policy.models import TIER_ORDER, Policy
 from xinli_screen.responses import PreparedResponses, prepare_responses
@@ -380,17 +387,7 @@ def screen_with_responses(
     scored = [score_with_bounds(prepared.responses, i) for i in insts]
     scores = pd.concat([sc for sc, _ in scored], axis=1)
     bounds = pd.concat([b for _, b in scored], axis=1)
-    if tables:
-        _check_group_columns(tables, data, group_columns)
-        plain = data.reset_index(drop=True)
-        normed = [apply_norms(scores, by_id[i], t.table, map_groups(plain, t.table,
-                                                                     group_columns))
-                  for i, t in tables.items()]
-        scores = pd.concat([scores, *normed], axis=1)
     critical = pd.concat([critical_item_flags(prepared.responses, i) for i in insts], axis=1)
-    validity = pd.concat([validity_flags(scores, i) for i in insts], axis=1)
-    checks = _careless(prepared.responses, data, careless, time_column, lang)
-    step("policy")
     wanted = extra_columns(rules)
     absent = [c for c in wanted if c not in data.columns]
     if absent:
@@ -398,8 +395,28 @@ def screen_with_responses(
             f"the policy uses input column(s) {', '.join(map(repr, absent))} (life events, "
             "reports or flags), which the input lacks (see docs/policy.md)")
     extra = data[wanted].reset_index(drop=True) if wanted else None
-    outcome = evaluate_policy(pol.policy, rules, scores, prepared.responses, critical, insts,
-                              prepared.ids, extra, bounds=bounds)
+    if tables:
+        _check_group_columns(tables, data, group_columns)
+
+    def policy_on(table: pd.DataFrame) -> PolicyOutcome:
+        return evaluate_policy(pol.policy, rules, table, prepared.responses, critical, insts,
+                               prepared.ids, extra, bounds=bounds)
+
+    # Unless a rule compares T scores or percentiles, the policy does not wait for the
+    # norms: it runs on a second thread while this one norms and checks validity (numpy and
+    # Arrow release the GIL). The result is the same either way.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        early = None if uses_norm_scores(rules) else pool.submit(policy_on, scores)
+        if tables:
+            plain = data.reset_index(drop=True)
+            normed = [apply_norms(scores, by_id[i], t.table, map_groups(plain, t.table,
+                                                                         group_columns))
+                      for i, t in tables.items()]
+            scores = pd.concat([scores, *normed], axis=1)
+        validity = pd.concat([validity_flags(scores, i) for i in insts], axis=1)
+        checks = _careless(prepared.responses, data, careless, time_column, lang)
+        step("policy")
+        outcome = early.result() if early is not None else policy_on(scores)
     step("assemble")
     verdict, validity_text = _validity_verdict(validity, checks, insts, lang)
     status, detail = _status(prepared.failures, prepared.ids, prepared.responses, scores,

@@ -14,6 +14,7 @@ import difflib
 import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,6 +262,12 @@ def normalise_ids(ids: pd.Series) -> pd.Series:
     return pd.Series(pd.array(text, dtype="str"), index=ids.index, name=ids.name)
 
 
+def _read_ids(column: pd.Series, name: str | None) -> tuple[pd.Series, pd.DataFrame]:
+    """Normalised ids (named ``name``) and their failures (missing and duplicate ids)."""
+    ids = normalise_ids(column).rename(name)
+    return ids, _id_failures(ids)
+
+
 def _id_failures(ids: pd.Series) -> pd.DataFrame:
     missing = ids.isna().to_numpy()
     codes, _ = pd.factorize(ids)  # one hash pass; missing ids get -1
@@ -396,33 +403,39 @@ def prepare_responses(
     extra = frozenset(float(c) for c in missing_codes)
     n = len(data)
     item_ids = [i.id for inst in instruments for i in inst.items]
-    ids = normalise_ids(data[source_id]).rename(id_column) if source_id else None
     scales = {i.id: inst.response_scale_of(i) for inst in instruments for i in inst.items}
     numeric, text = _split_columns(data, item_ids, mapping, scales, extra)
-    fail_parts: list[pd.DataFrame] = []
-    parsed = {key: _parse_numeric(data, [mapping[i] for i in items], *key)
-              for key, items in numeric.items()}
-    unchanged = not text and all(changed is False for _, _, _, changed in parsed.values())
-    responses = _as_block(data, item_ids, mapping, numeric) if unchanged else None
-    matrix = np.full((n, len(item_ids)), np.nan, order="F") if responses is None else None
-    for key, items in numeric.items():
-        values, bad, kind, _ = parsed[key]
-        if matrix is not None:
-            matrix[:, [item_ids.index(i) for i in items]] = values
-        for rows, pos, code in zip(*bad, kind, strict=True):
-            fail_parts.append(_failures(data, rows, items[pos], mapping[items[pos]], code,
-                                        ids))
-    for item in text:
-        col_name = mapping[item]
-        values, fail = _parse_column(data[col_name], scales[item], extra)
-        matrix[:, item_ids.index(item)] = values  # type: ignore[index]
-        bad = np.nonzero(pd.notna(fail))[0]
-        if len(bad):
-            fail_parts.append(_failures(data, bad, item, col_name, fail[bad], ids))
+    bad_cells: list[tuple[np.ndarray, str, Any, Any]] = []  # rows, item, column, code(s)
+    # the ids (text normalising and hashing, in Arrow) are read on a second thread while
+    # this one checks the answers (numpy): both release the GIL
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        id_job = (pool.submit(_read_ids, data[source_id], id_column) if source_id
+                  else None)
+        parsed = {key: _parse_numeric(data, [mapping[i] for i in items], *key)
+                  for key, items in numeric.items()}
+        unchanged = not text and all(changed is False for _, _, _, changed in parsed.values())
+        responses = _as_block(data, item_ids, mapping, numeric) if unchanged else None
+        matrix = np.full((n, len(item_ids)), np.nan, order="F") if responses is None else None
+        for key, items in numeric.items():
+            values, bad, kind, _ = parsed[key]
+            if matrix is not None:
+                matrix[:, [item_ids.index(i) for i in items]] = values
+            for rows, pos, code in zip(*bad, kind, strict=True):
+                bad_cells.append((rows, items[pos], mapping[items[pos]], code))
+        for item in text:
+            col_name = mapping[item]
+            values, fail = _parse_column(data[col_name], scales[item], extra)
+            matrix[:, item_ids.index(item)] = values  # type: ignore[index]
+            bad = np.nonzero(pd.notna(fail))[0]
+            if len(bad):
+                bad_cells.append((bad, item, col_name, fail[bad]))
+        ids, id_failures = id_job.result() if id_job is not None else (None, None)
     if matrix is not None:
         responses = pd.DataFrame(matrix, columns=item_ids)
-    if ids is not None:
-        fail_parts.append(_id_failures(ids))
+    fail_parts = [_failures(data, rows, item, col, code, ids)
+                  for rows, item, col, code in bad_cells]
+    if id_failures is not None:
+        fail_parts.append(id_failures)
     failures = (pd.concat([p for p in fail_parts if len(p)], ignore_index=True)
                 if any(len(p) for p in fail_parts)
                 else pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS}))

@@ -49,13 +49,21 @@ from xinli_screen.policy.models import (
 )
 from xinli_screen.scoring import score_bounds
 
-__all__ = ["PolicyOutcome", "bind_policy", "evaluate_policy", "extra_columns"]
+__all__ = ["PolicyOutcome", "bind_policy", "evaluate_policy", "extra_columns",
+           "uses_norm_scores"]
 
 
 def extra_columns(rules: Sequence[Rule]) -> list[str]:
     """Input columns (life events, reports, flags) that the rules' conditions name."""
     return list(dict.fromkeys(leaf.column for r in rules for leaf in _leaves(r.when)
                               if isinstance(leaf, ColumnCondition)))
+
+
+def uses_norm_scores(rules: Sequence[Rule]) -> bool:
+    """True when a rule compares a standard score (T, percentile, z), so the policy needs the
+    norm columns; False when raw scores, bands, cut-offs, items and columns are enough."""
+    return any(isinstance(leaf, ScaleCondition) and leaf.metric != "score"
+               for r in rules for leaf in _leaves(r.when))
 
 
 _OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less,
