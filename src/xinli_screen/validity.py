@@ -62,8 +62,9 @@ __all__ = [
 
 #: Rows per block in the blocked matrix products (bounds memory, not a per-row loop).
 _BLOCK_ROWS = 32_768
-#: Rows per block of the D² quadratic form: small products stay in cache and on one OpenBLAS
-#: thread (threads cost more than they save on a shared 2-core machine).
+#: Rows per block of the D² quadratic form and the pairwise moments: small products stay in
+#: cache and on one OpenBLAS thread (threads cost more than they save on a shared 2-core
+#: machine).
 _QUAD_ROWS = 4_096
 
 
@@ -111,11 +112,20 @@ def _zero_filled(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _mean(values: np.ndarray, missing: np.ndarray, axis: int) -> np.ndarray:
     """Mean of the answered values along ``axis`` (keepdims; NaN where nothing is answered).
 
-    ``missing`` is ``np.isnan(values)``; the same arithmetic as ``np.nanmean``.
+    ``missing`` is ``np.isnan(values)``; the same arithmetic as ``np.nanmean`` (column means
+    are summed in blocks of rows, so no zero-filled copy of the whole matrix is made).
     """
     count = values.shape[axis] - missing.sum(axis=axis, keepdims=True)
+    if axis == 0:
+        total = np.zeros((1, values.shape[1]))
+        for lo in range(0, len(values), _QUAD_ROWS):
+            block = values[lo:lo + _QUAD_ROWS]
+            total += np.where(missing[lo:lo + _QUAD_ROWS], 0.0, block).sum(axis=0,
+                                                                            keepdims=True)
+    else:
+        total = np.where(missing, 0.0, values).sum(axis=axis, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(missing, 0.0, values).sum(axis=axis, keepdims=True) / count
+        return total / count
 
 
 def _shift(mean: np.ndarray) -> np.ndarray:
@@ -248,12 +258,15 @@ def irv(items: pd.DataFrame) -> pd.Series:
     x = _matrix(items, "irv")
     missing = np.isnan(x)
     m = x.shape[1] - missing.sum(axis=1)
+    sd = np.empty(len(x))
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(missing, 0.0, x).sum(axis=1) / m
-        dev = x - mean[:, None]
-        np.copyto(dev, 0.0, where=missing)
-        dev *= dev
-        sd = np.sqrt(dev.sum(axis=1) / (m - 1))
+        for lo in range(0, len(x), _QUAD_ROWS):  # blocks: the temporaries stay in cache
+            rows = slice(lo, lo + _QUAD_ROWS)
+            mean = np.where(missing[rows], 0.0, x[rows]).sum(axis=1) / m[rows]
+            dev = x[rows] - mean[:, None]
+            np.copyto(dev, 0.0, where=missing[rows])
+            dev *= dev
+            sd[rows] = np.sqrt(dev.sum(axis=1) / (m[rows] - 1))
     return pd.Series(np.where(m >= 2, sd, np.nan), index=items.index, name="irv")
 
 
@@ -277,19 +290,34 @@ def _pairwise_moments(x: np.ndarray, missing: np.ndarray,
     cells (cost: missing cells x items).
     """
     n_rows, p = x.shape
-    xs = x - _shift(mean)
-    np.copyto(xs, 0.0, where=missing)
-    xs = np.ascontiguousarray(xs)  # row-major for the Gram and the sparse products
+    shift = _shift(mean)
     cells = np.flatnonzero(missing.T)  # the missing cells, item by item: k * n_rows + i
     out = sparse.csr_array(  # out[k, i] = 1: item k missing for respondent i
         (np.ones(len(cells)), cells % n_rows,
          np.searchsorted(cells, np.arange(p + 1) * n_rows)), shape=(p, n_rows))
     n_out = out.sum(axis=1)
     n = n_rows - n_out[:, None] - n_out[None, :] + (out @ out.T).toarray()
-    sx = xs.sum(axis=0)[:, None] - (out @ xs).T  # Σ x_j over the rows where k is answered
-    sq = xs * xs
-    sxx = sq.sum(axis=0)[:, None] - (out @ sq).T
-    sxy = xs.T @ xs
+    by_row = out.tocsc()  # column (respondent) slices for the blocks below
+    total, total_sq = np.zeros(p), np.zeros(p)
+    held, held_sq = np.zeros((p, p)), np.zeros((p, p))  # [k, j]: Σ x_j where k is missing
+    sxy = np.zeros((p, p))
+    xs = np.empty((min(n_rows, _QUAD_ROWS), p))  # row-major block buffers
+    sq = np.empty_like(xs)
+    for lo in range(0, n_rows, _QUAD_ROWS):
+        hi = min(lo + _QUAD_ROWS, n_rows)
+        block, block_sq = xs[:hi - lo], sq[:hi - lo]
+        np.subtract(x[lo:hi], shift, out=block)
+        np.copyto(block, 0.0, where=missing[lo:hi])
+        np.multiply(block, block, out=block_sq)
+        total += block.sum(axis=0)
+        total_sq += block_sq.sum(axis=0)
+        sxy += block.T @ block
+        part = by_row[:, lo:hi]
+        if part.nnz:
+            held += part @ block
+            held_sq += part @ block_sq
+    sx = total[:, None] - held.T  # Σ x_j over the rows where k is answered
+    sxx = total_sq[:, None] - held_sq.T
     return n, n * sxy - sx * sx.T, n * sxx - sx * sx, n * sxx.T - sx.T * sx.T
 
 
