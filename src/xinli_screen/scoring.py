@@ -273,7 +273,8 @@ def score_instrument(responses: pd.DataFrame, instrument: Instrument) -> pd.Data
           ``multiplier``, then rounded as declared; NaN when too few answers.
         - ``.n_answered``: int, answered items of the scale (of all its items for a composite).
         - ``.prorated``: bool, true when the score (or a component) was prorated.
-        - ``.band``: severity band id (object, None when unscored or no bands declared).
+        - ``.band``: severity band id (pandas ``str``; missing when unscored, below the
+          first band or no bands declared).
         - ``.{cutoff id}``: boolean screen-positive flag per cut-off (pandas ``boolean``, NA
           when unscored).
 
