@@ -346,14 +346,16 @@ def _quadratic_form(x: np.ndarray, mean: np.ndarray, inv: np.ndarray) -> np.ndar
         factor = np.asfortranarray(np.linalg.cholesky(inv))
     except np.linalg.LinAlgError:
         factor = None
+
     for lo in range(0, len(x), _QUAD_ROWS):
-        centred = np.asfortranarray(x[lo:lo + _QUAD_ROWS] - mean)
+        hi = min(lo + _QUAD_ROWS, len(x))
+        centred = np.asfortranarray(x[lo:hi] - mean)
         np.copyto(centred, 0.0, where=np.isnan(centred))  # a missing answer = the item mean
         if factor is None:
-            d2[lo:lo + _QUAD_ROWS] = ((centred @ inv) * centred).sum(axis=1)
+            d2[lo:hi] = ((centred @ inv) * centred).sum(axis=1)
         else:
             y = blas.dtrmm(1.0, factor, centred, side=1, lower=1, overwrite_b=1)
-            d2[lo:lo + _QUAD_ROWS] = np.einsum("ij,ij->i", y, y)
+            d2[lo:hi] = np.einsum("ij,ij->i", y, y)
     return d2
 
 
