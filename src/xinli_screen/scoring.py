@@ -341,8 +341,11 @@ def _bands(score: np.ndarray, bands: tuple) -> pd.api.extensions.ExtensionArray:
     """Band id per score (text; missing when unscored, below the first band or no bands)."""
     if not bands:
         return decode_text(np.full(len(score), -1), [])
-    pos = np.searchsorted(np.array([b.min for b in bands]), score, side="right") - 1
-    pos[np.isnan(score)] = -1
+    # the band is the number of band minimums the score reaches, minus one (minimums ascend;
+    # NaN reaches none); a few comparisons are cheaper than a binary search per score
+    pos = np.full(len(score), -1, dtype=np.int16)
+    for band in bands:
+        pos += score >= band.min
     return decode_text(pos, [b.id for b in bands])
 
 
