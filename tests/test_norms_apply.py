@@ -96,3 +96,17 @@ def test_constant_text_spans_chunks(n: int) -> None:
     col = _constant_text("cesd_x@1.0", n, block=4)
     assert col.dtype == "str" and len(col) == n
     assert pd.Series(col).eq("cesd_x@1.0").all()
+
+
+def test_a_missing_date_in_a_group_column_means_no_norm_group(cesd: xs.Instrument) -> None:
+    # a non-standard group variable read as dates: NaT is a missing value, not a group
+    scores, groups = _sample()
+    groups["wave"] = pd.to_datetime(["2025-03-01"] * len(groups))
+    table = fit(scores, ["wave"], instrument=cesd, groups=groups, min_cell=2)
+    new = pd.DataFrame({"wave": pd.to_datetime(["2025-03-01", None, "2026-03-01"])})
+    new_obj = new.astype(object)
+    for frame in (new, new_obj):
+        out = apply_norms(pd.DataFrame({"cesd.total": [10.0, 10.0, 10.0]}), cesd, table,
+                          frame)
+        assert out["cesd.norm_status"].tolist() == ["ok", "no_norm_group",
+                                                    "group_not_covered"]

@@ -226,11 +226,6 @@ def _match_variable(values: pd.Series, variable: GroupVariable
     else:
         named = np.array([normalise_text(u) is not None for u in uniques], dtype=bool)
     present = np.append(named, False)[codes]  # code -1 (a missing value) takes the last entry
-    blank_na = values.dtype.kind in "biuf" or isinstance(values.dtype, pd.StringDtype)
-    if std is None and not blank_na:  # object or date columns: NaT has a text, "nat"
-        na = np.flatnonzero(codes < 0)
-        present[na] = [normalise_text(v) is not None
-                       for v in values.iloc[na].to_numpy(dtype=object)]
     return level[codes], present
 
 

@@ -51,7 +51,7 @@ def normalise_text(value: Any) -> str | None:
             return None
         return code_key(f) if f.is_integer() else repr(f)
     text = unicodedata.normalize("NFKC", str(value)).strip().casefold().replace(" ", "")
-    if text in {"", "nan", "na", "<na>", "none"}:
+    if text in {"", "nan", "nat", "na", "<na>", "none"}:
         return None
     try:
         f = float(text)
