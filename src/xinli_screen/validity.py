@@ -87,8 +87,8 @@ def _matrix(items: pd.DataFrame, function: str) -> np.ndarray:
                         f"(rows = respondents, columns = items); got {type(items).__name__}")
     if items.shape[1] == 0:
         raise ResponseDataError(f"{function}: items has no columns; give at least one item")
-    bad = [str(c) for c in items.columns
-           if not (pd.api.types.is_numeric_dtype(items[c]) or items[c].isna().all())]
+    bad = [str(c) for j, (c, dtype) in enumerate(items.dtypes.items())
+           if not (pd.api.types.is_numeric_dtype(dtype) or items.iloc[:, j].isna().all())]
     if bad:
         raise ResponseDataError(
             f"{function}: item columns must be numeric codes (NaN = missing); column(s) "
