@@ -639,3 +639,24 @@ def test_wjx_numbered_id_header_is_found():
     data = pd.DataFrame({"1、学号": ["007"], **{c: ["0"] for c in PHQ9_SYMPTOMS}})
     result, _ = screen_quietly(data, id_column="学号")
     assert result.table["学号"].tolist() == ["007"]
+
+
+def test_a_repeated_item_or_id_column_name_is_named_not_a_crash():
+    items = [f"phq9_{i:02d}" for i in range(1, 10)]
+    df = pd.DataFrame({"sid": [SECRET_ID, "b"], **{c: [1, 2] for c in items}})
+    for column in ("phq9_01", "sid"):
+        with pytest.raises(xs.errors.ResponseDataError, match=repr(column)) as caught:
+            xs.screen(pd.concat([df, df[[column]]], axis=1), ["phq9"], id_column="sid")
+        assert_no_secret(str(caught.value))
+    # a repeated column that nothing is read from does not stop the run
+    notes = pd.concat([df, pd.DataFrame({"note": [1, 2]}), pd.DataFrame({"note": [3, 4]})],
+                      axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", xs.errors.XinliScreenWarning)
+        assert xs.screen(notes, ["phq9"], id_column="sid").table["phq9.total"].tolist() == [9, 18]
+
+
+def test_missing_codes_must_be_numbers():
+    df = pd.DataFrame({"phq9_01": [1]})
+    with pytest.raises(ValueError, match="missing_codes must be numbers"):
+        xs.prepare_responses(df, ["phq9"], missing_codes=["x"])

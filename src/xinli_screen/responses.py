@@ -377,8 +377,11 @@ def prepare_responses(
     Raises
     ------
     ResponseDataError
-        The id column or a mapped column does not exist, or no column was found for any item
-        of an instrument. Messages name columns, never values.
+        The id column or a mapped column does not exist, no column was found for any item
+        of an instrument, or the id or an item would be read from a column name that occurs
+        twice. Messages name columns, never values.
+    ValueError
+        ``missing_codes`` holds something that is not a number.
 
     Warns
     -----
@@ -396,11 +399,22 @@ def prepare_responses(
             "Check the spelling and that the first row is the header "
             "(see docs/errors.md#id-column)")
     mapping, missing = _resolve_columns(data, instruments, columns, source_id)
+    repeated = set(data.columns[data.columns.duplicated()])
+    clash = sorted(str(c) for c in repeated & ({*mapping.values(), source_id} - {None}))
+    if clash:
+        raise ResponseDataError(
+            f"the input has {len(clash)} repeated column name(s) that an item or the id is "
+            f"read from: {', '.join(map(repr, clash[:5]))}; give each column its own name "
+            "(see docs/errors.md#column-map)")
     if missing:
         warnings.warn(
             f"{len(missing)} item(s) have no column in the input and are treated as missing: "
             f"{', '.join(missing[:10])}", XinliScreenWarning, stacklevel=2)
-    extra = frozenset(float(c) for c in missing_codes)
+    try:
+        extra = frozenset(float(c) for c in missing_codes)
+    except (TypeError, ValueError):
+        raise ValueError("missing_codes must be numbers (codes meaning 'no answer', e.g. "
+                         "[7, 9])") from None
     n = len(data)
     item_ids = [i.id for inst in instruments for i in inst.items]
     scales = {i.id: inst.response_scale_of(i) for inst in instruments for i in inst.items}

@@ -137,7 +137,8 @@ def apply_history(
     hist = history.sort_values("wave_seq", kind="stable")
     last = hist.groupby("pupil_id", sort=False).tail(1).set_index("pupil_id")
     prev = ids.map(last["tier"].map(_RANK)).fillna(-1).to_numpy(dtype=np.int64)
-    prev_status = ids.map(last["file_status"]).fillna("").to_numpy(dtype=object)
+    # no match at all gives a float column of NaN: fill as text, not into float
+    prev_status = ids.map(last["file_status"]).astype(object).fillna("").to_numpy(dtype=object)
     critical = (out["critical_items"].fillna("").astype(str).to_numpy(dtype=object) != ""
                 if "critical_items" in out.columns else np.zeros(n, dtype=bool))
     status = np.full(n, "open", dtype=object)
