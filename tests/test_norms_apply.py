@@ -110,3 +110,14 @@ def test_a_missing_date_in_a_group_column_means_no_norm_group(cesd: xs.Instrumen
                           frame)
         assert out["cesd.norm_status"].tolist() == ["ok", "no_norm_group",
                                                     "group_not_covered"]
+
+
+def test_groups_with_the_same_labels_in_another_order_are_matched_by_label(
+        cesd: xs.Instrument) -> None:
+    scores = pd.DataFrame({"cesd.total": [5.0, 30.0, 7.0]}, index=[9, 8, 7])
+    groups = pd.DataFrame({"sex": ["女", "男", "男"]}, index=[7, 8, 9])
+    out = apply_norms(scores, cesd, "cesd_zhang2010_urban_sex", groups)
+    assert out["cesd.norm_group"].tolist() == ["sex=male", "sex=male", "sex=female"]
+    by_position = apply_norms(scores, cesd, "cesd_zhang2010_urban_sex",
+                              groups.reset_index(drop=True))
+    assert by_position["cesd.norm_group"].tolist() == ["sex=female", "sex=male", "sex=male"]

@@ -64,8 +64,9 @@ def apply_norms(
     groups : DataFrame, shape (n_respondents, n_variables), optional
         One column per group variable of the table (and the covariate of a continuous table),
         named by the variable id, holding level codes (``"female"``, ``"7"``); raw spellings
-        (``女``, ``初一``) are matched too. Same index as ``scores`` (or same length, read by
-        position). Not needed when the table has no group variables.
+        (``女``, ``初一``) are matched too. Rows are matched by index label when both tables
+        carry the same unique labels (in any order), otherwise by position (same length).
+        Not needed when the table has no group variables.
 
     Returns
     -------
@@ -182,8 +183,10 @@ def _aligned_groups(scores: pd.DataFrame, norms: NormTable,
     if len(groups) != len(scores):
         raise ValueError(f"groups has {len(groups)} rows, scores {len(scores)}: they must "
                          "describe the same respondents")
-    if not groups.index.equals(scores.index):
-        groups = groups.reset_index(drop=True)
+    if (not groups.index.equals(scores.index) and groups.index.is_unique
+            and scores.index.is_unique and groups.index.sort_values().equals(
+                scores.index.sort_values())):
+        groups = groups.reindex(scores.index)  # the same labels in another order: by label
     return groups.reset_index(drop=True)
 
 
