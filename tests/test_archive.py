@@ -36,7 +36,7 @@ def test_schema_created_by_alembic(target: str) -> None:
     assert {"waves", "results", "reviews", "actions", "audit", "alembic_version"} <= names
 
 
-def test_import_is_idempotent_and_append_only(target: str) -> None:
+def test_import_is_idempotent_and_a_correction_supersedes(target: str) -> None:
     r = _result({"001": 2, "002": 0})
     with ArchiveStore(target) as store:
         first = store.import_wave(r.table, r.provenance, "w1", by="me")
@@ -44,23 +44,38 @@ def test_import_is_idempotent_and_append_only(target: str) -> None:
         again = store.import_wave(r.table, r.provenance, "w1", by="me")
         assert first.changed and first.imported == 2
         assert not again.changed and store.counts() == counts
-        other = _result({"001": 3, "002": 0})
-        with pytest.raises(ArchiveError, match="append-only"):
-            store.import_wave(other.table, other.provenance, "w1", by="me")
-        assert store.counts() == counts
         table = store.wave_table("w1")
         assert table["pupil_id"].tolist() == ["001", "002"]
         assert table["warning_tier"].astype(str).tolist() == ["school", "none"]
         assert table.loc[0, "phq9.total"] == 16
+        # the same part with other content is a correction: it supersedes, nothing is deleted
+        other = _result({"001": 1, "002": 0})
+        fixed = store.import_wave(other.table, other.provenance, "w1", by="me")
+        assert fixed.changed and [p.outcome for p in fixed.parts] == ["corrected"]
+        after = store.counts()
+        assert after["results"] == counts["results"] + 2 and after["waves"] == 1
+        parts = store.parts("w1")
+        assert parts["version"].tolist() == [1, 2]
+        assert parts["superseded_at"].notna().tolist() == [True, False]
+        table = store.wave_table("w1")
+        assert table["pupil_id"].tolist() == ["001", "002"]
+        assert table.loc[0, "phq9.total"] == 8
+        events = store.audit()["event"].tolist()
+        assert events.count("supersede_part") == 1
 
 
-def test_skips_rows_without_a_usable_id(target: str) -> None:
+def test_rows_without_a_usable_id_are_kept(target: str) -> None:
+    """A sheet without id gets a provisional key; a double submission is kept, inactive."""
     table = _result({"001": 1, "002": 1, "003": 1}).table
     table.loc[1, "sid"] = None
     table.loc[2, "sid"] = "001"
     with ArchiveStore(target) as store:
         s = store.import_wave(table, {"id_column": "sid"}, "w1", by="me")
-    assert (s.imported, s.skipped_missing_id, s.skipped_duplicate_id) == (0, 1, 2)
+        assert (s.imported, s.without_id, s.duplicate_sheets) == (3, 1, 1)
+        wave = store.wave_table("w1")
+        assert sorted(wave["pupil_id"]) == ["001", "NOID-main-3"]
+        sheets = store.sheets("w1")
+        assert len(sheets) == 3 and sheets["active"].sum() == 2
 
 
 def test_reviews_actions_and_audit(target: str) -> None:
@@ -84,8 +99,8 @@ def test_reviews_actions_and_audit(target: str) -> None:
             "school", "class", "tier_changed")
         assert wave["reviews"][0]["note"] == "why" and wave["actions"][0]["kind"] == "interview"
         audit = store.audit()
-        assert audit["event"].tolist() == ["import", "review", "action"]
-        assert audit["actor"].tolist() == ["admin", "psy", "psy"]
+        assert audit["event"].tolist() == ["create_wave", "import_part", "review", "action"]
+        assert audit["actor"].tolist() == ["admin", "admin", "psy", "psy"]
         assert "001" not in " ".join(audit["detail"])
 
 

@@ -202,7 +202,7 @@ def test_every_step_in_the_audit_trail(scenario: tuple[dict, Path]) -> None:
     out, _ = scenario
     audit = out["audit"]
     events = [(e["event"], e["wave"]) for e in audit]
-    assert events.count(("import", "2025-autumn")) == 1  # the re-import changed nothing
+    assert events.count(("import_part", "2025-autumn")) == 1  # the re-import changed nothing
     assert [e["event"] for e in audit if e["pupil_key"] == "S003"][:5] == [
         "action", "action", "action", "review", "action"]
     reviews = [e for e in audit if e["event"] == "review"]

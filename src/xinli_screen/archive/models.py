@@ -2,10 +2,15 @@
 
 Tables (schema created and upgraded by the Alembic migrations in ``migrations/``):
 
-- ``waves``: one screening round (测评批次): name, order (``seq``), source hash, provenance.
-- ``results``: one row per pupil and wave: screen tier, review status, reasons, and the full
+- ``waves``: one screening round (测评批次): name, order (``seq``), source hash, provenance, and
+  the policy frozen with it (id, version, SHA-256 and YAML text) and its definition.
+- ``parts``: one imported version of one answer file (a part) of a wave; a corrected file
+  imported under the same part name supersedes the earlier version, which is kept.
+- ``results``: one row per answer sheet: screen tier, review status, reasons, and the full
   scored row (scores, bands, cut-offs, norms) as JSON; ``attributes`` holds roster fields
-  (school, grade, class ...). ``pupil_key`` is the school id or its HMAC pseudonym.
+  (school, grade, class ...). ``pupil_key`` is the school id or its HMAC pseudonym. Exactly
+  one row per pupil and wave is ``active`` (the one that counts); double submissions and
+  superseded versions stay, inactive.
 - ``reviews``: recorded human reviews (复核): outcome, tier, who, when, why.
 - ``actions``: interview, parent contact, referral, return to school, other.
 - ``audit``: append-only trail of every change and every report (who, when, what).
@@ -17,10 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ACTION_KINDS", "Action", "AuditEvent", "Base", "Result", "Review", "Wave"]
+__all__ = ["ACTION_KINDS", "Action", "AuditEvent", "Base", "Part", "Result", "Review", "Wave"]
 
 #: Kinds of follow-up action, with their Chinese wording.
 ACTION_KINDS: dict[str, str] = {
@@ -51,16 +56,53 @@ class Wave(Base):
     pseudonymised: Mapped[bool] = mapped_column(default=False)
     n_rows: Mapped[int] = mapped_column(Integer)
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+    title: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    policy_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    policy_version: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    policy_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    policy_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    definition: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    definition_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Part(Base):
+    """One imported version of one part (answer file) of a wave."""
+
+    __tablename__ = "parts"
+    __table_args__ = (UniqueConstraint("wave_id", "name", "version",
+                                       name="uq_parts_wave_name_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    form: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    source_name: Mapped[str] = mapped_column(String(255))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[str] = mapped_column(String(32))
+    imported_by: Mapped[str] = mapped_column(String(100))
+    n_rows: Mapped[int] = mapped_column(Integer)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+    superseded_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Result(Base):
-    """One pupil's scored result in one wave."""
+    """One answer sheet's scored result in one wave (one ``active`` row per pupil and wave)."""
 
     __tablename__ = "results"
-    __table_args__ = (UniqueConstraint("wave_id", "pupil_key", name="uq_results_wave_pupil"),)
+    __table_args__ = (Index("ix_results_wave_pupil", "wave_id", "pupil_key"),
+                      Index("ix_results_part", "part_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
     pupil_key: Mapped[str] = mapped_column(String(128), index=True)
+    part_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    complete: Mapped[bool] = mapped_column(default=True, server_default=true())
+    source_row: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    roster_match: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
     row_index: Mapped[int] = mapped_column(Integer)
     screen_tier: Mapped[str] = mapped_column(String(16))
     review_status: Mapped[str] = mapped_column(String(32))

@@ -9,6 +9,7 @@ from xinli_screen.cli import archive as archive_cli
 from xinli_screen.cli import columns, instruments, policy
 from xinli_screen.cli import norms as norms_cli
 from xinli_screen.cli import report as report_cli
+from xinli_screen.cli import wave as wave_cli
 from xinli_screen.cli.example import example_data_command
 from xinli_screen.cli.exit_codes import ExitCode
 from xinli_screen.cli.reliability import reliability_command
@@ -34,6 +35,7 @@ app.add_typer(archive_cli.app, name="archive")
 app.command("review")(review_command)
 app.add_typer(report_cli.app, name="report")
 app.add_typer(columns.app, name="columns")
+app.add_typer(wave_cli.app, name="wave")
 
 
 def _version(value: bool) -> None:

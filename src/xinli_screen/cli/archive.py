@@ -24,14 +24,12 @@ app = typer.Typer(help="Pupil file store (一生一策档案): waves, reviews, a
 
 
 def read_roster(path: Path, id_column: str | None) -> object:
-    """Read a roster (CSV/XLSX) with every cell as text."""
-    import pandas as pd
+    """Read a roster (CSV in UTF-8, BOM or GBK, or XLSX) with every cell as text."""
+    from xinli_screen.io.readers import read_side_table
 
     if not path.exists():
         fail(f"roster file not found: {path}", ExitCode.USAGE)
-    if path.suffix.lower() in (".xlsx", ".xls"):
-        return pd.read_excel(path, dtype=str)
-    return pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    return guarded(lambda: read_side_table(path))
 
 
 @app.command("import")
@@ -51,11 +49,23 @@ def import_command(
         "--key-file; never stored).")] = False,
     keep_names: Annotated[bool, typer.Option(
         "--keep-names", help="Store the roster's name column (dropped by default).")] = False,
+    part: Annotated[str, typer.Option(
+        "--part", help="Part of the wave this file is (default 'main'); importing changed "
+        "content under the same part is a correction: the earlier version is superseded "
+        "(kept and audited).")] = "main",
+    retest: Annotated[bool, typer.Option(
+        "--retest", help="The file is a retest: each sheet replaces the pupil's earlier "
+        "sheet in this wave.")] = False,
     key_file: KeyFileOpt = None,
-    policy: PolicyOpt = "default",
+    policy: Annotated[str, typer.Option(
+        "--policy", help="The policy the results were scored with (id or YAML path); it is "
+        "frozen with a new wave.")] = "default",
     by: ByOpt = "import",
 ) -> None:
-    """Import one wave's scored results; importing the same wave again changes nothing.
+    """Import scored results as a part of a wave; importing the same file again changes
+    nothing, a changed file under the same --part supersedes the earlier version.
+
+    For a whole wave with several forms, files and a roster use `xinli-screen wave run`.
 
     Example: xinli-screen archive import results.json --wave 2025-autumn --archive files.db
     """
@@ -70,12 +80,16 @@ def import_command(
     attrs = None if attributes is None else [a.strip() for a in attributes.split(",")]
     summary = guarded(lambda: store.import_wave(
         table, provenance, wave, by=by, source_name=results_file.name, roster=rost,
-        attributes=attrs, pseudonymise_ids=pseudonymise, keep_names=keep_names))
+        attributes=attrs, pseudonymise_ids=pseudonymise, keep_names=keep_names, part=part,
+        retest=retest, policy=policy))
     store.close()
     if summary.changed:
-        stderr.print(f"wave {wave}: imported {summary.imported} results"
-                     f" (skipped: missing id {summary.skipped_missing_id}, duplicate id "
-                     f"{summary.skipped_duplicate_id})")
+        outcome = ", ".join(f"{p.name} {p.outcome} (version {p.version})"
+                            for p in summary.parts)
+        stderr.print(f"wave {wave}: imported {summary.imported} sheets: {outcome}; "
+                     f"sheets without id {summary.without_id} (kept under a provisional "
+                     f"key), sheets not counted (double submissions) "
+                     f"{summary.duplicate_sheets}")
     else:
         stderr.print(f"wave {wave}: already in the archive with the same content; nothing "
                      "changed")

@@ -278,6 +278,8 @@ def run_history(
     rules: HistoryRules | None = None,
     *,
     labels: Mapping[str, str] | None = None,
+    rules_by_wave: Mapping[int, HistoryRules | None] | None = None,
+    labels_by_wave: Mapping[int, Mapping[str, str]] | None = None,
 ) -> pd.DataFrame:
     """Effective tiers of several waves: history then reviews, wave by wave in order.
 
@@ -290,6 +292,10 @@ def run_history(
         ``pupil_id``, ``wave_seq``, ``outcome``, ``tier``, ``by``, ``at``, ``note``.
     rules : HistoryRules, optional
     labels : mapping tier -> label, optional
+    rules_by_wave, labels_by_wave : mapping wave_seq -> rules / labels, optional
+        Per-wave rules and labels (each wave under the policy frozen with it); a wave not
+        in the mapping uses ``rules`` / ``labels``. A wave's own rules decide how its tier
+        follows from the earlier waves' effective tiers.
 
     Returns
     -------
@@ -301,9 +307,16 @@ def run_history(
     hist = pd.DataFrame({c: pd.Series(dtype=object) for c in HISTORY_COLUMNS})
     for seq in sorted(screens["wave_seq"].unique()):
         wave = screens[screens["wave_seq"] == seq]
-        adjusted = apply_history(wave, hist, rules, labels=labels)
+        w_rules = (rules_by_wave[int(seq)] if rules_by_wave and int(seq) in rules_by_wave
+                   else rules)
+        w_labels = (labels_by_wave[int(seq)] if labels_by_wave and int(seq) in labels_by_wave
+                    else labels)
+        if rules_by_wave and int(seq) in rules_by_wave and w_rules is None:
+            w_rules = HistoryRules(persistence=None, lower_only_after_review=False,
+                                   reopen=None)
+        adjusted = apply_history(wave, hist, w_rules, labels=w_labels)
         wave_reviews = reviews[reviews["wave_seq"] == seq] if len(reviews) else reviews
-        final = apply_reviews(adjusted, wave_reviews, labels=labels)
+        final = apply_reviews(adjusted, wave_reviews, labels=w_labels)
         done.append(final)
         hist = pd.concat([hist, pd.DataFrame({
             "pupil_id": final["pupil_id"].astype(object), "wave_seq": seq,
