@@ -13,6 +13,13 @@ Small cells are suppressed in two steps (:func:`suppress`):
    hidden (the smallest), repeated until no hidden cell can be recomputed by subtraction.
 
 Rates and intervals are hidden wherever their count or group size is.
+
+Answer sheets that carry none of the grouping values (a pupil whose id is not on the roster
+and whose sheet names no school) form their own row, :data:`UNMATCHED`, counted in the
+total. That row describes no school, grade or class, so it is shown in full and never takes
+part in suppression: it can neither be hidden nor force a real group to be hidden (a
+mistyped 学号 once hid a whole school that way). The psychologist resolves those sheets with
+the reconciliation file of ``xinli-screen wave run``.
 """
 
 from __future__ import annotations
@@ -28,11 +35,13 @@ import pandas as pd
 
 from xinli_screen.policy.models import TIER_ORDER
 
-__all__ = ["HIDDEN", "GroupReport", "build_group_report", "group_counts", "render_group_html",
+__all__ = ["HIDDEN", "UNMATCHED", "GroupReport", "build_group_report", "group_counts", "render_group_html",
            "screen_positive_columns", "suppress", "wilson_interval", "write_group_report"]
 
 #: What a suppressed cell shows.
 HIDDEN = "*"
+#: Label of the row of sheets that carry none of the grouping values.
+UNMATCHED = "（未匹配名册）unmatched"
 _NOT_CUTOFF = {"n_answered", "prorated", "band", "t", "percentile", "z", "stanine", "sten",
                "norm_status"}
 _TEMPLATES = Path(__file__).with_name("templates")
@@ -106,8 +115,12 @@ def group_counts(table: pd.DataFrame, by: Sequence[str], *, weight: str | None =
     if missing:
         raise KeyError(f"group report: no column(s) {missing} in the table")
     frame = table.copy()
+    nothing = np.ones(len(frame), dtype=bool)
+    for c in by:
+        nothing &= frame[c].isna().to_numpy()
     for c in by:
         frame[c] = frame[c].astype(object).where(frame[c].notna(), "(missing)").astype(str)
+        frame.loc[nothing, c] = UNMATCHED if c == by[0] else ""
     tiers = frame[tier_column].astype(object)
     indicators = {t: (tiers == t).to_numpy(dtype=float) for t in TIER_ORDER}
     for col in screen_positive_columns(frame):
@@ -164,6 +177,14 @@ def suppress(counts: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
     hidden[body] = (values[body] > 0) & (values[body] < min_cell)
     small = np.flatnonzero(values[body, 0] < min_cell)
     hidden[small, :] = True
+    # the row of unmatched sheets is no group: shown in full, outside the suppression (its
+    # counts are published, so the other rows are protected as if the total excluded them)
+    exempt = counts[counts.columns[0]].astype(str).to_numpy()[body] == UNMATCHED
+    if exempt.any():
+        rest = counts.iloc[np.flatnonzero(np.append(~exempt, True))]
+        out = pd.DataFrame(False, columns=count_cols, index=counts.index)
+        out.loc[rest.index] = suppress(rest, min_cell=min_cell).to_numpy()
+        return out
     tier_idx = [count_cols.index(c) for c in tier_cols]
     n_rows = len(counts) - 1
     total_row = len(counts) - 1
@@ -302,9 +323,9 @@ def _chart(report: GroupReport, wave: str) -> str | None:
 
 def render_group_html(report: GroupReport) -> str:
     """One self-contained HTML page with a table and a chart per wave."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from xinli_screen.report._html import environment
 
-    env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape())
+    env = environment()
     charts = {w: _chart(report, w) for w in report.waves}
     return env.get_template("group.html.j2").render(r=report, charts=charts, hidden=HIDDEN)
 
