@@ -35,8 +35,9 @@ import pandas as pd
 
 from xinli_screen.policy.models import TIER_ORDER
 
-__all__ = ["HIDDEN", "UNMATCHED", "GroupReport", "build_group_report", "group_counts", "render_group_html",
-           "screen_positive_columns", "suppress", "wilson_interval", "write_group_report"]
+__all__ = ["HIDDEN", "UNMATCHED", "GroupReport", "build_group_report", "group_counts",
+           "render_group_html", "screen_positive_columns", "suppress", "wilson_interval",
+           "write_group_report"]
 
 #: What a suppressed cell shows.
 HIDDEN = "*"
