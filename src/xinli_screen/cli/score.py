@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,9 +22,10 @@ from xinli_screen.errors import (
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import load_instrument
 from xinli_screen.io import read_column_map, write_failures, write_result
-from xinli_screen.io.column_map import ANSWER_VALUES
+from xinli_screen.io.column_map import ANSWER_VALUES, ColumnMap, resolve_column_map
 from xinli_screen.io.fhir import RESPONSE_COLUMN
-from xinli_screen.io.source import load_answers
+from xinli_screen.io.readers import read_table
+from xinli_screen.io.source import LoadedAnswers, apply_plan, load_answers, plan_input
 from xinli_screen.io.stream import STREAM_INPUTS, STREAM_OUTPUTS
 from xinli_screen.io.writers import FAILURE_FORMATS, OUTPUT_FORMATS
 from xinli_screen.norms import NormDefinitionError, NormMismatchError
@@ -177,6 +179,30 @@ def _with_plan(on_chunk: Any, id_col: list[str | None]) -> Any:
     return wrapped
 
 
+def _stream_header(input_file: Path) -> list[str]:
+    """Column names of a streamable input, from its first chunk (exit 1 if unreadable)."""
+    from xinli_screen.io.stream import iter_chunks
+
+    try:
+        chunks = iter_chunks(input_file, 1)
+        first = next(chunks, None)
+        chunks.close()
+        return list((first if first is not None else read_table(input_file)[0]).columns)
+    except ResponseDataError as exc:
+        fail(str(exc), ExitCode.DATA_PROBLEMS)
+
+
+def _resolve_blocks(cmap: ColumnMap, header: list[str], insts: list[Instrument],
+                    input_file: Path) -> ColumnMap:
+    """The map with its question-number blocks resolved into item columns (exit 1 when a
+    block does not fit the file's header)."""
+    try:
+        columns = resolve_column_map(cmap, header, insts)
+    except ResponseDataError as exc:
+        fail(f"{input_file}: {exc}", ExitCode.DATA_PROBLEMS)
+    return replace(cmap, columns=columns, blocks={})
+
+
 def load_instruments(names: list[str]) -> list[Instrument]:
     """Load the ``-i`` instruments, exiting 2 (unknown id / file) or 3 (bad definition)."""
     out = []
@@ -215,7 +241,8 @@ def score_command(
     id_column: Annotated[str | None, typer.Option(
         "--id-column", help="Column holding the pupil id (kept as text).")] = None,
     columns: Annotated[Path | None, typer.Option(
-        "--columns", help="YAML map of item id -> file column (and optional missing_codes).")
+        "--columns", help="YAML map of item id -> file column, or blocks by 问卷星 question "
+        "number (and optional missing_codes).")
     ] = None,
     policy: Annotated[str, typer.Option(
         "--policy", help="Warning policy: bundled id or YAML path.")] = "default",
@@ -307,11 +334,14 @@ def score_command(
     except ResponseDataError as exc:
         fail(str(exc), ExitCode.BAD_DEFINITION)
     insts = load_instruments(instrument)
+    blocks = cmap is not None and bool(cmap.blocks)
     if stats is not None and stats.suffix.lower() != ".json":
         fail(f"--stats {stats} must end in .json", ExitCode.USAGE)
     if stats_by is not None and stats is None:
         fail("--stats-by needs --stats", ExitCode.USAGE)
     if _should_stream(input_file, output, failures, chunk_size, careless, scheduler):
+        if blocks:  # question-number blocks -> item columns, from the header alone
+            cmap = _resolve_blocks(cmap, _stream_header(input_file), insts, input_file)
         _score_streamed(
             input_file, instrument, insts, chunk_rows=chunk_size or DEFAULT_CHUNK_ROWS,
             cmap=cmap, id_column=id_column, answer_values=answer_values,
@@ -320,8 +350,17 @@ def score_command(
             bom=bom, stats=stats, stats_by=stats_by)
         return
     try:
-        loaded = load_answers(input_file, insts, column_map=cmap, id_column=id_column,
+        if blocks:  # as load_answers, with the blocks resolved against the header read
+            raw, info = read_table(input_file)
+            cmap = _resolve_blocks(cmap, list(raw.columns), insts, input_file)
+            plan = plan_input(raw, info, insts, column_map=cmap, id_column=id_column,
                               answer_values=answer_values, missing_codes=missing_code or [])
+            loaded = LoadedAnswers(apply_plan(raw, plan), plan, info)
+            del raw
+        else:
+            loaded = load_answers(input_file, insts, column_map=cmap, id_column=id_column,
+                                  answer_values=answer_values,
+                                  missing_codes=missing_code or [])
     except ResponseDataError as exc:
         fail(str(exc), ExitCode.DATA_PROBLEMS)
     data, plan = loaded.data, loaded.plan

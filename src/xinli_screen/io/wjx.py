@@ -78,6 +78,8 @@ _HEADERS = (
     re.compile(r"^(?:Q|第)?(?P<n>\d+)(?:题)?\s*[、.:]\s*(?P<stem>.+?)\s*[—–]+\s*(?P<sub>.+)$"),
     # 8、stem
     re.compile(r"^(?:Q|第)?(?P<n>\d+)(?:题)?\s*[、.:]\s*(?P<stem>.+)$"),
+    # Q8, 第8题 (no wording)
+    re.compile(r"^(?:Q(?P<n>\d+)|第(?P<m>\d+)题)$"),
 )
 
 
@@ -120,14 +122,29 @@ class Header:
 
 
 def parse_header(column: object) -> Header:
-    """Parse ``8、(做事时提不起劲)``, ``第8题(...)``, ``Q8_1``, ``8、stem`` ... (NFKC-folded)."""
+    """Parse a 问卷星 question header (NFKC-folded).
+
+    Reads ``8、(做事时提不起劲)``, ``第8题(...)``, ``Q8_1``, ``8.1``, ``8、stem``,
+    ``8.stem``, ``8、stem—sub-row``, ``Q8`` and ``第8题``.
+
+    Parameters
+    ----------
+    column : object
+        One column name.
+
+    Returns
+    -------
+    Header
+        ``number`` is None when the name is not a question header (``学号``, ``序号`` ...).
+    """
     name = str(column)
     text = _nfkc(name)
     for pattern in _HEADERS:
         m = pattern.match(text)
         if m:
             parts = m.groupdict()
-            return Header(name, int(parts["n"]), sub=(parts.get("sub") or None),
+            number = parts.get("n") or parts.get("m")
+            return Header(name, int(number), sub=(parts.get("sub") or None),
                           index=int(parts["k"]) if parts.get("k") else None,
                           stem=parts.get("stem") or "")
     return Header(name, None, stem=text)
