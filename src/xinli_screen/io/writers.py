@@ -5,13 +5,25 @@ correctly (``bom=False`` for tools that do not expect one). A name ending in ``.
 ``.fhir.ndjson`` (or plain ``.ndjson``) writes FHIR R4 Observations with the scales' LOINC codes
 (:mod:`xinli_screen.io.fhir`).
 Provenance goes into a ``provenance`` sheet (XLSX), into the JSON document, or into a sidecar
-``<output>.provenance.json`` (CSV, Parquet). Text cells are never written as spreadsheet formulas.
+``<output>.provenance.json`` (CSV, Parquet). Text cells are never written as spreadsheet formulas
+(:func:`csv_safe`, :func:`neutralise_formula`).
+
+Every file is written to a hidden temporary file in the same folder and renamed to its name only
+when complete, so an error never leaves a truncated file behind (the file is created
+owner-read/write only, 0600). XLSX cannot store the C0 control characters other than tab, line
+feed and carriage return: they are written in caret notation (``\\x01`` as ``^A``, ``\\x1b`` as
+``^[``), and the non-characters U+FFFE, U+FFFF and lone surrogates as U+FFFD
+(:func:`xlsx_text`). Error messages never quote a cell.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +39,24 @@ __all__ = [
     "arrow_table",
     "csv_safe",
     "is_fhir_output",
+    "neutralise_formula",
     "sidecar_path",
     "write_failures",
     "write_result",
+    "write_xlsx",
+    "xlsx_text",
 ]
 
 OUTPUT_FORMATS = (".csv", ".xlsx", ".parquet", ".json", ".ndjson")
 FAILURE_FORMATS = (".csv", ".xlsx")
-_FORMULA = r"^(?:[=+@\t\r]|-[^0-9.])"
+#: A cell starting like this is run as a formula by a spreadsheet (OWASP CSV injection).
+_FORMULA_START = r"[=+\-@\t\r]"
+#: ... unless it is a plain negative number (kept as it is, so that it stays a number).
+_NEGATIVE_NUMBER = r"-(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_FORMULA_RE = re.compile(_FORMULA_START)
+_NEGATIVE_RE = re.compile(_NEGATIVE_NUMBER)
+#: Characters an XLSX (XML 1.0) cell cannot hold.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def is_fhir_output(path: Path) -> bool:
@@ -56,31 +78,158 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def neutralise_formula(value: Any) -> Any:
+    """One cell as :func:`csv_safe` writes it: formula-like text gets a leading apostrophe.
+
+    Parameters
+    ----------
+    value : object
+        A cell; anything but ``str`` is returned unchanged.
+
+    Returns
+    -------
+    object
+        ``"'" + value`` when ``value`` is text starting with ``=``, ``+``, ``-``, ``@``, tab or
+        carriage return and is not a plain negative number (``-12``, ``-0.5``, ``-1e3``);
+        otherwise ``value``.
+
+    Examples
+    --------
+    >>> neutralise_formula("-2+3+cmd|' /C calc'!A0")
+    "'-2+3+cmd|' /C calc'!A0"
+    >>> neutralise_formula("-12")
+    '-12'
+    """
+    if (isinstance(value, str) and _FORMULA_RE.match(value)
+            and not _NEGATIVE_RE.fullmatch(value)):
+        return "'" + value
+    return value
+
+
 def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells that a spreadsheet would run as a formula get a leading apostrophe.
 
-    Applies to text starting with ``=``, ``+``, ``@``, tab, carriage return, or ``-`` not
-    followed by a digit (OWASP CSV-injection guidance); numbers are untouched. Only CSV output
-    needs it: XLSX cells are written as text.
+    Applies to text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return (OWASP
+    CSV-injection guidance), except a plain negative number such as ``-12`` or ``-0.5``, which
+    stays a number; so ``-2+3+cmd|' /C calc'!A0`` is neutralised. Number columns are untouched.
+    Use it for every CSV a user may open in a spreadsheet (results, failures, audit trail:
+    ``csv_safe(table).to_csv(...)``). XLSX needs it not: :func:`write_xlsx` writes text cells
+    as text.
+
+    Parameters
+    ----------
+    frame : DataFrame
+
+    Returns
+    -------
+    DataFrame
+        A copy; categorical columns become plain object columns.
     """
     out = _plain(frame)
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
             text = out[col]
-            risky = text.astype(str).str.contains(_FORMULA, regex=True) & text.notna()
+            shown = text.astype(str)
+            risky = (shown.str.match(_FORMULA_START).fillna(False).astype(bool)
+                     & ~shown.str.fullmatch(_NEGATIVE_NUMBER).fillna(False).astype(bool)
+                     & text.notna().to_numpy())
             if risky.any():
-                out[col] = text.where(~risky, "'" + text.astype(str))
+                out[col] = text.where(~risky, "'" + shown)
     return out
 
 
-def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+def _caret(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return "^" + chr(code + 64) if code < 0x20 else "\ufffd"
+
+
+def xlsx_text(value: Any) -> Any:
+    """A text cell as XLSX can store it.
+
+    Parameters
+    ----------
+    value : object
+        Anything but ``str`` is returned unchanged.
+
+    Returns
+    -------
+    object
+        ``value`` with each C0 control character other than tab, line feed and carriage return
+        in caret notation (``"a\\x01b"`` -> ``"a^Ab"``, NUL -> ``^@``, ESC -> ``^[``), and
+        U+FFFE, U+FFFF and lone surrogates replaced by U+FFFD.
+    """
+    if isinstance(value, str) and _NOT_XML.search(value):
+        return _NOT_XML.sub(_caret, value)
+    return value
+
+
+def _xlsx_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = _plain(frame)
+    out.columns = [xlsx_text(c) for c in out.columns]
+    for k in range(out.shape[1]):
+        col = out.iloc[:, k]
+        if not (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)):
+            continue
+        values = col.to_numpy(dtype=object)
+        bad = [i for i, v in enumerate(values) if isinstance(v, str) and _NOT_XML.search(v)]
+        if bad:
+            values = values.copy()
+            values[bad] = [xlsx_text(values[i]) for i in bad]
+            out.isetitem(k, pd.Series(values, index=out.index, dtype=object))
+    return out
+
+
+@contextlib.contextmanager
+def _replaced_on_success(path: Path) -> Iterator[Path]:
+    """A temporary path next to ``path``, renamed to ``path`` when the block succeeds."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp",
+                                dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write data frames as the sheets of one XLSX file, text cells as text.
+
+    Text that looks like a formula (``=HYPERLINK(...)``) is stored as text, never as a formula;
+    characters XLSX cannot hold are replaced (:func:`xlsx_text`). The file appears under its
+    name only when complete.
+
+    Parameters
+    ----------
+    sheets : mapping sheet name -> DataFrame
+        Written in order, without the index.
+    path : str or Path
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        A cell could not be stored (the message names the sheet, never the cell's value).
+    """
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    path = Path(path)
+    with _replaced_on_success(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         for name, frame in sheets.items():
-            _plain(frame).to_excel(writer, sheet_name=name, index=False)
+            try:
+                _xlsx_frame(frame).to_excel(writer, sheet_name=name, index=False)
+            except (IllegalCharacterError, UnicodeError):
+                raise ValueError(f"sheet {name!r}: a text cell holds a character that XLSX "
+                                 "cannot store") from None
             for row in writer.sheets[name].iter_rows():
                 for cell in row:
                     if cell.data_type == "f":  # text such as "=..." must stay text
                         cell.data_type = "s"
+    return path
 
 
 def write_result(result: ScreeningResult, path: str | Path, *, bom: bool = True,
@@ -113,43 +262,50 @@ def write_result(result: ScreeningResult, path: str | Path, *, bom: bool = True,
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    provenance = json.dumps(result.provenance, ensure_ascii=False, indent=2)
-    if is_fhir_output(path):
-        if instruments is None:
-            raise ValueError("FHIR output needs the screened instruments")
-        write_fhir(result_observations(result.table, instruments,
-                                       id_column=result.provenance.get("id_column"),
-                                       response_ids=response_ids), path)
-    elif suffix == ".csv":
-        csv_safe(result.table).to_csv(path, index=False,
-                                      encoding="utf-8-sig" if bom else "utf-8")
-    elif suffix == ".xlsx":
+    fhir = is_fhir_output(path)
+    if not fhir and suffix not in (".csv", ".xlsx", ".parquet", ".json"):
+        raise ValueError(f"unsupported output type {suffix!r}; use one of {OUTPUT_FORMATS}")
+    if fhir and instruments is None:
+        raise ValueError("FHIR output needs the screened instruments")
+    if suffix == ".xlsx":
         prov = pd.DataFrame({"key": list(result.provenance),
                              "value": [json.dumps(v, ensure_ascii=False)
                                        for v in result.provenance.values()]})
-        _write_xlsx({"results": result.table, "failures": result.failures,
-                     "reasons": result.reasons, "provenance": prov}, path)
+        write_xlsx({"results": result.table, "failures": result.failures,
+                    "reasons": result.reasons, "provenance": prov}, path)
         return [path]
-    elif suffix == ".parquet":
-        arrow_table(result.table).to_parquet(path, index=False)
-    elif suffix == ".json":
-        path.write_text(result.to_json(indent=1), encoding="utf-8")
+    with _replaced_on_success(path) as tmp:
+        if fhir:
+            write_fhir(result_observations(result.table, instruments or (),
+                                           id_column=result.provenance.get("id_column"),
+                                           response_ids=response_ids), tmp)
+        elif suffix == ".csv":
+            csv_safe(result.table).to_csv(tmp, index=False,
+                                          encoding="utf-8-sig" if bom else "utf-8")
+        elif suffix == ".parquet":
+            arrow_table(result.table).to_parquet(tmp, index=False)
+        else:
+            tmp.write_text(result.to_json(indent=1), encoding="utf-8")
+    if suffix == ".json" and not fhir:
         return [path]
-    else:
-        raise ValueError(f"unsupported output type {suffix!r}; use one of {OUTPUT_FORMATS}")
     side = sidecar_path(path)
-    side.write_text(provenance, encoding="utf-8")
+    side.write_text(json.dumps(result.provenance, ensure_ascii=False, indent=2),
+                    encoding="utf-8")
     return [path, side]
 
 
 def write_failures(result: ScreeningResult, path: str | Path, *, bom: bool = True) -> Path:
-    """Write the failures table as CSV (UTF-8, with BOM unless ``bom=False``) or XLSX."""
+    """Write the failures table as CSV (UTF-8, with BOM unless ``bom=False``) or XLSX.
+
+    Like :func:`write_result`, the file appears under its name only when complete.
+    """
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
-        _write_xlsx({"failures": result.failures}, path)
+        write_xlsx({"failures": result.failures}, path)
     else:
-        csv_safe(result.failures).to_csv(path, index=False,
-                                         encoding="utf-8-sig" if bom else "utf-8")
+        with _replaced_on_success(path) as tmp:
+            csv_safe(result.failures).to_csv(tmp, index=False,
+                                             encoding="utf-8-sig" if bom else "utf-8")
     return path
 
 

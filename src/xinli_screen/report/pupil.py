@@ -156,11 +156,10 @@ def build_pupil_report(store: ArchiveStore, pupil_id: str, *, view: View = "psyc
 
 def render_pupil_html(report: dict[str, Any]) -> str:
     """One self-contained HTML page of a report from :func:`build_pupil_report`."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
     from xinli_screen.report._charts import line_chart
+    from xinli_screen.report._html import environment
 
-    env = Environment(loader=FileSystemLoader(_TEMPLATES), autoescape=select_autoescape())
+    env = environment()
     chart = None
     if report.get("chart"):
         chart = line_chart([w["wave"] for w in report["waves"]], report["chart"])
