@@ -194,7 +194,7 @@ class ScoredPart:
         ``roster_match``, ``entered_id``, attributes (``school``, ``grade``, ``class`` ...),
         ``name`` (None unless the form names a name column), ``complete``.
     content_sha256 : str
-        Hash of the file's bytes, its form, the instruments' and the policy's hashes: a part
+        Hash of the file's cells, its form, the instruments' and the policy's hashes: a part
         re-imported with the same hash changes nothing.
     source_name : str
     """
@@ -215,11 +215,13 @@ class WaveRun:
     roster: pd.DataFrame | None
 
 
-def _file_hash(path: Path, extra: dict[str, Any]) -> str:
+def _content_hash(frame: pd.DataFrame, extra: dict[str, Any]) -> str:
+    """Hash of the cells as read (not the file's bytes: a re-saved or re-downloaded file
+    with the same answers is the same part), plus the form, instruments and policy."""
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    digest.update(json.dumps([str(c) for c in frame.columns]).encode("utf-8"))
+    cells = frame.astype(object).where(frame.notna(), None).astype(str)
+    digest.update(pd.util.hash_pandas_object(cells, index=False).to_numpy().tobytes())
     digest.update(json.dumps(extra, sort_keys=True, default=str).encode("utf-8"))
     return digest.hexdigest()
 
@@ -227,7 +229,7 @@ def _file_hash(path: Path, extra: dict[str, Any]) -> str:
 def _score_part(loaded: LoadedWave, part: Part, roster: pd.DataFrame | None) -> ScoredPart:
     from xinli_screen.io.readers import read_table
     from xinli_screen.io.source import apply_plan
-    from xinli_screen.pipeline import screen
+    from xinli_screen.pipeline import screen_with_responses
 
     form = loaded.form(part)
     insts: list[Instrument] = loaded.instruments[part.form]
@@ -238,10 +240,12 @@ def _score_part(loaded: LoadedWave, part: Part, roster: pd.DataFrame | None) -> 
         raise ResponseDataError(f"{path.name}: no id column {form.id_column!r} (part "
                                 f"{part.part_name!r}); check the form's id_column")
     data = apply_plan(frame, plan)
-    result = screen(data, insts, id_column=plan.id_column, columns=plan.columns or None,
-                    policy=loaded.policy.path if loaded.policy_text else loaded.policy.policy,
-                    missing_codes=plan.missing_codes, time_column=extra["time"],
-                    careless=form.careless)
+    # ids are the wave's business (roster matching, double submissions across parts), so
+    # the sheets are scored without an id column: a row's status says how it was answered
+    result, prepared = screen_with_responses(
+        data, insts, columns=plan.columns or None,
+        policy=loaded.policy.path if loaded.policy_text else loaded.policy.policy,
+        missing_codes=plan.missing_codes, time_column=extra["time"], careless=form.careless)
     result.provenance["input"] = {**plan.provenance, "file": path.name,
                                   "part": part.part_name, "form": part.form}
     n = len(frame)
@@ -268,11 +272,10 @@ def _score_part(loaded: LoadedWave, part: Part, roster: pd.DataFrame | None) -> 
                 rost.drop_duplicates("_id").set_index("_id")[spec.name_column])
             names = from_roster.where(out["roster_match"].isin(["roster", "name"]), names)
         out["name"] = names.to_numpy()
-    status = result.table["status"].astype(str).to_numpy()
-    out["complete"] = status == "scored"
-    sha = _file_hash(path, {"form": form.model_dump(mode="json"),
-                            "instruments": result.provenance.get("instruments"),
-                            "policy": loaded.policy.sha256, "part": part.model_dump()})
+    out["complete"] = prepared.responses.notna().all(axis=1).to_numpy()
+    sha = _content_hash(frame, {"form": form.model_dump(mode="json"),
+                                "instruments": result.provenance.get("instruments"),
+                                "policy": loaded.policy.sha256, "part": part.model_dump()})
     return ScoredPart(part, result, out, sha, path.name)
 
 
