@@ -15,22 +15,22 @@ Errors and audit details never contain a pupil id or an answer (the audit stores
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
-import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
 import pandas as pd
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from xinli_screen.archive.base import (
+    NAME_COLUMNS,
+    ArchiveError,
+    ImportSummary,
+    PupilNotFoundError,
+    _records,
+    archive_url,
+)
+from xinli_screen.archive.importing import _Importing
 from xinli_screen.archive.models import (
     ACTION_KINDS,
     Action,
@@ -40,93 +40,14 @@ from xinli_screen.archive.models import (
     Review,
     Wave,
 )
-from xinli_screen.archive.parts import PartImport, PartOutcome, reselect_active, store_part
-from xinli_screen.errors import XinliScreenError
 from xinli_screen.policy.history import REVIEW_OUTCOMES, run_history
-from xinli_screen.policy.loader import LoadedPolicy, load_policy
-from xinli_screen.policy.models import TIER_ORDER, HistoryRules, Policy
-from xinli_screen.privacy import pseudonymise, pseudonymise_one
-
-if TYPE_CHECKING:
-    from xinli_screen.wave.run import WaveRun
+from xinli_screen.policy.models import TIER_ORDER, Policy
 
 __all__ = ["NAME_COLUMNS", "ArchiveError", "ArchiveStore", "ImportSummary", "PupilNotFoundError",
            "archive_url"]
 
-#: Roster columns treated as names: stored only with ``keep_names=True``.
-NAME_COLUMNS = ("姓名", "学生姓名", "name", "student_name")
-_MIGRATIONS = Path(__file__).with_name("migrations")
 
-
-class ArchiveError(XinliScreenError, ValueError):
-    """An archive operation was refused (conflicting re-import, unknown wave, bad outcome)."""
-
-
-class PupilNotFoundError(XinliScreenError, LookupError):
-    """No pupil with the given id (or its pseudonym) is in the archive."""
-
-
-@dataclass(frozen=True)
-class ImportSummary:
-    """What an import did.
-
-    Attributes
-    ----------
-    wave : str
-    changed : bool
-        False when every part was already there with the same content.
-    imported : int
-        Sheets stored by this import (every sheet of every new or corrected part).
-    without_id : int
-        Sheets stored under a provisional key (``NOID-{part}-{row}``) because the id was
-        empty; they stay in the pupil file and on the warning list.
-    duplicate_sheets : int
-        Sheets of the wave that do not count because the pupil has another sheet that does
-        (double submissions, sheets replaced by a retest); kept, inactive.
-    parts : tuple of PartOutcome
-        Per part: new, corrected (earlier version superseded) or unchanged.
-    """
-
-    wave: str
-    changed: bool
-    imported: int
-    without_id: int = 0
-    duplicate_sheets: int = 0
-    parts: tuple[PartOutcome, ...] = ()
-
-
-def archive_url(target: str | Path) -> str:
-    """A SQLAlchemy URL: ``target`` itself when it has a scheme, else a SQLite file path."""
-    text = str(target)
-    if "://" in text:
-        return text
-    return "sqlite:///" + str(Path(text).expanduser().resolve())
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _plain(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, (dt.date, dt.datetime, pd.Timestamp)):
-        return value.isoformat()
-    return value if isinstance(value, (str, int)) else str(value)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): _plain(v) for k, v in r.items()}
-            for r in frame.astype(object).to_dict(orient="records")]
-
-
-class ArchiveStore:
+class ArchiveStore(_Importing):
     """The pupil file store (一生一策档案).
 
     Parameters
@@ -152,355 +73,6 @@ class ArchiveStore:
         The database cannot be reached.
     """
 
-    def __init__(self, target: str | Path, *, key: bytes | None = None,
-                 policy: str | Path | Policy = "default",
-                 clock: Callable[[], str] | None = None) -> None:
-        self.url = archive_url(target)
-        self.engine: Engine = create_engine(self.url)
-        self.key = key
-        self._policy = load_policy(policy)
-        loaded = self._policy.policy
-        self._wave_policies: dict[str, Policy] = {}
-        self.history_rules: HistoryRules | None = loaded.history
-        self.labels = {t: loaded.tiers.spec(t).label.get("zh") for t in TIER_ORDER}
-        self.labels_en = {t: loaded.tiers.spec(t).label.get("en") for t in TIER_ORDER}
-        self.clock = clock or _now
-        self.upgrade()
-
-    # -- schema ---------------------------------------------------------------------------
-    def upgrade(self) -> None:
-        """Create or upgrade the schema to the newest Alembic revision."""
-        cfg = Config()
-        cfg.set_main_option("script_location", str(_MIGRATIONS))
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-
-    def close(self) -> None:
-        """Release the database connections."""
-        self.engine.dispose()
-
-    def __enter__(self) -> ArchiveStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- helpers ----------------------------------------------------------------------------
-    def _audit(self, s: Session, actor: str, event: str, *, wave: str | None = None,
-               pupil_key: str | None = None, **detail: Any) -> None:
-        s.add(AuditEvent(at=self.clock(), actor=actor, event=event, wave=wave,
-                         pupil_key=pupil_key, detail={k: _plain(v) for k, v in detail.items()}))
-
-    def _wave(self, s: Session, name: str) -> Wave:
-        wave = s.scalar(select(Wave).where(Wave.name == name))
-        if wave is None:
-            known = s.scalars(select(Wave.name).order_by(Wave.seq)).all()
-            raise ArchiveError(f"no wave named {name!r} in the archive (waves: "
-                               f"{', '.join(known) or 'none'})")
-        return wave
-
-    def _pupil_key(self, s: Session, pupil_id: str) -> str:
-        """The stored key of a pupil: the id itself, or its pseudonym when a key is set."""
-        candidates = [str(pupil_id)]
-        if self.key is not None:
-            candidates.append(pseudonymise_one(str(pupil_id), self.key))
-        for key in candidates:
-            if s.scalar(select(func.count()).select_from(Result)
-                        .where(Result.pupil_key == key)):
-                return key
-        pseudo = s.scalar(select(func.count()).select_from(Wave).where(Wave.pseudonymised))
-        hint = (" (the archive holds pseudonymised ids: give the key, e.g. XINLI_HMAC_KEY)"
-                if pseudo and self.key is None else "")
-        raise PupilNotFoundError("no pupil with the given id in the archive" + hint)
-
-    # -- import -----------------------------------------------------------------------------
-    def import_wave(
-        self,
-        table: pd.DataFrame,
-        provenance: Mapping[str, Any],
-        wave: str,
-        *,
-        by: str,
-        source_name: str = "<table>",
-        id_column: str | None = None,
-        roster: pd.DataFrame | None = None,
-        attributes: Sequence[str] | None = None,
-        pseudonymise_ids: bool = False,
-        keep_names: bool = False,
-        part: str = "main",
-        retest: bool = False,
-        policy: str | Path | Policy | None = None,
-    ) -> ImportSummary:
-        """Store one results table as a part of a wave (the wave is created when new).
-
-        Parameters
-        ----------
-        table : DataFrame, shape (n, ...)
-            ``ScreeningResult.table`` (or a results file read back with
-            :func:`~xinli_screen.archive.results_file.read_results_file`).
-        provenance : mapping
-            ``ScreeningResult.provenance``; stored with the part.
-        wave : str
-            Wave name, e.g. ``2025-autumn``; waves are ordered by first import.
-        by : str
-            Who imports (audit trail).
-        source_name : str
-            File name recorded with the part.
-        id_column : str, optional
-            Pupil id column (default: ``provenance["id_column"]``).
-        roster : DataFrame, optional
-            Pupil attributes joined on the id column (school, grade, class ...), text cells.
-            Name columns (:data:`NAME_COLUMNS`) are kept only with ``keep_names``.
-        attributes : sequence of str, optional
-            Columns of ``table`` or ``roster`` stored as attributes (default: every roster
-            column, and ``school``/``grade``/``class``/学校/年级/班级 when in ``table``).
-        pseudonymise_ids : bool
-            Store the HMAC pseudonym instead of the id (needs ``key``).
-        keep_names : bool
-            Store a name column of the roster (otherwise names are dropped).
-        part : str
-            Part name. Importing different content under the same part name is a
-            correction: the earlier version is superseded (kept, audited).
-        retest : bool
-            The rows are a retest: each replaces the pupil's earlier sheet in this wave.
-        policy : str, Path or Policy, optional
-            The policy the results were scored with, frozen with a new wave (default: the
-            store's policy). Must be the policy recorded in ``provenance`` when it records
-            one, and the wave's frozen policy when the wave exists.
-
-        Returns
-        -------
-        ImportSummary
-
-        Raises
-        ------
-        ArchiveError
-            No id column; a policy that is not the one the results were scored with, or not
-            the wave's frozen policy.
-        PrivacyKeyError
-            ``pseudonymise_ids`` without a key.
-        """
-        from xinli_screen.wave.reconcile import match_roster
-
-        id_column = id_column or provenance.get("id_column")
-        if not id_column or id_column not in table.columns:
-            raise ArchiveError("the results have no pupil id column; score with --id-column")
-        self._need_key(pseudonymise_ids)
-        loaded = self._policy if policy is None else load_policy(policy)
-        recorded = (provenance.get("policy") or {}).get("sha256")
-        if recorded and loaded.sha256 not in (recorded, "model"):
-            raise ArchiveError(
-                f"the results were scored with policy {provenance['policy'].get('id')!r} "
-                f"(sha256 {str(recorded)[:12]}); give that policy with --policy so that it "
-                "is frozen with the wave")
-        frame = table.reset_index(drop=True)
-        sheets = pd.DataFrame({"id": frame[id_column].to_numpy(), "part": part,
-                               "file_row": np.arange(2, len(frame) + 2)})
-        rost = None
-        attr_map: dict[str, str] = {}
-        name_col = None
-        if roster is not None:
-            if id_column not in roster.columns:
-                raise ArchiveError(f"the roster has no column {id_column!r} (the pupil id)")
-            rost = roster.astype(object)
-            names = [c for c in rost.columns if str(c).strip().lower() in NAME_COLUMNS]
-            name_col = names[0] if names else None
-            cols = [c for c in (attributes or rost.columns)
-                    if c in rost.columns and c != id_column and c not in names]
-            attr_map = {str(c): str(c) for c in cols}
-        matched = match_roster(sheets, rost, roster_id=id_column, attributes=attr_map or None,
-                               name_column=None)
-        attrs = matched[list(attr_map)].copy() if attr_map else pd.DataFrame(index=frame.index)
-        for c in (attributes or ("school", "grade", "class", "学校", "年级", "班级")):
-            if c in frame.columns and c not in attrs.columns and c != id_column:
-                attrs[c] = frame[c]
-        names_out = pd.Series(None, index=frame.index, dtype=object)
-        if keep_names and rost is not None and name_col is not None:
-            lookup = rost.assign(_k=rost[id_column].astype(str)).drop_duplicates("_k")
-            names_out = matched["pupil_key"].map(lookup.set_index("_k")[name_col])
-        data = frame.drop(columns=[id_column])
-        status = (data["status"].astype(str).to_numpy() if "status" in data.columns
-                  else np.full(len(data), "scored"))
-        extra = pd.DataFrame({"part": part, "file_row": sheets["file_row"],
-                              "source_ref": None, "complete": status == "scored",
-                              "name": names_out})
-        part_import = self._part_import(
-            pd.concat([extra, matched.drop(columns=list(attr_map))], axis=1), data, attrs,
-            name=part, form=None, kind="retest" if retest else "answers",
-            source_name=source_name, provenance=dict(provenance),
-            pseudonymise_ids=pseudonymise_ids,
-            content={"table": _records(frame), "attributes": _records(attrs),
-                     "names": [_plain(v) for v in names_out], "id": id_column})
-        definition = {"duplicates": "first_complete", "id_column": id_column}
-        return self._import_parts(wave, [part_import], by=by, policy=loaded,
-                                  definition=definition, pseudonymised=pseudonymise_ids,
-                                  id_column=id_column)
-
-    def import_wave_run(self, run: WaveRun, *, by: str, pseudonymise_ids: bool = False,
-                        keep_names: bool = False) -> ImportSummary:
-        """Store a scored wave (:func:`xinli_screen.wave.score_wave`): every part, the
-        frozen policy and the definition.
-
-        Parameters
-        ----------
-        run : WaveRun
-        by : str
-            Who imports (audit trail).
-        pseudonymise_ids : bool
-            Store HMAC pseudonyms instead of ids (needs ``key``).
-        keep_names : bool
-            Store pupils' names (from the roster, or the export for pupils not on it).
-
-        Returns
-        -------
-        ImportSummary
-
-        Raises
-        ------
-        ArchiveError
-            The wave exists with another frozen policy (use a what-if run instead).
-        PrivacyKeyError
-            ``pseudonymise_ids`` without a key.
-        """
-        self._need_key(pseudonymise_ids)
-        loaded = run.loaded
-        attr_names = list(loaded.definition.roster.attributes) if loaded.definition.roster \
-            else []
-        imports = []
-        for sp in run.parts:
-            form_attrs = list(loaded.form(sp.part).attributes)
-            names = [*attr_names, *[a for a in form_attrs if a not in attr_names]]
-            sheets = sp.sheets.copy()
-            attrs = pd.DataFrame({a: sheets[a] for a in names if a in sheets.columns},
-                                 index=sheets.index)
-            if not keep_names or "name" not in sheets.columns:
-                sheets["name"] = None
-            id_col = sp.result.provenance.get("id_column")
-            data = sp.result.table.drop(columns=[c for c in (id_col,)
-                                                 if c and c in sp.result.table.columns])
-            imports.append(self._part_import(
-                sheets.drop(columns=[a for a in names if a in sheets.columns]), data, attrs,
-                name=sp.part.part_name, form=sp.part.form, kind=sp.part.kind,
-                source_name=sp.source_name, provenance=sp.result.provenance,
-                pseudonymise_ids=pseudonymise_ids, content=None,
-                content_sha256=hashlib.sha256(
-                    (sp.content_sha256 + str(bool(pseudonymise_ids)) + str(bool(keep_names)))
-                    .encode()).hexdigest()))
-        definition = loaded.definition.model_dump(mode="json")
-        definition["sha256"] = loaded.sha256
-        title = loaded.definition.name.get("zh") if loaded.definition.name else None
-        return self._import_parts(loaded.definition.id, imports, by=by, policy=loaded.policy,
-                                  policy_text=loaded.policy_text, definition=definition,
-                                  pseudonymised=pseudonymise_ids,
-                                  id_column=loaded.definition.roster.id_column
-                                  if loaded.definition.roster else "id",
-                                  timezone=loaded.definition.timezone, title=title)
-
-    def _need_key(self, pseudonymise_ids: bool) -> None:
-        if pseudonymise_ids and self.key is None:
-            from xinli_screen.privacy import PrivacyKeyError
-            raise PrivacyKeyError("pseudonymising ids needs a key (XINLI_HMAC_KEY or a key file)")
-
-    def _part_import(self, sheets: pd.DataFrame, data: pd.DataFrame, attrs: pd.DataFrame, *,
-                     name: str, form: str | None, kind: str, source_name: str,
-                     provenance: Mapping[str, Any], pseudonymise_ids: bool,
-                     content: dict[str, Any] | None,
-                     content_sha256: str | None = None) -> PartImport:
-        keys = sheets["pupil_key"].astype(str)
-        if pseudonymise_ids and self.key is not None:
-            real = ~keys.str.startswith("NOID-")
-            keys = keys.where(~real, pseudonymise(keys.where(real, ""), self.key))
-        records = _records(data)
-        attr_records = _records(attrs)
-        if content_sha256 is None:
-            text = json.dumps({**(content or {}), "part": name, "kind": kind,
-                               "pseudonymised": pseudonymise_ids},
-                              sort_keys=True, ensure_ascii=False, default=str)
-            content_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        entered = sheets["entered_id"].astype(str) if "entered_id" in sheets.columns else keys
-        rows = []
-        for k, (key, rec, attr) in enumerate(zip(keys, records, attr_records, strict=True)):
-            match = sheets["roster_match"].iat[k]
-            if match in ("name", "unmatched") and not pseudonymise_ids \
-                    and entered.iat[k] != key:
-                attr = {**attr, "entered_id": entered.iat[k]}
-            rows.append({
-                "pupil_key": str(key), "row_index": k,
-                "source_row": int(sheets["file_row"].iat[k]),
-                "source_ref": _plain(sheets["source_ref"].iat[k]),
-                "roster_match": str(match), "complete": bool(sheets["complete"].iat[k]),
-                "screen_tier": str(rec.get("warning_tier") or "none"),
-                "review_status": str(rec.get("review_status") or "not_required"),
-                "critical_items": rec.get("critical_items") or "",
-                "reasons": rec.get("reasons") or "",
-                "reason_codes": rec.get("reason_codes") or "",
-                "data": rec, "attributes": attr,
-                "name": _plain(sheets["name"].iat[k]) if "name" in sheets.columns else None,
-                "note": None})
-        prov = json.loads(json.dumps(dict(provenance), default=str))
-        return PartImport(name, form, kind, source_name, content_sha256, prov, rows)
-
-    def _import_parts(self, wave: str, parts: Sequence[PartImport], *, by: str,
-                      policy: LoadedPolicy, definition: dict[str, Any], pseudonymised: bool,
-                      id_column: str, policy_text: str | None = None,
-                      timezone: str | None = None, title: str | None = None) -> ImportSummary:
-        if policy_text is None:
-            path = Path(policy.path)
-            policy_text = path.read_text(encoding="utf-8") if path.is_file() else ""
-        now = self.clock()
-        with Session(self.engine) as s, s.begin():
-            row = s.scalar(select(Wave).where(Wave.name == wave))
-            if row is None:
-                seq = (s.scalar(select(func.max(Wave.seq))) or 0) + 1
-                row = Wave(name=wave, seq=seq, imported_at=now, imported_by=by,
-                           source_name=parts[0].source_name if parts else "",
-                           content_sha256="", id_column=id_column,
-                           pseudonymised=bool(pseudonymised), n_rows=0, provenance={},
-                           title=title, timezone=timezone, policy_id=policy.policy.id,
-                           policy_version=policy.policy.version, policy_sha256=policy.sha256,
-                           policy_text=policy_text, definition=definition,
-                           definition_sha256=definition.get("sha256"))
-                s.add(row)
-                s.flush()
-                self._audit(s, by, "create_wave", wave=wave, policy_id=policy.policy.id,
-                            policy_version=policy.policy.version,
-                            policy_sha256=policy.sha256)
-            elif row.policy_sha256 and row.policy_sha256 != policy.sha256:
-                raise ArchiveError(
-                    f"wave {wave!r} is frozen with policy {row.policy_id!r} "
-                    f"{row.policy_version} (sha256 {row.policy_sha256[:12]}); this import "
-                    f"uses {policy.policy.id!r} (sha256 {policy.sha256[:12]}). A wave keeps "
-                    "its policy: to see another policy's tiers use `xinli-screen wave "
-                    "what-if`")
-            elif definition.get("sha256") and definition != row.definition:
-                row.definition = definition
-                row.definition_sha256 = definition.get("sha256")
-                self._audit(s, by, "update_wave_definition", wave=wave,
-                            definition_sha256=definition.get("sha256"))
-            outcomes = [store_part(s, row, p, by=by, now=now, audit=self._audit)
-                        for p in parts]
-            rule = (row.definition or {}).get("duplicates") or "first_complete"
-            s.flush()
-            reselect_active(s, row, rule)
-            s.flush()
-            live = (select(Result.active, Result.pupil_key)
-                    .join(Part, Part.id == Result.part_id)
-                    .where(Result.wave_id == row.id, Part.superseded_at.is_(None)))
-            flags = s.execute(live).all()
-            row.n_rows = sum(1 for a, _ in flags if a)
-            digest = hashlib.sha256("".join(
-                p.content_sha256 for p in s.scalars(
-                    select(Part).where(Part.wave_id == row.id, Part.superseded_at.is_(None))
-                    .order_by(Part.name))).encode()).hexdigest()
-            row.content_sha256 = digest
-        changed = any(o.outcome != "unchanged" for o in outcomes)
-        return ImportSummary(
-            wave, changed, sum(o.rows for o in outcomes),
-            without_id=sum(1 for _, k in flags if str(k).startswith("NOID-")),
-            duplicate_sheets=sum(1 for a, _ in flags if not a), parts=tuple(outcomes))
-
-    # -- reviews and actions ----------------------------------------------------------------
     def add_review(self, pupil_id: str, wave: str, outcome: str, *, by: str, note: str = "",
                    tier: str | None = None) -> None:
         """Record a review (复核) of a pupil's result in ``wave``.
@@ -871,3 +443,4 @@ class ArchiveStore:
             removed["audit_entries_unlinked"] = int(res.rowcount or 0)
             self._audit(s, by, "delete_pupil", **removed)
         return removed
+

@@ -138,7 +138,9 @@ def audit_command(
         output.write_text(table.to_json(orient="records", force_ascii=False, indent=1),
                           encoding="utf-8")
     else:
-        table.to_csv(output, index=False, encoding="utf-8-sig")
+        from xinli_screen.io.writers import csv_safe
+
+        csv_safe(table).to_csv(output, index=False, encoding="utf-8-sig")
 
 
 @app.command("export")

@@ -1,0 +1,332 @@
+"""Importing into the pupil file store: a results table as a part of a wave, or a whole
+scored wave (:func:`xinli_screen.wave.score_wave`) with its parts, frozen policy and
+definition. Mixed into :class:`~xinli_screen.archive.store.ArchiveStore`.
+"""
+
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from xinli_screen.archive.base import (
+    NAME_COLUMNS,
+    ArchiveError,
+    ImportSummary,
+    _plain,
+    _records,
+    _StoreBase,
+)
+from xinli_screen.archive.models import (
+    Part,
+    Result,
+    Wave,
+)
+from xinli_screen.archive.parts import PartImport, reselect_active, store_part
+from xinli_screen.policy.loader import LoadedPolicy, load_policy
+from xinli_screen.policy.models import Policy
+from xinli_screen.privacy import pseudonymise
+
+if TYPE_CHECKING:
+    from xinli_screen.wave.run import WaveRun
+
+__all__: list[str] = []
+
+
+class _Importing(_StoreBase):
+    """Import methods of the store."""
+
+    def import_wave(
+        self,
+        table: pd.DataFrame,
+        provenance: Mapping[str, Any],
+        wave: str,
+        *,
+        by: str,
+        source_name: str = "<table>",
+        id_column: str | None = None,
+        roster: pd.DataFrame | None = None,
+        attributes: Sequence[str] | None = None,
+        pseudonymise_ids: bool = False,
+        keep_names: bool = False,
+        part: str = "main",
+        retest: bool = False,
+        policy: str | Path | Policy | None = None,
+    ) -> ImportSummary:
+        """Store one results table as a part of a wave (the wave is created when new).
+
+        Parameters
+        ----------
+        table : DataFrame, shape (n, ...)
+            ``ScreeningResult.table`` (or a results file read back with
+            :func:`~xinli_screen.archive.results_file.read_results_file`).
+        provenance : mapping
+            ``ScreeningResult.provenance``; stored with the part.
+        wave : str
+            Wave name, e.g. ``2025-autumn``; waves are ordered by first import.
+        by : str
+            Who imports (audit trail).
+        source_name : str
+            File name recorded with the part.
+        id_column : str, optional
+            Pupil id column (default: ``provenance["id_column"]``).
+        roster : DataFrame, optional
+            Pupil attributes joined on the id column (school, grade, class ...), text cells.
+            Name columns (:data:`NAME_COLUMNS`) are kept only with ``keep_names``.
+        attributes : sequence of str, optional
+            Columns of ``table`` or ``roster`` stored as attributes (default: every roster
+            column, and ``school``/``grade``/``class``/学校/年级/班级 when in ``table``).
+        pseudonymise_ids : bool
+            Store the HMAC pseudonym instead of the id (needs ``key``).
+        keep_names : bool
+            Store a name column of the roster (otherwise names are dropped).
+        part : str
+            Part name. Importing different content under the same part name is a
+            correction: the earlier version is superseded (kept, audited).
+        retest : bool
+            The rows are a retest: each replaces the pupil's earlier sheet in this wave.
+        policy : str, Path or Policy, optional
+            The policy the results were scored with, frozen with a new wave (default: the
+            store's policy). Must be the policy recorded in ``provenance`` when it records
+            one, and the wave's frozen policy when the wave exists.
+
+        Returns
+        -------
+        ImportSummary
+
+        Raises
+        ------
+        ArchiveError
+            No id column; a policy that is not the one the results were scored with, or not
+            the wave's frozen policy.
+        PrivacyKeyError
+            ``pseudonymise_ids`` without a key.
+        """
+        from xinli_screen.wave.reconcile import match_roster
+
+        id_column = id_column or provenance.get("id_column")
+        if not id_column or id_column not in table.columns:
+            raise ArchiveError("the results have no pupil id column; score with --id-column")
+        self._need_key(pseudonymise_ids)
+        loaded = self._policy if policy is None else load_policy(policy)
+        recorded = (provenance.get("policy") or {}).get("sha256")
+        if recorded and loaded.sha256 not in (recorded, "model"):
+            raise ArchiveError(
+                f"the results were scored with policy {provenance['policy'].get('id')!r} "
+                f"(sha256 {str(recorded)[:12]}); give that policy with --policy so that it "
+                "is frozen with the wave")
+        frame = table.reset_index(drop=True)
+        sheets = pd.DataFrame({"id": frame[id_column].to_numpy(), "part": part,
+                               "file_row": np.arange(2, len(frame) + 2)})
+        rost = None
+        attr_map: dict[str, str] = {}
+        name_col = None
+        if roster is not None:
+            if id_column not in roster.columns:
+                raise ArchiveError(f"the roster has no column {id_column!r} (the pupil id)")
+            rost = roster.astype(object)
+            names = [c for c in rost.columns if str(c).strip().lower() in NAME_COLUMNS]
+            name_col = names[0] if names else None
+            cols = [c for c in (attributes or rost.columns)
+                    if c in rost.columns and c != id_column and c not in names]
+            attr_map = {str(c): str(c) for c in cols}
+        matched = match_roster(sheets, rost, roster_id=id_column, attributes=attr_map or None,
+                               name_column=None)
+        attrs = matched[list(attr_map)].copy() if attr_map else pd.DataFrame(index=frame.index)
+        for c in (attributes or ("school", "grade", "class", "学校", "年级", "班级")):
+            if c in frame.columns and c not in attrs.columns and c != id_column:
+                attrs[c] = frame[c]
+        names_out = pd.Series(None, index=frame.index, dtype=object)
+        if keep_names and rost is not None and name_col is not None:
+            lookup = rost.assign(_k=rost[id_column].astype(str)).drop_duplicates("_k")
+            names_out = matched["pupil_key"].map(lookup.set_index("_k")[name_col])
+        data = frame.drop(columns=[id_column])
+        status = (data["status"].astype(str).to_numpy() if "status" in data.columns
+                  else np.full(len(data), "scored"))
+        extra = pd.DataFrame({"part": part, "file_row": sheets["file_row"],
+                              "source_ref": None, "complete": status == "scored",
+                              "name": names_out})
+        part_import = self._part_import(
+            pd.concat([extra, matched.drop(columns=list(attr_map))], axis=1), data, attrs,
+            name=part, form=None, kind="retest" if retest else "answers",
+            source_name=source_name, provenance=dict(provenance),
+            pseudonymise_ids=pseudonymise_ids,
+            content={"table": _records(frame), "attributes": _records(attrs),
+                     "names": [_plain(v) for v in names_out], "id": id_column})
+        definition = {"duplicates": "first_complete", "id_column": id_column}
+        return self._import_parts(wave, [part_import], by=by, policy=loaded,
+                                  definition=definition, pseudonymised=pseudonymise_ids,
+                                  id_column=id_column)
+
+    def import_wave_run(self, run: WaveRun, *, by: str, pseudonymise_ids: bool = False,
+                        keep_names: bool = False) -> ImportSummary:
+        """Store a scored wave (:func:`xinli_screen.wave.score_wave`): every part, the
+        frozen policy and the definition.
+
+        Parameters
+        ----------
+        run : WaveRun
+        by : str
+            Who imports (audit trail).
+        pseudonymise_ids : bool
+            Store HMAC pseudonyms instead of ids (needs ``key``).
+        keep_names : bool
+            Store pupils' names (from the roster, or the export for pupils not on it).
+
+        Returns
+        -------
+        ImportSummary
+
+        Raises
+        ------
+        ArchiveError
+            The wave exists with another frozen policy (use a what-if run instead).
+        PrivacyKeyError
+            ``pseudonymise_ids`` without a key.
+        """
+        self._need_key(pseudonymise_ids)
+        loaded = run.loaded
+        attr_names = list(loaded.definition.roster.attributes) if loaded.definition.roster \
+            else []
+        imports = []
+        for sp in run.parts:
+            form_attrs = list(loaded.form(sp.part).attributes)
+            names = [*attr_names, *[a for a in form_attrs if a not in attr_names]]
+            sheets = sp.sheets.copy()
+            attrs = pd.DataFrame({a: sheets[a] for a in names if a in sheets.columns},
+                                 index=sheets.index)
+            if not keep_names or "name" not in sheets.columns:
+                sheets["name"] = None
+            id_col = sp.result.provenance.get("id_column")
+            data = sp.result.table.drop(columns=[c for c in (id_col,)
+                                                 if c and c in sp.result.table.columns])
+            imports.append(self._part_import(
+                sheets.drop(columns=[a for a in names if a in sheets.columns]), data, attrs,
+                name=sp.part.part_name, form=sp.part.form, kind=sp.part.kind,
+                source_name=sp.source_name, provenance=sp.result.provenance,
+                pseudonymise_ids=pseudonymise_ids, content=None,
+                content_sha256=hashlib.sha256(
+                    (sp.content_sha256 + str(bool(pseudonymise_ids)) + str(bool(keep_names)))
+                    .encode()).hexdigest()))
+        definition = loaded.definition.model_dump(mode="json")
+        definition["sha256"] = loaded.sha256
+        title = loaded.definition.name.get("zh") if loaded.definition.name else None
+        return self._import_parts(loaded.definition.id, imports, by=by, policy=loaded.policy,
+                                  policy_text=loaded.policy_text, definition=definition,
+                                  pseudonymised=pseudonymise_ids,
+                                  id_column=loaded.definition.roster.id_column
+                                  if loaded.definition.roster else "id",
+                                  timezone=loaded.definition.timezone, title=title)
+
+    def _need_key(self, pseudonymise_ids: bool) -> None:
+        if pseudonymise_ids and self.key is None:
+            from xinli_screen.privacy import PrivacyKeyError
+            raise PrivacyKeyError("pseudonymising ids needs a key (XINLI_HMAC_KEY or a key file)")
+
+    def _part_import(self, sheets: pd.DataFrame, data: pd.DataFrame, attrs: pd.DataFrame, *,
+                     name: str, form: str | None, kind: str, source_name: str,
+                     provenance: Mapping[str, Any], pseudonymise_ids: bool,
+                     content: dict[str, Any] | None,
+                     content_sha256: str | None = None) -> PartImport:
+        keys = sheets["pupil_key"].astype(str)
+        if pseudonymise_ids and self.key is not None:
+            real = ~keys.str.startswith("NOID-")
+            keys = keys.where(~real, pseudonymise(keys.where(real, ""), self.key))
+        records = _records(data)
+        attr_records = _records(attrs)
+        if content_sha256 is None:
+            text = json.dumps({**(content or {}), "part": name, "kind": kind,
+                               "pseudonymised": pseudonymise_ids},
+                              sort_keys=True, ensure_ascii=False, default=str)
+            content_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        entered = sheets["entered_id"].astype(str) if "entered_id" in sheets.columns else keys
+        rows = []
+        for k, (key, rec, attr) in enumerate(zip(keys, records, attr_records, strict=True)):
+            match = sheets["roster_match"].iat[k]
+            if match in ("name", "unmatched") and not pseudonymise_ids \
+                    and entered.iat[k] != key:
+                attr = {**attr, "entered_id": entered.iat[k]}
+            rows.append({
+                "pupil_key": str(key), "row_index": k,
+                "source_row": int(sheets["file_row"].iat[k]),
+                "source_ref": _plain(sheets["source_ref"].iat[k]),
+                "roster_match": str(match), "complete": bool(sheets["complete"].iat[k]),
+                "screen_tier": str(rec.get("warning_tier") or "none"),
+                "review_status": str(rec.get("review_status") or "not_required"),
+                "critical_items": rec.get("critical_items") or "",
+                "reasons": rec.get("reasons") or "",
+                "reason_codes": rec.get("reason_codes") or "",
+                "data": rec, "attributes": attr,
+                "name": _plain(sheets["name"].iat[k]) if "name" in sheets.columns else None,
+                "note": None})
+        prov = json.loads(json.dumps(dict(provenance), default=str))
+        return PartImport(name, form, kind, source_name, content_sha256, prov, rows)
+
+    def _import_parts(self, wave: str, parts: Sequence[PartImport], *, by: str,
+                      policy: LoadedPolicy, definition: dict[str, Any], pseudonymised: bool,
+                      id_column: str, policy_text: str | None = None,
+                      timezone: str | None = None, title: str | None = None) -> ImportSummary:
+        if policy_text is None:
+            path = Path(policy.path)
+            policy_text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        now = self.clock()
+        with Session(self.engine) as s, s.begin():
+            row = s.scalar(select(Wave).where(Wave.name == wave))
+            if row is None:
+                seq = (s.scalar(select(func.max(Wave.seq))) or 0) + 1
+                row = Wave(name=wave, seq=seq, imported_at=now, imported_by=by,
+                           source_name=parts[0].source_name if parts else "",
+                           content_sha256="", id_column=id_column,
+                           pseudonymised=bool(pseudonymised), n_rows=0, provenance={},
+                           title=title, timezone=timezone, policy_id=policy.policy.id,
+                           policy_version=policy.policy.version, policy_sha256=policy.sha256,
+                           policy_text=policy_text, definition=definition,
+                           definition_sha256=definition.get("sha256"))
+                s.add(row)
+                s.flush()
+                self._audit(s, by, "create_wave", wave=wave, policy_id=policy.policy.id,
+                            policy_version=policy.policy.version,
+                            policy_sha256=policy.sha256)
+            elif row.policy_sha256 and row.policy_sha256 != policy.sha256:
+                raise ArchiveError(
+                    f"wave {wave!r} is frozen with policy {row.policy_id!r} "
+                    f"{row.policy_version} (sha256 {row.policy_sha256[:12]}); this import "
+                    f"uses {policy.policy.id!r} (sha256 {policy.sha256[:12]}). A wave keeps "
+                    "its policy: to see another policy's tiers use `xinli-screen wave "
+                    "what-if`")
+            elif definition.get("sha256") and definition != row.definition:
+                row.definition = definition
+                row.definition_sha256 = definition.get("sha256")
+                self._audit(s, by, "update_wave_definition", wave=wave,
+                            definition_sha256=definition.get("sha256"))
+            outcomes = [store_part(s, row, p, by=by, now=now, audit=self._audit)
+                        for p in parts]
+            rule = (row.definition or {}).get("duplicates") or "first_complete"
+            s.flush()
+            reselect_active(s, row, rule)
+            s.flush()
+            live = (select(Result.active, Result.pupil_key)
+                    .join(Part, Part.id == Result.part_id)
+                    .where(Result.wave_id == row.id, Part.superseded_at.is_(None)))
+            flags = s.execute(live).all()
+            row.n_rows = sum(1 for a, _ in flags if a)
+            digest = hashlib.sha256("".join(
+                p.content_sha256 for p in s.scalars(
+                    select(Part).where(Part.wave_id == row.id, Part.superseded_at.is_(None))
+                    .order_by(Part.name))).encode()).hexdigest()
+            row.content_sha256 = digest
+        changed = any(o.outcome != "unchanged" for o in outcomes)
+        return ImportSummary(
+            wave, changed, sum(o.rows for o in outcomes),
+            without_id=sum(1 for _, k in flags if str(k).startswith("NOID-")),
+            duplicate_sheets=sum(1 for a, _ in flags if not a), parts=tuple(outcomes))
+
+    # -- reviews and actions ----------------------------------------------------------------
