@@ -12,7 +12,6 @@ from xinli_screen.cli._archive_options import (
     ArchiveOpt,
     ByOpt,
     KeyFileOpt,
-    PolicyOpt,
     guarded,
     open_store,
 )
