@@ -33,5 +33,5 @@ def test_unreadable_workbook_names_the_file(tmp_path: Path) -> None:
 
     bad = tmp_path / "broken.xlsx"
     bad.write_bytes(b"PK\x03\x04 not really a workbook")
-    with pytest.raises(ResponseDataError, match="broken.xlsx"):
+    with pytest.raises(ResponseDataError, match=r"broken\.xlsx"):
         read_excel(bad)
