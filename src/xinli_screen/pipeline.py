@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +18,7 @@ import pandas as pd
 
 from xinli_screen import __version__
 from xinli_screen._text import decode_text, join_text, text_at, text_where
-from xinli_screen.errors import PolicyDefinitionError, ResponseDataError
+from xinli_screen.errors import PolicyDefinitionError, ResponseDataError, XinliScreenWarning
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import LoadedInstrument, load_instrument_with_hash
 from xinli_screen.norms import (
@@ -36,7 +37,13 @@ from xinli_screen.policy.engine import (
 )
 from xinli_screen.policy.loader import load_policy
 from xinli_screen.policy.models import TIER_ORDER, Policy
-from xinli_screen.responses import PreparedResponses, prepare_responses
+from xinli_screen.responses import (
+    SOURCE_REF_COLUMN,
+    PreparedResponses,
+    locate_failures,
+    prepare_responses,
+    source_refs,
+)
 from xinli_screen.result import ScreeningResult
 from xinli_screen.scoring import critical_item_flags, score_with_bounds, validity_flags
 
@@ -252,7 +259,12 @@ def screen(
         labels (``"好几天"``, ``"A.完全不会"``). A dask DataFrame is screened partition by
         partition on its scheduler (:func:`xinli_screen.distributed.screen_dask`; needs
         ``pip install 'xinli-screen[dask]'``); the result is a pandas result equal to the
-        pandas path row for row.
+        pandas path row for row. A 问卷星 download read with pandas (three or more of its
+        metadata columns such as ``序号``, ``提交答卷时间``, ``所用时间``) is read as
+        ``xinli-screen score`` reads the file: ``(跳过)``/``(空)``/-2/-3 are unanswered,
+        option letters are stripped, 按序号 positions become codes, and item and id columns
+        not given are guessed from the header (with a warning); a table prepared by
+        :func:`xinli_screen.io.load_answers` is taken as it is.
     instruments : sequence of str, Path or Instrument
         Bundled ids (``"phq9"``), YAML paths, or models.
     id_column : str, optional
@@ -288,7 +300,11 @@ def screen(
     Returns
     -------
     ScreeningResult
-        ``table`` has exactly one row per input row, in input order.
+        ``table`` has exactly one row per input row, in input order. ``failures`` has the
+        columns :data:`~xinli_screen.responses.RESULT_FAILURE_COLUMNS`: ``row`` (0-based
+        position), ``file_row`` (the row in the input file, header = row 1) and
+        ``source_ref`` (``"序号 17"`` when the input has the 问卷星 ``序号`` column) before
+        ``id``, ``item``, ``column``, ``code``, ``value``.
 
     Raises
     ------
@@ -313,14 +329,61 @@ def screen(
     if _is_dask(data):
         from xinli_screen.distributed import screen_dask
 
-        return screen_dask(data, instruments, id_column=id_column, columns=columns,
-                           policy=policy, missing_codes=missing_codes, lang=lang, norms=norms,
-                           group_columns=group_columns, careless=careless,
-                           time_column=time_column)
-    return screen_with_responses(
+        result = screen_dask(data, instruments, id_column=id_column, columns=columns,
+                             policy=policy, missing_codes=missing_codes, lang=lang,
+                             norms=norms, group_columns=group_columns, careless=careless,
+                             time_column=time_column)
+        # each partition numbered its rows from 0: file rows and 序号 from the whole table
+        refs = (source_refs(data[[SOURCE_REF_COLUMN]].compute())
+                if SOURCE_REF_COLUMN in data.columns else None)
+        object.__setattr__(result, "failures", locate_failures(result.failures, refs))
+        return result
+    missing_codes = tuple(missing_codes)
+    wjx = _wjx_input(data, instruments, id_column, columns, missing_codes)
+    plan = None
+    if wjx is not None:
+        data, plan = wjx
+        id_column, columns = plan.id_column, plan.columns or None
+        missing_codes = plan.missing_codes
+    result = screen_with_responses(
         data, instruments, id_column=id_column, columns=columns, policy=policy,
         missing_codes=missing_codes, lang=lang, norms=norms, group_columns=group_columns,
         careless=careless, time_column=time_column, progress=progress)[0]
+    if plan is not None:
+        result.provenance["input"] = plan.provenance
+    return result
+
+
+def _wjx_input(data: pd.DataFrame, instruments: Sequence[str | Path | Instrument],
+               id_column: str | None, columns: Mapping[str, str] | None,
+               missing_codes: tuple[float, ...]) -> tuple[pd.DataFrame, Any] | None:
+    """A 问卷星 download read with pandas, prepared as the CLI prepares the file.
+
+    :func:`xinli_screen.io.source.plan_input` (item and id columns guessed from the header
+    when not given; answers read as option text, 按序号 positions or codes) and
+    :func:`~xinli_screen.io.source.apply_plan` (``(跳过)``/``(空)``/-2/-3 unanswered, option
+    letters stripped, positions as codes, IP columns dropped). Returns (table, plan), or None
+    for any other table and for a table ``apply_plan`` (``load_answers``) already prepared.
+    """
+    from xinli_screen.io.source import PLAN_APPLIED
+    from xinli_screen.io.wjx import is_wjx
+
+    if data.attrs.get(PLAN_APPLIED) or not is_wjx(data.columns):
+        return None
+    from xinli_screen.instrument.registry import load_instrument
+    from xinli_screen.io.column_map import ColumnMap
+    from xinli_screen.io.source import apply_plan, plan_input
+
+    if isinstance(instruments, (str, Path, Instrument)):
+        instruments = [instruments]
+    insts = [i if isinstance(i, Instrument) else load_instrument(i) for i in instruments]
+    plan = plan_input(data, {"format": "dataframe"}, insts,
+                      column_map=ColumnMap(columns=dict(columns or {})), id_column=id_column,
+                      missing_codes=missing_codes)
+    for note in plan.notes:
+        if "guessed" in note:
+            warnings.warn(note, XinliScreenWarning, stacklevel=3)
+    return apply_plan(data, plan), plan
 
 
 #: Output columns that an input id column may not be named like.
@@ -454,5 +517,6 @@ def screen_with_responses(
         "rows_in": len(data),
         "rows_out": len(table),
     })
-    return ScreeningResult(table=table, failures=prepared.failures, reasons=outcome.reasons,
+    failures = locate_failures(prepared.failures, source_refs(data))
+    return ScreeningResult(table=table, failures=failures, reasons=outcome.reasons,
                            provenance=provenance), prepared

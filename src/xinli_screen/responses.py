@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,13 +30,28 @@ from xinli_screen.instrument.registry import load_instrument
 __all__ = [
     "FAILURE_CODES",
     "FAILURE_COLUMNS",
+    "FIRST_DATA_ROW",
+    "RESULT_FAILURE_COLUMNS",
+    "SOURCE_REF_COLUMN",
     "PreparedResponses",
+    "locate_failures",
     "normalise_ids",
     "prepare_responses",
+    "source_refs",
 ]
 
-#: Columns of every failures table, in order.
+#: Columns of the failures table of :func:`prepare_responses`, in order.
 FAILURE_COLUMNS = ["row", "id", "item", "column", "code", "value"]
+#: Columns of the failures table of a screening result (:func:`locate_failures`): ``row`` is
+#: the 0-based position in the result table; ``file_row`` the row in the input file as a
+#: spreadsheet shows it (header = row 1, first answer sheet = row 2); ``source_ref`` the
+#: 问卷星 ``序号`` of the answer sheet (``"序号 17"``) when the input has that column.
+RESULT_FAILURE_COLUMNS = ["row", "file_row", "source_ref", "id", "item", "column", "code",
+                          "value"]
+#: ``file_row`` of the first answer sheet (the header is row 1).
+FIRST_DATA_ROW = 2
+#: The 问卷星 column that numbers the answer sheets (the reference shown in 问卷星 itself).
+SOURCE_REF_COLUMN = "序号"
 
 #: Failure codes and their meaning (docs/errors.md explains each).
 FAILURE_CODES = {
@@ -282,6 +298,56 @@ def _id_failures(ids: pd.Series) -> pd.DataFrame:
         "code": labels,
         "value": None,
     }, columns=FAILURE_COLUMNS)
+
+
+def source_refs(data: pd.DataFrame) -> pd.Series | None:
+    """Per row, the reference a person finds the answer sheet by: ``"序号 17"``.
+
+    Parameters
+    ----------
+    data : DataFrame, shape (n_rows, n_columns)
+        The input table (or one chunk of it).
+
+    Returns
+    -------
+    Series of str, length n_rows, or None
+        None when the input has no :data:`SOURCE_REF_COLUMN` column (问卷星 ``序号``); an
+        empty cell gives a missing reference.
+    """
+    names = [c for c in data.columns
+             if isinstance(c, str) and unicodedata.normalize("NFKC", c).strip()
+             == SOURCE_REF_COLUMN]
+    if len(names) != 1:
+        return None
+    numbers = normalise_ids(data[names[0]].reset_index(drop=True))
+    return ("序号 " + numbers).where(numbers.notna())
+
+
+def locate_failures(failures: pd.DataFrame, refs: pd.Series | None = None) -> pd.DataFrame:
+    """Add where each failure is in the input file: ``file_row`` and ``source_ref``.
+
+    Parameters
+    ----------
+    failures : DataFrame
+        A failures table (:data:`FAILURE_COLUMNS`; earlier ``file_row``/``source_ref``
+        columns are recomputed).
+    refs : Series, optional
+        :func:`source_refs` of the rows ``failures["row"]`` counts in (positions).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`RESULT_FAILURE_COLUMNS`: ``file_row`` = ``row`` + :data:`FIRST_DATA_ROW`
+        (int64; one header row, every data row counted), ``source_ref`` the row's reference or
+        None. Streamed and distributed runs add their row offset to ``row`` and ``file_row``
+        alike.
+    """
+    out = failures.drop(columns=["file_row", "source_ref"], errors="ignore").copy()
+    rows = out["row"].to_numpy(dtype="int64")
+    out["file_row"] = rows + FIRST_DATA_ROW
+    out["source_ref"] = (None if refs is None or not len(rows)
+                         else refs.iloc[rows].to_numpy(dtype=object, na_value=None))
+    return out[RESULT_FAILURE_COLUMNS].reset_index(drop=True)
 
 
 def _resolve_columns(

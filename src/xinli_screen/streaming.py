@@ -35,7 +35,7 @@ from xinli_screen.io.source import InputPlan, apply_plan, plan_input
 from xinli_screen.io.stream import iter_chunks, read_column, sniff_encoding
 from xinli_screen.pipeline import screen_with_responses
 from xinli_screen.policy.models import TIER_ORDER
-from xinli_screen.responses import FAILURE_COLUMNS, normalise_ids
+from xinli_screen.responses import FAILURE_COLUMNS, locate_failures, normalise_ids, source_refs
 from xinli_screen.result import STATUSES, ScreeningResult
 from xinli_screen.runstats import RunStatistics
 
@@ -172,8 +172,9 @@ def screen_stream(
     stats : RunStatistics, optional
         Filled with every chunk (``stats_by``: the input column to group by).
     on_chunk : callable(result, row_offset), optional
-        Receives each chunk's result; its ``failures``/``reasons`` ``row`` numbers are
-        already global (``table`` keeps a 0-based index per chunk).
+        Receives each chunk's result; its ``failures``/``reasons`` ``row`` numbers (and the
+        failures' ``file_row``) are already global (``table`` keeps a 0-based index per
+        chunk).
     chunks : iterator of DataFrame, optional
         Chunks to use instead of reading ``path`` (tests).
 
@@ -226,7 +227,10 @@ def screen_stream(
                 messages.setdefault(str(w.message), None)
         if dups and plan.id_column:
             _mark_duplicates(result, plan.id_column, dups)
-        result.failures["row"] += offset
+        failures = locate_failures(result.failures, source_refs(data))
+        failures["row"] += offset
+        failures["file_row"] += offset
+        object.__setattr__(result, "failures", failures)
         if len(result.reasons):
             result.reasons["row"] += offset
         if stats is not None:

@@ -40,6 +40,7 @@ import pandas as pd
 
 from xinli_screen._text import decode_text
 from xinli_screen.errors import ResponseDataError
+from xinli_screen.io.writers import neutralise_formula
 from xinli_screen.policy.models import TIER_ORDER
 
 __all__ = ["RESULT_FILE_TYPES", "read_results_file", "restore_result_types",
@@ -64,10 +65,6 @@ _INSTRUMENT_TEXT = {"norm_group", "norm_status", "norm_table"}
 #: ``careless.{index}``; any other index is a float.
 _CARELESS = {"longstring": "Int64", "too_fast": "boolean"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-#: Text that :func:`xinli_screen.io.writers.csv_safe` writes after an apostrophe (a formula
-#: start, unless the text is a plain negative number); kept in step with io.writers.
-_FORMULA_START = re.compile(r"[=+\-@\t\r]")
-_NEGATIVE_NUMBER = re.compile(r"-(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _TRUE = {"true", "1", "1.0"}
 _FALSE = {"false", "0", "0.0"}
 
@@ -186,9 +183,8 @@ def _as_text(series: pd.Series, empty: bool, unescape: bool) -> Any:
         if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
             return None
         text = value if isinstance(value, str) else str(value)
-        if unescape and text.startswith("'") and _FORMULA_START.match(text, 1) and \
-                not _NEGATIVE_NUMBER.fullmatch(text, 1):
-            text = text[1:]
+        if unescape and text.startswith("'") and neutralise_formula(text[1:]) != text[1:]:
+            text = text[1:]  # the apostrophe csv_safe put before formula-like text
         return text if text != "" else None
 
     labels = [one(u) for u in uniques]

@@ -28,11 +28,15 @@ from xinli_screen.io.fhir import is_fhir_json, read_fhir
 from xinli_screen.io.jsonl import cell_text, iter_json_lines, read_json_lines
 from xinli_screen.io.spss import read_sav
 
-__all__ = ["ENCODINGS", "INPUT_FORMATS", "decode_bytes", "read_table", "sniff_delimiter"]
+__all__ = ["ENCODINGS", "INPUT_FORMATS", "SIDE_TABLE_FORMATS", "decode_bytes",
+           "read_side_table", "read_table", "sniff_delimiter"]
 
 #: Input extensions read by :func:`read_table`.
 INPUT_FORMATS = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".sav", ".zsav", ".parquet",
                  ".jsonl", ".ndjson", ".json")
+
+#: Extensions read by :func:`read_side_table` (rosters and other tables beside the answers).
+SIDE_TABLE_FORMATS = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
 
 #: CSV encodings tried in order: UTF-8 (with or without BOM), then GB18030 (a superset of GBK,
 #: what Excel on Chinese Windows writes as "CSV").
@@ -188,3 +192,64 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
                                 "(see docs/errors.md#empty-file)")
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame, info
+
+
+def _text_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column as pandas text (``str``), empty and blank-only cells missing (NaN)."""
+    import pyarrow as pa
+
+    from xinli_screen._text import decode_text
+
+    out = {}
+    for k in range(frame.shape[1]):
+        codes, uniques = pd.factorize(frame.iloc[:, k], use_na_sentinel=True)
+        labels = [None if (t := str(u)).strip() == "" else t for u in uniques]
+        out[k] = decode_text(np.asarray(codes), labels) if len(labels) else pd.array(
+            pa.array([None] * len(frame), type=pa.large_string()), dtype="str")
+    table = pd.DataFrame(out, index=pd.RangeIndex(len(frame)), copy=False)
+    table.columns = [str(c).strip() for c in frame.columns]
+    return table
+
+
+def read_side_table(path: str | Path) -> pd.DataFrame:
+    """Read a table that goes beside the answers (a roster: id, school, grade, class ...).
+
+    CSV is read exactly as answer files are (:func:`read_table`): encoding sniffed (UTF-8,
+    UTF-8 with BOM, GB18030/GBK as Excel on Chinese Windows saves "CSV"), delimiter sniffed
+    (comma, semicolon, tab); XLSX/XLSM/XLS: the first sheet.
+
+    Parameters
+    ----------
+    path : str or Path
+        One of :data:`SIDE_TABLE_FORMATS`.
+
+    Returns
+    -------
+    DataFrame, shape (n_rows, n_columns)
+        Every cell as text (pandas ``str``; leading zeros kept, a whole number stored by
+        Excel as ``7.0`` given as ``"7"``), empty cells missing (NaN); header names
+        stripped; rows in file order. The same roster saved as GBK CSV, UTF-8 CSV (with or
+        without BOM) or XLSX gives the same frame.
+
+    Raises
+    ------
+    ResponseDataError
+        Missing, empty, undecodable or malformed file, or another extension; the message
+        names the file, never cell contents.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ResponseDataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in {".csv", ".txt", ".tsv"}:
+        frame, _encoding = _read_csv(path)
+    elif suffix in {".xlsx", ".xlsm", ".xls"}:
+        frame = read_excel(path)
+    else:
+        raise ResponseDataError(f"{path}: unsupported file type {suffix!r} for a roster or "
+                                f"other side table; use {', '.join(SIDE_TABLE_FORMATS)} "
+                                "(see docs/errors.md#formats)")
+    if frame.shape[1] == 0:
+        raise ResponseDataError(f"{path}: the file has no columns "
+                                "(see docs/errors.md#empty-file)")
+    return _text_cells(frame)

@@ -37,8 +37,12 @@ from xinli_screen.io.wjx import (
     normalise_answers,
 )
 
-__all__ = ["InputPlan", "LoadedAnswers", "apply_plan", "load_answers", "numeric_codes",
-           "plan_input"]
+__all__ = ["PLAN_APPLIED", "InputPlan", "LoadedAnswers", "apply_plan", "load_answers",
+           "numeric_codes", "plan_input"]
+
+#: Key in ``DataFrame.attrs`` of a table :func:`apply_plan` prepared: :func:`xinli_screen.screen`
+#: does not apply the 问卷星 conventions to it a second time.
+PLAN_APPLIED = "xinli_screen.plan_applied"
 
 
 @dataclass(frozen=True)
@@ -205,13 +209,19 @@ def apply_plan(frame: pd.DataFrame, plan: InputPlan) -> pd.DataFrame:
     Returns
     -------
     DataFrame, shape (n_rows, n_columns - dropped)
+        Marked as prepared (``attrs[PLAN_APPLIED]``), so that :func:`xinli_screen.screen`
+        does not normalise 问卷星 answers twice.
     """
+    source = frame
     frame, _ = drop_ip_columns(frame)
     if plan.value_labels:
         frame, _ = resolve_value_labels(frame, plan.value_labels, plan.scales)
     if plan.answer_values is not None:
         frame, _ = normalise_answers(frame, plan.scales, plan.answer_values)
-    return numeric_codes(frame, plan.scales, plan.missing_codes)
+    out = numeric_codes(frame, plan.scales, plan.missing_codes)
+    out = out.copy(deep=False) if out is source else out
+    out.attrs[PLAN_APPLIED] = True
+    return out
 
 
 def numeric_codes(frame: pd.DataFrame, scales: Mapping[str, ResponseScale],

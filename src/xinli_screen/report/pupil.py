@@ -18,6 +18,8 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from xinli_screen.archive.store import ArchiveStore
 from xinli_screen.policy.history import REVIEW_STATUS_LABELS
 from xinli_screen.policy.models import TIER_ORDER
@@ -48,6 +50,18 @@ _NOT_CUTOFF = {"n_answered", "prorated", "band", "t", "percentile", "z", "stanin
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
+def _positive(value: Any) -> bool:
+    """A cut-off flag as a results file may have stored it: True (Python, numpy or pandas),
+    1 / 1.0 (a spreadsheet read as numbers) or the text ``true`` / ``1``; else False."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return bool(value == 1)
+    if isinstance(value, str):
+        return value.strip().casefold() in {"true", "1", "1.0"}
+    return False
+
+
 def _scales(rec: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for key, value in rec.items():
@@ -57,7 +71,7 @@ def _scales(rec: dict[str, Any]) -> list[dict[str, Any]]:
         if f"{key}.n_answered" not in rec:
             continue
         positive = [k.rsplit(".", 1)[1] for k, v in rec.items()
-                    if k.startswith(key + ".") and k.count(".") == 2 and v is True
+                    if k.startswith(key + ".") and k.count(".") == 2 and _positive(v)
                     and k.rsplit(".", 1)[1] not in _NOT_CUTOFF]
         out.append({"scale": key, "score": value, "n_answered": rec.get(f"{key}.n_answered"),
                     "band": rec.get(f"{key}.band"), "screen_positive": positive,
