@@ -324,7 +324,8 @@ def test_score_example_to_xlsx(cli, example_dir, tmp_path):
     sheets = pd.read_excel(out, sheet_name=None, dtype=str)
     ids = _example_ids(example_dir)
     assert sheets["results"]["SEQN"].tolist() == ids
-    assert list(sheets["failures"].columns) == ["row", "id", "item", "column", "code", "value"]
+    assert list(sheets["failures"].columns) == ["row", "file_row", "source_ref", "id", "item",
+                                                "column", "code", "value"]
     assert len(sheets["failures"]) == 0
     reasons = sheets["reasons"]
     assert {"row", "id", "rule", "reason_zh", "reason_en"} <= set(reasons.columns)
