@@ -21,15 +21,16 @@ from xinli_screen.errors import (
     XinliScreenError,
     XinliScreenWarning,
 )
+from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import load_instrument
 from xinli_screen.io import read_column_map, read_table
 from xinli_screen.responses import prepare_responses
 
-SUMMARY_COLUMNS = ["scale", "n_obs", "n_items", "alpha", "ci_low", "ci_high", "std_alpha",
-                   "omega_total", "lambda6", "average_r", "warnings"]
+SUMMARY_COLUMNS = ["instrument", "scale", "n_obs", "n_items", "alpha", "ci_low", "ci_high",
+                   "std_alpha", "omega_total", "lambda6", "average_r", "warnings"]
 
 
-def _summary(items: pd.DataFrame, instrument: str, by: str | None, omega_factors: int,
+def _summary(items: pd.DataFrame, instrument: Instrument, by: str | None, omega_factors: int,
              missing: str) -> pd.DataFrame:
     from xinli_screen.reliability import cronbach_alpha, mcdonald_omega  # loads scipy
     alpha = cronbach_alpha(items, instrument=instrument, by=by, missing=missing).table
@@ -49,8 +50,26 @@ def _summary(items: pd.DataFrame, instrument: str, by: str | None, omega_factors
         "; ".join([*(w or []), *(str(e) for e in (err, om) if isinstance(e, str) and e)])
         for w, err, om in zip(table["warnings"], table["error"], table["omega_error"],
                               strict=True)]
+    table.insert(0, "instrument", instrument.id)
     cols = ([by] if by else []) + SUMMARY_COLUMNS
     return table[[c for c in cols if c in table.columns]]
+
+
+def _load_all(names: list[str]) -> list[Instrument]:
+    """Load every ``-i`` once; two definitions with one id are refused (columns would clash)."""
+    loaded = [load_instrument(n) for n in names]
+    seen: dict[str, str] = {}
+    for name, inst in zip(names, loaded, strict=True):
+        if inst.id in seen:
+            fail(f"-i {seen[inst.id]} and -i {name} both define instrument {inst.id!r}; "
+                 "give each instrument once (item columns are named by instrument id)",
+                 ExitCode.USAGE)
+        seen[inst.id] = name
+    return loaded
+
+
+def _item_table(result: object) -> pd.DataFrame:
+    return result.table if hasattr(result, "table") else result  # type: ignore[return-value]
 
 
 def _print(table: pd.DataFrame) -> None:
@@ -64,8 +83,9 @@ def _print(table: pd.DataFrame) -> None:
 
 def reliability_command(
     input_file: Annotated[Path, typer.Argument(help="Answers: .csv, .xlsx or .parquet.")],
-    instrument: Annotated[str, typer.Option("-i", "--instrument",
-                                            help="Bundled instrument id or YAML path.")],
+    instrument: Annotated[list[str], typer.Option(
+        "-i", "--instrument", help="Bundled instrument id or YAML path (repeatable: every "
+        "instrument given is analysed).")],
     by: Annotated[str | None, typer.Option("--by", help="Group column, e.g. school.")] = None,
     columns: Annotated[Path | None, typer.Option(
         "--columns", help="YAML map of item id -> file column (and optional missing_codes).")
@@ -93,7 +113,7 @@ def reliability_command(
     if output is not None and output.resolve() == input_file.resolve():
         fail("the output would overwrite the input file; choose another name", ExitCode.USAGE)
     try:
-        inst = load_instrument(instrument)
+        insts = _load_all(instrument)
         cmap = read_column_map(columns) if columns else None
         data, _ = read_table(input_file)
         if by is not None and by not in data.columns:
@@ -101,17 +121,22 @@ def reliability_command(
         codes = [*(cmap.missing_codes if cmap else ()), *(missing_code or [])]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            prepared = prepare_responses(data, [inst], columns=cmap.columns if cmap else None,
+            prepared = prepare_responses(data, insts, columns=cmap.columns if cmap else None,
                                          missing_codes=codes)
         items = prepared.responses
         if by is not None:
             items = items.assign(**{by: data[by].reset_index(drop=True)})
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            summary = _summary(items, inst.id, by, omega_factors, missing)
             from xinli_screen.reliability import item_analysis
 
-            per_item = item_analysis(items, instrument=inst.id, by=by, missing=missing)
+            # the loaded objects, never their ids: an id would be resolved again as a bundled
+            # instrument and a user's own definition silently replaced (issue 14, point 6)
+            summary = pd.concat([_summary(items, inst, by, omega_factors, missing)
+                                 for inst in insts], ignore_index=True)
+            per_item = pd.concat(
+                [_item_table(item_analysis(items, instrument=inst, by=by, missing=missing))
+                 .assign(instrument=inst.id) for inst in insts], ignore_index=True)
     except FileNotFoundError as exc:
         fail(str(exc), ExitCode.USAGE)
     except InstrumentDefinitionError as exc:
@@ -126,7 +151,7 @@ def reliability_command(
                               if issubclass(w.category, XinliScreenWarning)):
         if text.split(": ")[-1] not in shown:
             stderr.print(f"warning: {text}")
-    item_table = per_item.table if hasattr(per_item, "table") else per_item
+    item_table = per_item[["instrument", *(c for c in per_item.columns if c != "instrument")]]
     if output is None:
         return
     suffix = output.suffix.lower()
