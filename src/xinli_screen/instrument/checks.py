@@ -191,12 +191,21 @@ def _licence(inst: Instrument) -> Iterator[Finding]:
 
 def _test_vectors(inst: Instrument) -> Iterator[Finding]:
     items = set(inst.item_ids)
+    by_id = {i.id: i for i in inst.items}
     scales = {s.id for s in inst.scales}
     for n, tv in enumerate(inst.test_vectors):
         for item_id in tv.answers:
             if item_id not in items:
                 yield ("unknown-item-in-test-vector", f"test vector {n} answers unknown item "
                        f"{item_id!r}", ("test_vectors", n, "answers", item_id), "error")
+                continue
+            answer = tv.answers[item_id]
+            rs = inst.response_scale_of(by_id[item_id]) if _known_rs(inst, by_id[item_id]) \
+                else None
+            if answer is not None and rs is not None and answer not in rs.codes:
+                yield ("test-vector-answer-out-of-range", f"test vector {n} answers item "
+                       f"{item_id!r} with {answer}, not one of its codes {list(rs.codes)}",
+                       ("test_vectors", n, "answers", item_id), "error")
         checks = {c.id for c in inst.validity_checks}
         for check_id in tv.expected_validity:
             if check_id not in checks:
@@ -208,6 +217,59 @@ def _test_vectors(inst: Instrument) -> Iterator[Finding]:
                        f"{scale_id!r}", ("test_vectors", n), "error")
 
 
+def _partitions(inst: Instrument) -> Iterator[Finding]:
+    """Declared partitions: no item in two of their scales; a complete one leaves none out."""
+    scales = {s.id: s for s in inst.scales}
+    items = set(inst.item_ids)
+    for n, part in enumerate(inst.partitions):
+        where = ("partitions", n)
+        unknown = [s for s in part.scales if s not in scales]
+        for s in unknown:
+            yield ("unknown-scale-in-partition", f"partition {part.id!r} names unknown scale "
+                   f"{s!r}", (*where, "scales"), "error")
+        for item_id in part.outside:
+            if item_id not in items:
+                yield ("unknown-item-in-partition", f"partition {part.id!r} leaves out unknown "
+                       f"item {item_id!r}", (*where, "outside"), "error")
+        if part.outside and not part.complete:
+            yield ("outside-without-effect", f"partition {part.id!r}: outside applies only to "
+                   "a complete partition", (*where, "outside"), "warning")
+        for dup in _duplicates(list(part.scales)):
+            yield ("duplicate-scale-in-partition", f"partition {part.id!r} lists scale {dup!r} "
+                   "twice", (*where, "scales"), "error")
+        owners: dict[str, list[str]] = {}
+        for sid in dict.fromkeys(s for s in part.scales if s in scales):
+            for item_id in dict.fromkeys(inst.scale_items(scales[sid])):
+                owners.setdefault(item_id, []).append(sid)
+        for item_id, holders in owners.items():
+            if len(holders) > 1:
+                yield ("item-in-two-scales", f"partition {part.id!r}: item {item_id!r} is in "
+                       f"{len(holders)} of its scales ({', '.join(holders)}); each item belongs "
+                       "to one", (*where, "scales"), "error")
+            if item_id in part.outside:
+                yield ("outside-item-in-partition", f"partition {part.id!r}: item {item_id!r} "
+                       f"is listed in outside but scale {holders[0]!r} keys it",
+                       (*where, "outside"), "error")
+        if part.complete and not unknown:
+            left = [i for i in inst.item_ids if i not in owners and i not in part.outside]
+            if left:
+                yield ("item-in-no-scale", f"partition {part.id!r} is complete but item(s) "
+                       f"{', '.join(left[:10])}{' ...' if len(left) > 10 else ''} are in none of "
+                       f"its scales ({', '.join(part.scales)}); key them or list them under "
+                       "outside", (*where, "scales"), "error")
+
+
+def _unscored_items(inst: Instrument) -> Iterator[Finding]:
+    """An item that no scale, critical item or partition mentions is likely a lost key."""
+    used = {i for s in inst.scales if not s.is_composite for i in s.items}
+    used |= {c.item for c in inst.critical_items}
+    used |= {i for p in inst.partitions for i in p.outside}
+    for n, item in enumerate(inst.items):
+        if item.id not in used:
+            yield ("item-unused", f"item {item.id!r} is in no scale and is not a critical item; "
+                   "its answers are read but never scored", ("items", n, "id"), "warning")
+
+
 CHECKS: tuple[Check, ...] = (
     _unique_ids,
     _item_ids_prefixed,
@@ -217,8 +279,78 @@ CHECKS: tuple[Check, ...] = (
     _validity,
     _critical_items,
     _licence,
+    _partitions,
+    _unscored_items,
     _test_vectors,
 )
+
+
+def _known_rs(inst: Instrument, item: object) -> bool:
+    try:
+        inst.response_scale_of(item)  # type: ignore[arg-type]
+    except KeyError:
+        return False
+    return True
+
+
+def _vector_results(inst: Instrument) -> Iterator[Finding]:
+    """Score every test vector and compare with its expected scores, bands and flags.
+
+    Runs only on an otherwise error-free definition (called by :func:`check_instrument`), so a
+    key shifted by one, a wrong reverse key or a mistyped expectation is an error at load time
+    for every file, not only for the bundled ones. Critical items (opt-in ones included) and
+    validity checks are compared only when the vector states ``expected_critical`` /
+    ``expected_validity`` (an empty list states "none fires").
+    """
+    import math
+
+    import pandas as pd
+
+    from xinli_screen.scoring import critical_item_flags, score_instrument, validity_flags
+
+    for n, tv in enumerate(inst.test_vectors):
+        where: tuple[str | int, ...] = ("test_vectors", n)
+        label = f"test vector {n} ({tv.description})"
+        row = {i: tv.answers.get(i) for i in inst.item_ids}
+        frame = pd.DataFrame([row], columns=list(inst.item_ids), dtype=float)
+        scores = score_instrument(frame, inst)
+        for scale_id, expected in tv.expected_scores.items():
+            got = float(scores.loc[0, f"{inst.id}.{scale_id}"])
+            ok = (math.isnan(got) if expected is None
+                  else not math.isnan(got) and math.isclose(got, expected, abs_tol=1e-9))
+            if not ok:
+                shown = "missing" if math.isnan(got) else f"{got:g}"
+                want = "missing" if expected is None else f"{expected:g}"
+                yield ("test-vector-score", f"{label}: scale {scale_id!r} expected {want}, "
+                       f"the key scores {shown}", (*where, "expected_scores", scale_id), "error")
+        for scale_id, band in tv.expected_bands.items():
+            got_band = scores.loc[0, f"{inst.id}.{scale_id}.band"]
+            got_band = got_band if isinstance(got_band, str) else None
+            if got_band != band:
+                yield ("test-vector-band", f"{label}: scale {scale_id!r} expected band {band!r}, "
+                       f"the key gives {got_band!r}", (*where, "expected_bands", scale_id),
+                       "error")
+        given = tv.model_fields_set  # flags are compared only when the vector states them
+        checks = validity_flags(scores, inst)
+        fired_checks = [c.id for c in inst.validity_checks
+                        if _fired(checks.loc[0, f"{inst.id}.{c.id}"])]
+        if "expected_validity" in given and sorted(fired_checks) != sorted(tv.expected_validity):
+            yield ("test-vector-validity", f"{label}: expected validity checks "
+                   f"{list(tv.expected_validity)}, fired {fired_checks}",
+                   (*where, "expected_validity"), "error")
+        flags = critical_item_flags(frame, inst)
+        fired = [c.id for c in inst.critical_items
+                 if _fired(flags.loc[0, f"{inst.id}.{c.id}"])]
+        if "expected_critical" in given and sorted(fired) != sorted(tv.expected_critical):
+            yield ("test-vector-critical", f"{label}: expected critical items "
+                   f"{list(tv.expected_critical)}, fired {fired}",
+                   (*where, "expected_critical"), "error")
+
+
+def _fired(value: object) -> bool:
+    import pandas as pd
+
+    return value is not pd.NA and value is not None and bool(value)
 
 
 def check_instrument(inst: Instrument, doc: YamlDocument | None = None) -> list[DefinitionIssue]:
@@ -234,7 +366,8 @@ def check_instrument(inst: Instrument, doc: YamlDocument | None = None) -> list[
     Returns
     -------
     list of DefinitionIssue
-        All findings, errors and warnings; never raises.
+        All findings, errors and warnings; never raises. When no error is found, the file's
+        own ``test_vectors`` are scored and every disagreement is an error too.
     """
     source = doc.source if doc else "<model>"
     issues: list[DefinitionIssue] = []
@@ -243,15 +376,25 @@ def check_instrument(inst: Instrument, doc: YamlDocument | None = None) -> list[
             findings = list(check(inst))
         except Exception as exc:  # a bug in one check must not hide the others
             findings = [("check-crashed", f"check {check.__name__} failed: {exc!r}", (), "error")]
-        for code, message, path, level in findings:
-            issues.append(
-                DefinitionIssue(
-                    code,
-                    message,
-                    level="warning" if level == "warning" else "error",
-                    source=source,
-                    line=doc.line_of(path) if doc else None,
-                    field=".".join(str(p) for p in path),
-                )
-            )
+        _attach(issues, findings, doc, source)
+    if inst.test_vectors and not any(i.level == "error" for i in issues):
+        try:
+            findings = list(_vector_results(inst))
+        except Exception as exc:
+            findings = [("check-crashed", f"running the test vectors failed: {exc!r}", (),
+                         "error")]
+        _attach(issues, findings, doc, source)
     return issues
+
+
+def _attach(issues: list[DefinitionIssue], findings: list[Finding], doc: YamlDocument | None,
+            source: str) -> None:
+    for code, message, path, level in findings:
+        issues.append(DefinitionIssue(
+            code,
+            message,
+            level="warning" if level == "warning" else "error",
+            source=source,
+            line=doc.line_of(path) if doc else None,
+            field=".".join(str(p) for p in path),
+        ))

@@ -27,6 +27,7 @@ __all__ = [
     "ItemFilter",
     "Licence",
     "LocalText",
+    "Partition",
     "ResponseOption",
     "ResponseScale",
     "Scale",
@@ -254,6 +255,29 @@ class CriticalItem(_Frozen):
                          "enable_critical_items (a practice item, not in the manual)")
 
 
+class Partition(_Frozen):
+    """Scales that split the items between them, each item in at most one (factors, subscales).
+
+    ``complete: true`` (the default) declares a full partition: every item of the instrument
+    belongs to exactly one of ``scales``, except the items listed in ``outside`` (a lie scale,
+    an unscored functioning item). ``complete: false`` only forbids an item in two scales.
+    ``instruments validate`` and loading check both, so a key with an item in two factors or in
+    none is an error, not a silently different score.
+
+    Example (SDQ)::
+
+        partitions:
+          - id: subscales
+            scales: [emotional, conduct, hyperactivity, peer, prosocial]
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    scales: tuple[str, ...] = Field(min_length=2)
+    complete: bool = Field(True, description="every item (except `outside`) is in exactly one "
+                           "of the scales")
+    outside: tuple[str, ...] = Field((), description="item ids a complete partition leaves out")
+
+
 class TestVector(_Frozen):
     """A worked example: answers by item id (None = missing) and the expected results."""
 
@@ -288,6 +312,8 @@ class Instrument(_Frozen):
     scales: tuple[Scale, ...] = Field(min_length=1)
     critical_items: tuple[CriticalItem, ...] = ()
     validity_checks: tuple[ValidityCheck, ...] = ()
+    partitions: tuple[Partition, ...] = Field((), description="scales that split the items "
+                                              "(checked: no item in two, none left out)")
     test_vectors: tuple[TestVector, ...] = ()
     notes: str | None = None
 
