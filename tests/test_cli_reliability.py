@@ -16,8 +16,14 @@ from xinli_screen.responses import prepare_responses
 
 
 def _phq9_copy(tmp_path: Path, new_id: str | None = None) -> Path:
-    """phq9.yaml with item 1 reverse-keyed (and optionally another id)."""
+    """phq9.yaml with item 1 reverse-keyed (and optionally another id).
+
+    Its worked examples no longer hold for the changed key (loading would refuse the file:
+    test-vector-score), so they are left out, as a user's own draft might.
+    """
     text = (bundled_dir() / "phq9.yaml").read_text(encoding="utf-8")
+    assert text.count("\ntest_vectors:") == 1 and text.rstrip().endswith("]")
+    text = text.split("\ntest_vectors:")[0] + "\n"
     old = "  - id: phq9_01\n"
     assert text.count(old) == 1
     text = text.replace(old, old + "    reverse_keyed: true\n")
