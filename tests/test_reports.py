@@ -137,6 +137,8 @@ def test_pupil_report_views(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="unknown view"):
             build_pupil_report(store, "0000", view="parent")  # type: ignore[arg-type]
     write_pupil_report(psy, tmp_path / "p.html")
-    assert "phq9.total" in (tmp_path / "p.html").read_text("utf-8")
+    html = (tmp_path / "p.html").read_text("utf-8")
+    # the scale by its YAML name (issue 13: ids such as phq9.total are not shown)
+    assert "PHQ-9" in html and "总分" in html and "phq9.total" not in html
     with pytest.raises(ValueError, match="unsupported"):
         write_pupil_report(psy, tmp_path / "p.pdf")

@@ -31,20 +31,30 @@ def pupil_command(
     ] = "psychologist",
     with_name: Annotated[bool, typer.Option(
         "--with-name", help="Show the stored name (hidden by default).")] = False,
+    lang: Annotated[str, typer.Option(
+        "--lang", help="zh (Chinese first, English beside the headings) or en.")] = "zh",
     key_file: KeyFileOpt = None,
     policy: PolicyOpt = "default",
     by: ByOpt = "report",
 ) -> None:
-    """One pupil's waves, scores, tier history, reviews and actions (HTML or JSON)."""
-    from xinli_screen.report.pupil import VIEWS, build_pupil_report, write_pupil_report
+    """One pupil's 一生一策 file: record fields, tiers, scores, reviews and actions (HTML or
+    JSON; the HTML prints on A4). The teacher view shows tiers and advice only.
+
+    Example: xinli-screen report pupil S001 --archive district.db --view teacher
+    -o S001_班主任.html
+    """
+    from xinli_screen.report.pupil import LANGS, VIEWS, build_pupil_report, write_pupil_report
 
     if view not in VIEWS:
         fail(f"unknown view {view!r}; use one of {', '.join(VIEWS)}", ExitCode.USAGE)
+    if lang not in LANGS:
+        fail(f"unknown language {lang!r}; use one of {', '.join(LANGS)}", ExitCode.USAGE)
     if output.suffix.lower() not in (".html", ".htm", ".json"):
         fail("the report must be .html or .json", ExitCode.USAGE)
     store = open_store(archive, key_file, policy)
-    report = guarded(lambda: build_pupil_report(store, pupil_id, view=view,  # type: ignore[arg-type]
-                                                include_name=with_name, by=by))
+    report = guarded(lambda: build_pupil_report(
+        store, pupil_id, view=view, include_name=with_name, by=by,  # type: ignore[arg-type]
+        lang=lang))  # type: ignore[arg-type]
     store.close()
     write_pupil_report(report, output)
     stderr.print(f"wrote {output}")
