@@ -1,30 +1,102 @@
-"""The declared scikit-learn bound keeps factor_analyzer working.
+"""The dependency set: no scikit-learn cap, readers as extras with a message naming the extra.
 
-factor_analyzer 0.5.1 passes ``force_all_finite`` to ``sklearn.utils.check_array``; the keyword
-was removed in scikit-learn 1.8 and ``FactorAnalyzer.fit`` then raises ``TypeError``. The project
-declares ``scikit-learn<1.8``; this test fails if an environment resolves to a broken pair.
+Up to 0.1 the project pinned ``scikit-learn<1.8`` because factor_analyzer 0.5.1 passes
+``force_all_finite`` to ``sklearn.utils.check_array`` (removed in scikit-learn 1.8). Extraction
+and rotation are now our own (``xinli_screen.factor``), so neither package is required and pip
+never reports a conflict with whatever scikit-learn a user has (issue 14, point 8).
 """
 
 from __future__ import annotations
 
-import warnings
-from importlib.metadata import requires, version
+import subprocess
+import sys
+from importlib.metadata import requires
+from pathlib import Path
 
 import numpy as np
-from factor_analyzer import FactorAnalyzer
+import pandas as pd
+import pytest
+
+import xinli_screen as xs
+from xinli_screen._optional import EXTRAS, MissingDependencyError, import_optional
+from xinli_screen.errors import ResponseDataError
+from xinli_screen.io import read_table
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_declared_bound_excludes_broken_scikit_learn() -> None:
-    spec = next(r for r in requires("xinli-screen") or [] if r.startswith("scikit-learn"))
-    assert "<1.8" in spec
+def _core_requirements() -> list[str]:
+    return [r for r in requires("xinli-screen") or [] if "extra ==" not in r]
 
 
-def test_factor_analyzer_fits_with_installed_scikit_learn() -> None:
-    rng = np.random.default_rng(0)
-    factor = rng.normal(size=(300, 1))
-    data = factor @ np.full((1, 6), 0.7) + rng.normal(scale=0.7, size=(300, 6))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # sklearn 1.6-1.7 rename warning
-        fa = FactorAnalyzer(n_factors=1, rotation=None, method="minres").fit(data)
-    loadings = np.abs(fa.loadings_[:, 0])
-    assert loadings.min() > 0.5, f"implausible loadings with scikit-learn {version('scikit-learn')}"
+def test_no_scikit_learn_or_factor_analyzer_in_the_core() -> None:
+    names = " ".join(_core_requirements()).lower()
+    assert "scikit-learn" not in names and "factor_analyzer" not in names
+    assert not any("<" in r.split(";")[0] and "scikit" in r for r in requires("xinli-screen"))
+
+
+def test_readers_are_extras_and_the_district_extra_has_them() -> None:
+    core = " ".join(_core_requirements()).lower()
+    assert "pyreadstat" not in core and "xlrd" not in core
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    for extra in ("spss", "xls", "district"):
+        assert f"\n{extra} = [" in text
+    assert 'district = ["xinli-screen[spss,xls]"]' in text
+    assert '"xinli-screen[spss,xls]",' in text.split("\ntest = [")[1].split("\n]")[0]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "pip install '.[district]'" in readme
+
+
+def test_factor_analysis_and_omega_import_neither_package() -> None:
+    """Omega and EFA run in a process where scikit-learn and factor_analyzer cannot load."""
+    code = (
+        "import sys\n"
+        "sys.modules['sklearn'] = None\nsys.modules['factor_analyzer'] = None\n"
+        "import numpy as np, pandas as pd, xinli_screen as xs\n"
+        "rng = np.random.default_rng(0)\n"
+        "f = rng.normal(size=(300, 2))\n"
+        "x = np.repeat(f, 3, axis=1) * 0.7 + rng.normal(scale=0.6, size=(300, 6))\n"
+        "df = pd.DataFrame(x, columns=[f'i{j}' for j in range(6)])\n"
+        "print(round(xs.mcdonald_omega(df, n_factors=2).omega_total, 3))\n"
+        "print(xs.factor.efa(df, 2, method='ml', rotation='promax').n_factors)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert 0 < float(done.stdout.split()[0]) < 1
+
+
+@pytest.mark.parametrize(("module", "suffix", "extra"), [("pyreadstat", ".sav", "spss"),
+                                                         ("xlrd", ".xls", "xls")])
+def test_missing_reader_names_the_extra(monkeypatch, tmp_path, module, suffix, extra) -> None:
+    path = tmp_path / f"answers{suffix}"
+    path.write_bytes(b"not really")
+    monkeypatch.setitem(sys.modules, module, None)  # import fails as when not installed
+    with pytest.raises(ResponseDataError, match=rf"pip install 'xinli-screen\[{extra}\]'") as err:
+        read_table(path)
+    assert f"optional package '{module}'" in str(err.value)
+
+
+def test_missing_reader_on_the_command_line(monkeypatch, tmp_path, cli) -> None:
+    path = tmp_path / "answers.sav"
+    path.write_bytes(b"not really")
+    monkeypatch.setitem(sys.modules, "pyreadstat", None)
+    run = cli("score", path, "-i", "phq9")
+    assert run.code != 0
+    assert "xinli-screen[spss]" in " ".join(run.err.split())
+
+
+def test_import_optional(monkeypatch) -> None:
+    assert import_optional("xlrd", "test").__name__ == "xlrd"
+    assert set(EXTRAS) >= {"pyreadstat", "xlrd"}
+    monkeypatch.setitem(sys.modules, "dask", None)
+    with pytest.raises(MissingDependencyError, match=r"xinli-screen\[dask\]"):
+        import_optional("dask", "score --scheduler")
+
+
+def test_ml_efa_on_a_small_sample_agrees_with_minres_in_structure() -> None:
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=(500, 1))
+    data = pd.DataFrame(f @ np.full((1, 6), 0.7) + rng.normal(scale=0.7, size=(500, 6)))
+    ml = xs.factor.efa(data, 1, method="ml").loading_matrix().to_numpy()[:, 0]
+    assert ml.min() > 0.5

@@ -8,14 +8,16 @@ states. ``by="school"`` repeats the analysis per group and returns a tidy
 Implementation choices
 ----------------------
 - **Extraction and rotation** (EFA, and the Schmid-Leiman solution behind
-  :func:`xinli_screen.reliability.mcdonald_omega`) use ``factor_analyzer`` 0.5.1
-  (``FactorAnalyzer`` with ``is_corr_matrix=True`` and ``Rotator``). For minres its objective
-  is minimised here with the analytic gradient (:func:`_minres_fit`), because its
-  finite-difference gradient costs seconds per fit at 100 items. Its own missing-data
-  handling (median imputation by default) is bypassed: the correlation matrix is computed here,
-  pairwise or listwise as requested, so pairwise results match R ``psych::fa`` (which uses
-  ``cor(use = "pairwise")``). Signs, factor order and the fit statistics follow
-  ``psych::fa`` / ``psych::fa.stats`` (psych 2.2.9) so that the numbers can be checked against R.
+  :func:`xinli_screen.reliability.mcdonald_omega`) are computed here with numpy and scipy
+  (:mod:`xinli_screen.factor.extraction`, :mod:`xinli_screen.factor.rotation`): minres and ML
+  uniquenesses by L-BFGS-B with analytic gradients (psych ``fit.residuals``/``FAgr.minres`` and
+  ``FAfn``/``FAgr``), varimax as ``stats::varimax``, promax as psych ``kaiser(Promax)``, oblimin
+  as ``GPArotation::oblimin``. The correlation matrix is computed here, pairwise or listwise as
+  requested, so pairwise results match R ``psych::fa`` (which uses ``cor(use = "pairwise")``).
+  Signs, factor order and the fit statistics follow ``psych::fa`` / ``psych::fa.stats``
+  (psych 2.2.9) so that the numbers can be checked against R. (Up to version 0.1 this used
+  ``factor_analyzer`` 0.5.1, which breaks on scikit-learn >= 1.8; nothing here needs
+  scikit-learn now.)
 - **CFA** is estimated here (normal-theory maximum likelihood, latent variances fixed to 1,
   L-BFGS with the analytic gradient, about 60 lines in :func:`_ml_cfa`), not with
   ``factor_analyzer.ConfirmatoryFactorAnalyzer``, for three reasons found on the bfi data:
@@ -31,9 +33,6 @@ Implementation choices
   ``tests/test_factor.py``. Fit indices follow lavaan's conventions (``likelihood =
   "normal"``: sample covariance with divisor N, chi-square = N x F_ML; CFI, TLI, RMSEA with N;
   SRMR as lavaan's ``srmr``).
-- ``factor_analyzer`` 0.5.1 calls scikit-learn's ``check_array(force_all_finite=...)``, which
-  scikit-learn 1.8 removed; the project pins ``scikit-learn<1.8``. The resulting
-  ``FutureWarning`` is silenced inside these functions.
 
 Missing data
 ------------

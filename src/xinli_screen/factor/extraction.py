@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import numpy as np
 from scipy import optimize
@@ -13,31 +12,17 @@ from xinli_screen._analysis import (
     smc,
 )
 from xinli_screen.factor._common import FactorFitWarning
-
-
-def _quiet_fit(est: Any, x: np.ndarray) -> Any:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        est.fit(x)
-    for w in caught:
-        if issubclass(w.category, FutureWarning) and "force_all_finite" in str(w.message):
-            continue
-        if "converge" in str(w.message).lower():
-            warnings.warn(FactorFitWarning(f"factor_analyzer: {w.message}"), stacklevel=4)
-        elif not issubclass(w.category, (FutureWarning, DeprecationWarning)):
-            warnings.warn(FactorFitWarning(str(w.message)), stacklevel=4)
-    return est
+from xinli_screen.factor.rotation import oblimin, promax, varimax
 
 
 def _minres_fit(r: np.ndarray, n_factors: int) -> np.ndarray:
-    """Minres uniquenesses: factor_analyzer's ULS objective with its analytic gradient.
+    """Minres uniquenesses: the ULS objective with its analytic gradient.
 
-    ``FactorAnalyzer`` minimises :math:`f(\\psi) = \\lVert R^* - LL' \\rVert^2` (:math:`R^*` = R
-    with diagonal 1 - psi, *L* from its first m eigenpairs) by L-BFGS-B with finite-difference
-    gradients, about k + 1 eigendecompositions per step: seconds for 100 items. The gradient
-    is :math:`\\partial f / \\partial\\psi_i = -2\\,(R^* - LL')_{ii}` (the derivative of an
+    Minimises :math:`f(\\psi) = \\lVert R^* - LL' \\rVert^2` (:math:`R^*` = R with diagonal
+    1 - psi, *L* from its first m eigenpairs) by L-BFGS-B. The gradient is
+    :math:`\\partial f / \\partial\\psi_i = -2\\,(R^* - LL')_{ii}` (the derivative of an
     eigenvalue is :math:`-v_{ij}^2`), the same stationarity condition as psych's
-    ``FAgr.minres``; supplying it gives the same solution in one eigendecomposition per step.
+    ``FAgr.minres`` (R: ``psych::fa(r, nfactors, fm = "minres")``).
     """
     k = r.shape[0]
     work = np.array(r, dtype=float, copy=True)
@@ -60,25 +45,66 @@ def _minres_fit(r: np.ndarray, n_factors: int) -> np.ndarray:
     return res.x
 
 
+def _uls_loadings(r: np.ndarray, psi: np.ndarray, n_factors: int) -> np.ndarray:
+    """Loadings from the first eigenpairs of R with diagonal 1 - psi (psych ``FAout.wls``)."""
+    work = np.array(r, dtype=float, copy=True)
+    np.fill_diagonal(work, 1 - psi)
+    values, vectors = np.linalg.eigh(work)
+    values, vectors = values[::-1][:n_factors], vectors[:, ::-1][:, :n_factors]
+    return vectors * np.sqrt(np.maximum(values, 0))
+
+
+def _ml_fit(r: np.ndarray, n_factors: int) -> np.ndarray:
+    """Maximum-likelihood uniquenesses, as psych ``fit.ml`` (and ``stats::factanal``).
+
+    Minimises the concentrated ML discrepancy
+    :math:`F(\\psi) = -\\sum_{j>m} (\\ln e_j - e_j) - m + k`, :math:`e_j` the eigenvalues of
+    :math:`\\Psi^{-1/2} R \\Psi^{-1/2}` beyond the first *m*, with the gradient
+    :math:`\\partial F/\\partial\\psi_i = (LL' + \\Psi - R)_{ii} / \\psi_i^2` (psych ``FAfn`` and
+    ``FAgr``; Joreskog 1967; Lawley & Maxwell 1971), by L-BFGS-B on [0.005, 1] from 1 - SMC.
+    R: ``psych::fa(r, nfactors, fm = "ml")``.
+    """
+    k = r.shape[0]
+
+    def fun(psi: np.ndarray) -> tuple[float, np.ndarray]:
+        sc = 1 / np.sqrt(psi)
+        values, vectors = np.linalg.eigh(r * np.outer(sc, sc))
+        values, vectors = values[::-1], vectors[:, ::-1]
+        rest = np.maximum(values[n_factors:], np.finfo(float).tiny)
+        value = -float(np.sum(np.log(rest) - rest) - n_factors + k)
+        load = vectors[:, :n_factors] * np.sqrt(np.maximum(values[:n_factors] - 1, 0))
+        load = load * np.sqrt(psi)[:, None]
+        grad = np.diag(load @ load.T + np.diag(psi) - r) / psi ** 2
+        return value, grad
+
+    start = np.clip(1 - smc(r), 0.005, 1)
+    res = optimize.minimize(fun, start, jac=True, method="L-BFGS-B",
+                            bounds=[(0.005, 1)] * k, options={"maxiter": 1000})
+    if not res.success:
+        warnings.warn(FactorFitWarning(f"ml did not converge: {res.message}"), stacklevel=4)
+    return res.x
+
+
+def _ml_loadings(r: np.ndarray, psi: np.ndarray, n_factors: int) -> np.ndarray:
+    """ML loadings from the uniquenesses (psych ``FAout``)."""
+    sc = 1 / np.sqrt(psi)
+    values, vectors = np.linalg.eigh(r * np.outer(sc, sc))
+    values, vectors = values[::-1][:n_factors], vectors[:, ::-1][:, :n_factors]
+    return vectors * np.sqrt(np.maximum(values - 1, 0)) * np.sqrt(psi)[:, None]
+
+
 def extract(r: np.ndarray, n_factors: int, method: str = "minres") -> np.ndarray:
     """Unrotated loadings, shape (k, n_factors), from a correlation matrix.
 
-    minres: uniquenesses by :func:`_minres_fit` (factor_analyzer's objective, analytic
-    gradient), loadings by ``FactorAnalyzer._normalize_uls``; ml: ``FactorAnalyzer``
-    (``method="ml"``). Uniquenesses are bounded to [0.005, 1] and start from 1 - SMC, as
-    psych::fa. Columns are signed so that each sums to >= 0.
+    minres: uniquenesses by :func:`_minres_fit`, loadings from the reduced matrix; ml:
+    :func:`_ml_fit`. Uniquenesses are bounded to [0.005, 1] and start from 1 - SMC, as
+    psych::fa (R: ``psych::fa(r, nfactors, fm = "minres" | "ml", rotate = "none")``). Columns
+    are signed so that each sums to >= 0.
     """
-    from factor_analyzer import FactorAnalyzer
-
     if method == "minres":
-        psi = _minres_fit(r, n_factors)
-        loadings = FactorAnalyzer._normalize_uls(psi, np.array(r, dtype=float, copy=True),
-                                                 n_factors)
+        loadings = _uls_loadings(r, _minres_fit(r, n_factors), n_factors)
     else:
-        fa = FactorAnalyzer(n_factors=n_factors, rotation=None, method=method,
-                            is_corr_matrix=True, use_smc=True, bounds=(0.005, 1))
-        _quiet_fit(fa, np.array(r, dtype=float, copy=True))
-        loadings = fa.loadings_
+        loadings = _ml_loadings(r, _ml_fit(r, n_factors), n_factors)
     loadings = np.asarray(loadings, dtype=float).reshape(r.shape[0], n_factors)
     signs = np.sign(loadings.sum(axis=0))
     signs[signs == 0] = 1
@@ -88,20 +114,19 @@ def extract(r: np.ndarray, n_factors: int, method: str = "minres") -> np.ndarray
 def rotate(loadings: np.ndarray, rotation: str | None) -> tuple[np.ndarray, np.ndarray | None]:
     """Rotated loadings and factor correlations (None for orthogonal rotations).
 
-    ``factor_analyzer.Rotator``: varimax and promax (power 4) with Kaiser normalisation as R
-    ``stats::varimax`` / psych ``kaiser(Promax)``; oblimin (gamma 0) without normalisation,
-    as GPArotation::oblimin. Nothing to rotate with one factor.
+    varimax and promax (power 4) with Kaiser normalisation as R ``stats::varimax`` / psych
+    ``kaiser(Promax)``; oblimin (gamma 0) without normalisation, as GPArotation::oblimin
+    (see :mod:`xinli_screen.factor.rotation`). Nothing to rotate with one factor.
     """
     if rotation is None or loadings.shape[1] < 2:
         return loadings, None
-    from factor_analyzer import Rotator
-
-    rot = Rotator(method=rotation)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        new = np.asarray(rot.fit_transform(loadings), dtype=float)
-    phi = None if rot.phi_ is None else np.asarray(rot.phi_, dtype=float)
-    return new, phi
+    if rotation == "varimax":
+        return varimax(loadings)[0], None
+    if rotation == "promax":
+        return promax(loadings)
+    if rotation == "oblimin":
+        return oblimin(loadings)
+    raise AnalysisError(f"unknown rotation {rotation!r}")
 
 
 def _align(loadings: np.ndarray, phi: np.ndarray | None

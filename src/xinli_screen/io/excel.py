@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xinli_screen._optional import import_optional
 from xinli_screen.errors import ResponseDataError
 
 __all__ = ["read_excel"]
@@ -51,11 +52,7 @@ def _xls_cell(cell: Any, datemode: int) -> Any:
 
 
 def _read_xls(path: Path) -> pd.DataFrame:
-    try:
-        import xlrd
-    except ImportError:
-        raise ResponseDataError(f"{path}: reading .xls needs the 'xlrd' package "
-                                "(pip install xlrd)") from None
+    xlrd = import_optional("xlrd", f"{path}: reading .xls", ResponseDataError)
     try:
         book = xlrd.open_workbook(str(path), on_demand=True)
         sheet = book.sheet_by_index(0)

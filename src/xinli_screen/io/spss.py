@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xinli_screen._optional import import_optional
 from xinli_screen.errors import ResponseDataError
 from xinli_screen.instrument.labels import option_code, option_labels
 from xinli_screen.instrument.models import ResponseScale
@@ -49,11 +50,7 @@ def read_sav(path: Path) -> tuple[pd.DataFrame, dict[str, dict[float, str]]]:
     ResponseDataError
         The file cannot be read as SPSS (names the file and exception type only).
     """
-    try:
-        import pyreadstat
-    except ImportError:
-        raise ResponseDataError(f"{path}: reading SPSS files needs the 'pyreadstat' package "
-                                "(pip install pyreadstat)") from None
+    pyreadstat = import_optional("pyreadstat", f"{path}: reading SPSS files", ResponseDataError)
     error: Exception | None = None
     for encoding in (None, *_FALLBACK_ENCODINGS):
         try:
