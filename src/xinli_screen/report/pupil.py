@@ -231,7 +231,13 @@ def _reasons(rec: dict[str, Any]) -> list[str]:
     text = _text(rec.get("reasons"))
     if not text:
         return []
-    parts = text.split("; ")
+    parts, depth, start = [], 0, 0
+    for k, ch in enumerate(text):  # "; " between reasons, not inside a reason's brackets
+        depth += (ch in "(（") - (ch in ")）")
+        if depth == 0 and text.startswith("; ", k):
+            parts.append(text[start:k])
+            start = k + 2
+    parts.append(text[start:])
     codes = [c for c in _text(rec.get("reason_codes")).split(";") if c]
     return parts if len(parts) == len(codes) else [text]
 
