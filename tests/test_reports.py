@@ -12,6 +12,7 @@ import pytest
 import xinli_screen as xs
 from xinli_screen.archive import ArchiveStore
 from xinli_screen.io import write_result
+from xinli_screen.report._charts import svg_text
 from xinli_screen.report.group import (
     HIDDEN,
     build_group_report,
@@ -20,6 +21,7 @@ from xinli_screen.report.group import (
     wilson_interval,
     write_group_report,
 )
+from xinli_screen.report.group_counts import recomputable, relations
 from xinli_screen.report.pupil import build_pupil_report, write_pupil_report
 
 ITEMS = [f"phq9_{i:02d}" for i in range(1, 11)]
@@ -63,6 +65,12 @@ def _leaks(published: pd.DataFrame) -> list[str]:
     return bad
 
 
+def _pinned(counts: pd.DataFrame, hidden: pd.DataFrame) -> int:
+    """Hidden cells a reader could pin from the shown cells, relations and bounds."""
+    rel = relations(counts)
+    return int(recomputable(counts[rel.columns].to_numpy(float), hidden.to_numpy(), rel).sum())
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_suppression_leaves_nothing_recomputable(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -76,6 +84,7 @@ def test_suppression_leaves_nothing_recomputable(seed: int) -> None:
     pub = rep.waves["w"]
     assert _leaks(pub) == []
     counts = group_counts(t, ["g"])
+    assert _pinned(counts, rep.hidden["w"]) == 0
     for col in rep.hidden["w"].columns:  # every small cell is hidden
         small = (counts[col] > 0) & (counts[col] < 5)
         assert rep.hidden["w"].loc[small.index[:-1], col][small.iloc[:-1]].all()
@@ -88,7 +97,7 @@ def test_class_of_three_is_fully_hidden() -> None:
     hidden = suppress(group_counts(t, ["class"]))
     assert hidden.loc[2].all()  # rows sort by name: big, mid, tiny
     pub = build_group_report({"w": t}, ["class"]).waves["w"]
-    assert set(pub.iloc[2, 1:]) == {HIDDEN}
+    assert set(pub.iloc[2][[c for c in pub.columns if ":" in c or c == "n"]]) == {HIDDEN}
     assert _leaks(pub) == []
 
 
@@ -98,10 +107,14 @@ def test_group_report_files(tmp_path: Path) -> None:
     rep = build_group_report({"w1": t, "w2": t}, ["class"])
     for suffix in (".html", ".xlsx", ".json"):
         write_group_report(rep, tmp_path / f"g{suffix}")
-    assert "data:image/png;base64," in (tmp_path / "g.html").read_text("utf-8")
-    sheets = pd.read_excel(tmp_path / "g.xlsx", sheet_name=None)
-    assert set(sheets) == {"1 w1", "2 w2", "comparison", "notes"}
-    assert len(json.loads((tmp_path / "g.json").read_text("utf-8"))["comparison"]) == 2
+    html = (tmp_path / "g.html").read_text("utf-8")
+    uri = html.split('src="', 1)[1].split('"', 1)[0]
+    assert "<text" in svg_text(uri)  # SVG charts, text kept as text
+    sheets = pd.read_excel(tmp_path / "g.xlsx", sheet_name=None, engine="openpyxl")
+    assert set(sheets) == {"预警级别 w1", "预警级别 w2", "批次比较", "说明"}
+    comparison = json.loads((tmp_path / "g.json").read_text("utf-8"))["comparison"]
+    assert len(comparison) == 6  # (a, b, total) x 2 waves
+    assert comparison[-1]["change:school"] == 0.0
     with pytest.raises(ValueError, match="unsupported"):
         write_group_report(rep, tmp_path / "g.pdf")
 
@@ -116,7 +129,7 @@ def test_group_report_from_results_file_with_roster(cli, tmp_path: Path) -> None
               "-o", tmp_path / "g.json")
     assert run.code == 0, run.err
     rows = next(iter(json.loads((tmp_path / "g.json").read_text("utf-8"))["waves"].values()))
-    assert set(v for k, v in rows[0].items() if k != "class") == {HIDDEN}
+    assert set(v for k, v in rows[0].items() if k == "n" or ":" in k) == {HIDDEN}
     assert cli("report", "group", res, "--by", "nope", "-o", tmp_path / "x.json").code == 2
     assert cli("report", "group", "--by", "class", "-o", tmp_path / "x.json").code == 2
 

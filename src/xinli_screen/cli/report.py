@@ -79,21 +79,28 @@ def group_command(
     min_cell: Annotated[int, typer.Option("--min-cell", help="Smallest count shown.")] = 5,
     policy: PolicyOpt = "default",
     actor: Annotated[str, typer.Option("--actor", help="Who asks (audit trail).")] = "report",
+    lang: Annotated[str, typer.Option(
+        "--lang", help="zh (Chinese, English under the headers) or en.")] = "zh",
 ) -> None:
-    """Counts and rates per tier and screen-positive scale, with small-cell suppression.
+    """Counts and rates per tier and screen-positive scale per school, grade and class, with
+    subtotals, small-cell suppression and (several --wave) a comparison per school.
 
     Example: xinli-screen report group --archive files.db --wave 2025-autumn
     --by school,grade,class -o district.xlsx
     """
-    from xinli_screen.report.group import build_group_report, write_group_report
+    from xinli_screen.policy.models import TIER_ORDER
+    from xinli_screen.report.group import LANGS, build_group_report, write_group_report
 
     by = [c.strip() for c in by_columns.split(",") if c.strip()]
     if output.suffix.lower() not in (".html", ".htm", ".xlsx", ".json"):
         fail("the report must be .html, .xlsx or .json", ExitCode.USAGE)
+    if lang not in LANGS:
+        fail(f"unknown language {lang!r}; use one of {', '.join(LANGS)}", ExitCode.USAGE)
     if (results_file is None) == (archive is None):
         fail("give either a results file or --archive with --wave", ExitCode.USAGE)
     tables = {}
     labels: dict[str, str] = {}
+    labels_en: dict[str, str] = {}
     if results_file is not None:
         from xinli_screen.archive import read_results_file
         from xinli_screen.cli.archive import read_roster
@@ -112,13 +119,15 @@ def group_command(
         if not wave:
             fail("--archive needs --wave", ExitCode.USAGE)
         store = open_store(archive, None, policy)  # type: ignore[arg-type]
-        labels = store.labels
+        frozen = guarded(lambda: store.wave_policy(wave[-1]))  # the newest wave's own policy
+        labels = {t: frozen.tiers.spec(t).label.get("zh") for t in TIER_ORDER}
+        labels_en = {t: frozen.tiers.spec(t).label.get("en") for t in TIER_ORDER}
         for w in wave:
             t = guarded(lambda w=w: store.wave_table(w))
             tables[w] = t.rename(columns={c: c[5:] for c in t.columns if c.startswith("attr.")})
         store.log_access(None, "report_group", by=actor, wave=",".join(wave), group_by=by)
         store.close()
     report = guarded(lambda: build_group_report(tables, by, weight=weight, min_cell=min_cell,
-                                                labels=labels))
-    write_group_report(report, output)
+                                                labels=labels, labels_en=labels_en))
+    write_group_report(report, output, lang=lang)
     stderr.print(f"wrote {output}")

@@ -1,246 +1,105 @@
-"""Group report: counts and rates per tier and per screen-positive scale, with suppression.
+"""Group report: tier and screen-positive counts and rates per school, grade and class, with
+subtotals, small-cell suppression, wave-to-wave comparison, and Chinese labels.
 
-For each group (e.g. school x grade x class) and each wave: the number of pupils, counts and
-rates (with 95% Wilson confidence intervals; with survey weights, weighted rates and the Kish
-effective sample size) per warning tier and per screen-positive cut-off, plus a total row.
+For each wave: one row per group (e.g. school x grade x class), a subtotal per school's grade
+and per school, one row per grade across the district, and the district total (see
+:mod:`xinli_screen.report.group_counts`, whose docstring documents the suppression method:
+no hidden cell can be recomputed from any row, column or subtotal). Per row the number of
+pupils and, per warning tier and per screen-positive cut-off, the count, the rate and its 95%
+Wilson interval (weighted rates with survey weights). With several waves, a comparison per
+school (rates and their change in percentage points).
 
-Small cells are suppressed in two steps (:func:`suppress`):
-
-1. *primary*: a count from 1 to ``min_cell - 1`` is hidden, and a whole group row whose size
-   is below ``min_cell`` is hidden (its zeros would reveal the rest);
-2. *secondary*: whenever a row's tier counts (which add up to the shown group size) or a
-   column (which adds up to the shown total) has exactly one hidden cell, a further cell is
-   hidden (the smallest), repeated until no hidden cell can be recomputed by subtraction.
-
-Rates and intervals are hidden wherever their count or group size is.
-
-Answer sheets that carry none of the grouping values (a pupil whose id is not on the roster
-and whose sheet names no school) form their own row, :data:`UNMATCHED`, counted in the
-total. That row describes no school, grade or class, so it is shown in full and never takes
-part in suppression: it can neither be hidden nor force a real group to be hidden (a
-mistyped 学号 once hid a whole school that way). The psychologist resolves those sheets with
-the reconciliation file of ``xinli-screen wave run``.
+Output: HTML (Chinese first, fits an A4 page; :mod:`~xinli_screen.report.group_render`),
+XLSX for the education bureau (:mod:`~xinli_screen.report.group_xlsx`) and JSON with stable
+English keys for machines (``n``, ``count:{tier}``, ``rate:{tier}``, ``low:``/``high:``,
+``count:{instrument}.{scale}.{cutoff}``, ``level``...). Tier names come from the policy,
+scale names from the instrument YAML. Screening results are not a diagnosis.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from xinli_screen.policy.models import TIER_ORDER
+from xinli_screen.report.group_counts import (
+    HIDDEN,
+    MISSING,
+    UNMATCHED,
+    group_counts,
+    screen_positive_columns,
+    suppress,
+    wilson_interval,
+)
 
-__all__ = ["HIDDEN", "UNMATCHED", "GroupReport", "build_group_report", "group_counts",
-           "render_group_html", "screen_positive_columns", "suppress", "wilson_interval",
-           "write_group_report"]
+__all__ = ["DEFAULT_TIER_LABELS", "HIDDEN", "LANGS", "MISSING", "UNMATCHED", "GroupReport",
+           "build_group_report", "group_counts", "indicator_labels", "render_group_html",
+           "screen_positive_columns", "suppress", "wilson_interval", "write_group_report"]
 
-#: What a suppressed cell shows.
-HIDDEN = "*"
-#: Label of the row of sheets that carry none of the grouping values.
-UNMATCHED = "（未匹配名册）unmatched"
-_NOT_CUTOFF = {"n_answered", "prorated", "band", "t", "percentile", "z", "stanine", "sten",
-               "norm_status"}
-_TEMPLATES = Path(__file__).with_name("templates")
+#: Report languages: Chinese (with English beside the headers) or English.
+LANGS = ("zh", "en")
+#: Tier labels of the default policy, used when no policy labels are given.
+DEFAULT_TIER_LABELS = {
+    "zh": {"none": "无预警", "class": "班级关注", "school": "校级预警", "district": "区级预警"},
+    "en": {"none": "No warning", "class": "Class-level attention",
+           "school": "School-level warning", "district": "District-level warning"},
+}
+_OPS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
 
 
-def wilson_interval(count: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[
-        np.ndarray, np.ndarray]:
-    """Wilson score interval for proportions ``count / n`` (vectorised).
+def indicator_labels(names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Chinese and English names of cut-off columns, from the instrument YAML.
 
     Parameters
     ----------
-    count, n : ndarray of float, shape (k,)
-        Successes and (effective) sample sizes; n = 0 gives NaN.
+    names : sequence of str
+        Cut-off columns ``{instrument}.{scale}.{cutoff}``.
 
     Returns
     -------
-    (low, high) : ndarrays of float, shape (k,), in [0, 1]
+    dict name -> {"zh", "en", "def_zh", "def_en"}
+        ``zh``/``en``: a short header (``"MHT 学习焦虑"``; with the threshold, ``"SCARED
+        焦虑总分（≥23）"``, when the scale has several cut-offs); ``def_*``: the cut-off's label
+        in the YAML. An instrument that cannot be loaded leaves the column id.
     """
-    count = np.asarray(count, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = count / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    from xinli_screen.instrument.registry import load_instrument
 
-
-def screen_positive_columns(table: pd.DataFrame) -> list[str]:
-    """Boolean cut-off columns ``{instrument}.{scale}.{cutoff}`` of a results table."""
-    out = []
-    for col in table.columns:
-        parts = str(col).split(".")
-        if len(parts) != 3 or parts[0] in ("careless", "attr") or parts[2] in _NOT_CUTOFF:
+    cache: dict[str, Any] = {}
+    per_scale: dict[tuple[str, str], int] = {}
+    for name in names:
+        inst, scale, _ = name.split(".")
+        per_scale[(inst, scale)] = per_scale.get((inst, scale), 0) + 1
+    out: dict[str, dict[str, str]] = {}
+    for name in names:
+        inst_id, scale_id, cut_id = name.split(".")
+        if inst_id not in cache:
+            try:
+                cache[inst_id] = load_instrument(inst_id)
+            except (FileNotFoundError, ValueError, KeyError, OSError):
+                cache[inst_id] = None
+        inst = cache[inst_id]
+        scale = next((s for s in getattr(inst, "scales", ()) if s.id == scale_id), None)
+        cut = next((c for c in getattr(scale, "cutoffs", ()) or () if c.id == cut_id), None)
+        if inst is None or scale is None or cut is None:
+            out[name] = {"zh": name, "en": name, "def_zh": name, "def_en": name}
             continue
-        values = table[col].dropna()
-        if len(values) and values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
-            out.append(str(col))
-    return out
-
-
-def group_counts(table: pd.DataFrame, by: Sequence[str], *, weight: str | None = None,
-                 tier_column: str = "warning_tier") -> pd.DataFrame:
-    """Counts and rates per group.
-
-    Parameters
-    ----------
-    table : DataFrame, shape (n, ...)
-        One row per pupil: the grouping columns, ``tier_column`` and the boolean cut-off
-        columns (:func:`screen_positive_columns`).
-    by : sequence of str
-        Grouping columns (e.g. ``["school", "grade", "class"]``).
-    weight : str, optional
-        Survey-weight column (positive numbers); rates become weighted, intervals use the Kish
-        effective sample size. Counts stay unweighted.
-    tier_column : str
-
-    Returns
-    -------
-    DataFrame, shape (n groups + 1, ...)
-        The ``by`` columns (the total row has ``"合计 total"`` in the first), ``n``, for each
-        tier and cut-off ``count:{name}``, ``rate:{name}`` (percent), ``low:{name}``,
-        ``high:{name}`` (95% CI, percent).
-
-    Raises
-    ------
-    KeyError
-        A grouping or weight column is absent.
-    """
-    missing = [c for c in [*by, *([weight] if weight else [])] if c not in table.columns]
-    if missing:
-        raise KeyError(f"group report: no column(s) {missing} in the table")
-    frame = table.copy()
-    nothing = np.ones(len(frame), dtype=bool)
-    for c in by:
-        nothing &= frame[c].isna().to_numpy()
-    for c in by:
-        frame[c] = frame[c].astype(object).where(frame[c].notna(), "(missing)").astype(str)
-        frame.loc[nothing, c] = UNMATCHED if c == by[0] else ""
-    tiers = frame[tier_column].astype(object)
-    indicators = {t: (tiers == t).to_numpy(dtype=float) for t in TIER_ORDER}
-    for col in screen_positive_columns(frame):
-        indicators[col] = frame[col].astype(object).fillna(False).astype(bool).to_numpy(float)
-    w = (frame[weight].astype(float).to_numpy() if weight else np.ones(len(frame)))
-    ind = pd.DataFrame(indicators, index=frame.index)
-    keys = [frame[c] for c in by]
-    parts = []
-    for label, sub in [*ind.groupby(keys, sort=True), (None, ind)]:
-        ww = w[sub.index.to_numpy()] if label is not None else w
-        row: dict[str, Any] = {}
-        if label is None:
-            row = {c: "" for c in by}
-            row[by[0]] = "合计 total"
-        else:
-            label = label if isinstance(label, tuple) else (label,)
-            row = dict(zip(by, label, strict=True))
-        n = len(sub)
-        row["n"] = n
-        sw, sw2 = ww.sum(), (ww**2).sum()
-        n_eff = sw**2 / sw2 if sw2 > 0 else 0.0
-        for name in ind.columns:
-            x = sub[name].to_numpy()
-            row[f"count:{name}"] = int(x.sum())
-            p = float((ww * x).sum() / sw) if sw > 0 else math.nan
-            lo, hi = wilson_interval(np.array([p * n_eff]), np.array([n_eff]))
-            row[f"rate:{name}"] = 100 * p
-            row[f"low:{name}"] = 100 * float(lo[0])
-            row[f"high:{name}"] = 100 * float(hi[0])
-        parts.append(row)
-    return pd.DataFrame(parts)
-
-
-def suppress(counts: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
-    """Primary and secondary small-cell suppression of a :func:`group_counts` table.
-
-    Parameters
-    ----------
-    counts : DataFrame
-        Output of :func:`group_counts` (last row = total).
-    min_cell : int
-        Counts from 1 to ``min_cell - 1``, and groups smaller than ``min_cell``, are hidden.
-
-    Returns
-    -------
-    DataFrame of bool, same shape as the count cells: columns ``n`` and every ``count:*``;
-        True = hidden. Same index as ``counts``.
-    """
-    count_cols = ["n", *[c for c in counts.columns if c.startswith("count:")]]
-    tier_cols = [f"count:{t}" for t in TIER_ORDER if f"count:{t}" in counts.columns]
-    values = counts[count_cols].to_numpy(dtype=float)
-    body = slice(0, len(counts) - 1)  # the group rows; the last row is the total
-    hidden = np.zeros(values.shape, dtype=bool)
-    hidden[body] = (values[body] > 0) & (values[body] < min_cell)
-    small = np.flatnonzero(values[body, 0] < min_cell)
-    hidden[small, :] = True
-    # the row of unmatched sheets is no group: shown in full, outside the suppression (its
-    # counts are published, so the other rows are protected as if the total excluded them)
-    exempt = counts[counts.columns[0]].astype(str).to_numpy()[body] == UNMATCHED
-    if exempt.any():
-        rest = counts.iloc[np.flatnonzero(np.append(~exempt, True))]
-        out = pd.DataFrame(False, columns=count_cols, index=counts.index)
-        out.loc[rest.index] = suppress(rest, min_cell=min_cell).to_numpy()
-        return out
-    tier_idx = [count_cols.index(c) for c in tier_cols]
-    n_rows = len(counts) - 1
-    total_row = len(counts) - 1
-    for _ in range(10 * (values.size + 1)):
-        changed = False
-        # rows: tier counts add up to n
-        for r in range(n_rows):
-            if hidden[r, 0]:
-                continue
-            h = [j for j in tier_idx if hidden[r, j]]
-            if len(h) == 1:
-                free = [j for j in tier_idx if not hidden[r, j]]
-                j = min(free, key=lambda j: values[r, j])
-                hidden[r, j] = True
-                changed = True
-        # the n column and the row (tier counts add up to n): n hidden alone in a row whose
-        # tier counts are all shown is recomputable
-        for r in range(n_rows):
-            if hidden[r, 0] and tier_idx and not hidden[r, tier_idx].all():
-                hidden[r, tier_idx] = True
-                changed = True
-        # columns: groups add up to the total
-        for j in range(len(count_cols)):
-            if hidden[total_row, j]:
-                continue
-            h = [r for r in range(n_rows) if hidden[r, j]]
-            if len(h) == 1:
-                free = [r for r in range(n_rows) if not hidden[r, j]]
-                if free:
-                    r = min(free, key=lambda r: (values[r, j], r))
-                    hidden[r, j] = True
-                else:
-                    hidden[total_row, j] = True
-                changed = True
-        if not changed:
-            break
-    return pd.DataFrame(hidden, columns=count_cols, index=counts.index)
-
-
-def _masked(counts: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:
-    """The published table: hidden counts, rates and intervals replaced by :data:`HIDDEN`."""
-    out = counts.astype(object).copy()
-    n_hidden = hidden["n"].to_numpy()
-    out.loc[n_hidden, "n"] = HIDDEN
-    for col in hidden.columns:
-        if col == "n":
-            continue
-        name = col.split(":", 1)[1]
-        mask = hidden[col].to_numpy() | n_hidden
-        for pre in ("count", "rate", "low", "high"):
-            out.loc[mask, f"{pre}:{name}"] = HIDDEN
-    for col in out.columns:
-        if col.split(":", 1)[0] in ("rate", "low", "high"):
-            out[col] = [v if v == HIDDEN or v is None or (isinstance(v, float) and math.isnan(v))
-                        else round(float(v), 1) for v in out[col]]
+        short = str(getattr(inst, "short_name", None) or inst_id).split(" (")[0]
+        entry = {}
+        for lang in LANGS:
+            text = f"{short} {scale.name.get(lang) or scale_id}"
+            if per_scale[(inst_id, scale_id)] > 1:
+                value = f"{cut.value:g}"
+                text += (f"（{_OPS.get(cut.op, cut.op)}{value}）" if lang == "zh"
+                         else f" ({cut.op} {value})")
+            entry[lang] = text
+            entry[f"def_{lang}"] = cut.label.get(lang) or cut.label.get("zh") or name
+        out[name] = entry
     return out
 
 
@@ -252,14 +111,18 @@ class GroupReport:
     ----------
     by : list of str
     waves : dict wave name -> DataFrame
-        Published tables (hidden cells show :data:`HIDDEN`).
+        Published tables (hidden cells show :data:`HIDDEN`), rows as in
+        :func:`~xinli_screen.report.group_counts.group_counts` (``level``, ``depth``).
     hidden : dict wave name -> DataFrame of bool
         Which count cells were hidden.
     comparison : DataFrame
-        Totals per wave (n, tier counts and rates with CIs), for comparing waves.
+        Per wave and per first-level group (school) and the total: ``n``, tier counts and
+        rates, ``change:{tier}`` (percentage points since the previous wave).
     min_cell : int
     weight : str or None
-    labels : dict tier -> label
+    labels : dict tier -> Chinese label (from the policy)
+    labels_en : dict tier -> English label
+    indicators : dict cut-off column -> names (:func:`indicator_labels`)
     """
 
     by: list[str]
@@ -269,21 +132,94 @@ class GroupReport:
     min_cell: int = 5
     weight: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    labels_en: dict[str, str] = field(default_factory=dict)
+    indicators: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def tier_label(self, tier: str, lang: str = "zh") -> str:
+        """The policy's label of a tier in ``lang`` (``"zh"`` or ``"en"``)."""
+        own = self.labels if lang == "zh" else self.labels_en
+        return own.get(tier) or DEFAULT_TIER_LABELS[lang].get(tier, tier)
+
+    def view(self, lang: str = "zh") -> dict[str, Any]:
+        """What the HTML template shows (:func:`~xinli_screen.report.group_render.view`)."""
+        from xinli_screen.report.group_render import view
+
+        return view(self, lang)
+
+
+def _masked(counts: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:
+    """The published table: hidden counts, rates and intervals replaced by :data:`HIDDEN`;
+    a row whose ``n`` is hidden is hidden whole (denominators too)."""
+    out = counts.astype(object).copy()
+    n_hidden = hidden["n"].to_numpy()
+    out.loc[n_hidden, "n"] = HIDDEN
+    for col in hidden.columns:
+        if col == "n":
+            continue
+        name = col.split(":", 1)[1]
+        mask = hidden[col].to_numpy() | n_hidden
+        for pre in ("count", "rate", "low", "high"):
+            out.loc[mask, f"{pre}:{name}"] = HIDDEN
+        if f"n:{name}" in out.columns:
+            out.loc[n_hidden, f"n:{name}"] = HIDDEN
+    for col in out.columns:
+        if col.split(":", 1)[0] in ("rate", "low", "high"):
+            out[col] = [v if v == HIDDEN else (None if v is None or (
+                isinstance(v, float) and math.isnan(v)) else round(float(v), 1))
+                for v in out[col]]
+    return out
+
+
+def _comparison(by: list[str], waves: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per first-level group and wave: n, tier counts and rates, change since the last wave."""
+    top = 1 if len(by) > 1 else len(by)
+    records: list[dict[str, Any]] = []
+    previous: dict[str, dict[str, Any]] = {}
+    for wave, table in waves.items():
+        keep = table[((table["depth"] == top) & table["level"].isin(["group", "subtotal"]))
+                     | table["level"].isin(["unmatched", "total"])]
+        current: dict[str, dict[str, Any]] = {}
+        for row in keep.to_dict(orient="records"):
+            rec: dict[str, Any] = {by[0]: row[by[0]], "level": row["level"], "wave": wave,
+                                   "n": row["n"]}
+            before = previous.get(row[by[0]])
+            for t in TIER_ORDER:
+                rec[f"count:{t}"] = row[f"count:{t}"]
+                rec[f"rate:{t}"] = row[f"rate:{t}"]
+                now, old = row[f"rate:{t}"], None if before is None else before[f"rate:{t}"]
+                if before is None or now is None or old is None:
+                    rec[f"change:{t}"] = None
+                elif HIDDEN in (now, old):
+                    rec[f"change:{t}"] = HIDDEN
+                else:
+                    rec[f"change:{t}"] = round(float(now) - float(old), 1)
+            current[row[by[0]]] = rec
+            records.append(rec)
+        previous = current
+    return pd.DataFrame(records)
 
 
 def build_group_report(tables: Mapping[str, pd.DataFrame], by: Sequence[str], *,
                        weight: str | None = None, min_cell: int = 5,
-                       labels: Mapping[str, str] | None = None) -> GroupReport:
-    """Counts, rates, CIs and suppression for each wave's table.
+                       labels: Mapping[str, str] | None = None,
+                       labels_en: Mapping[str, str] | None = None,
+                       subtotals: bool = True) -> GroupReport:
+    """Counts, rates, CIs, subtotals and suppression for each wave's table.
 
     Parameters
     ----------
     tables : mapping wave name -> DataFrame
         One row per pupil with the ``by`` columns, ``warning_tier`` and cut-off columns.
     by : sequence of str
+        Grouping columns, coarsest first (``["school", "grade", "class"]``).
     weight : str, optional
+        Survey-weight column.
     min_cell : int, default 5
-    labels : mapping tier -> display label, optional
+        Smallest count shown (counts 1 to ``min_cell - 1`` are hidden).
+    labels, labels_en : mapping tier -> display label, optional
+        The policy's tier labels (Chinese, English); default: :data:`DEFAULT_TIER_LABELS`.
+    subtotals : bool, default True
+        Subtotal rows per school and grade, and per grade across the district.
 
     Returns
     -------
@@ -293,76 +229,93 @@ def build_group_report(tables: Mapping[str, pd.DataFrame], by: Sequence[str], *,
     ------
     KeyError
         A grouping or weight column is absent.
+
+    Examples
+    --------
+    >>> rep = build_group_report({"2026-autumn": table}, ["school", "grade", "class"])
+    ... # doctest: +SKIP
+    >>> write_group_report(rep, "district.xlsx")                          # doctest: +SKIP
     """
-    waves, hidden, comp = {}, {}, []
+    waves, hidden = {}, {}
+    names: list[str] = []
     for name, table in tables.items():
-        counts = group_counts(table, by, weight=weight)
+        counts = group_counts(table, by, weight=weight, subtotals=subtotals)
         mask = suppress(counts, min_cell=min_cell)
         waves[name] = _masked(counts, mask)
         hidden[name] = mask
-        total = waves[name].iloc[-1]
-        comp.append({"wave": name, "n": total["n"],
-                     **{k: total[k] for k in waves[name].columns
-                        if k.split(":", 1)[0] in ("count", "rate", "low", "high")}})
-    return GroupReport(list(by), waves, hidden, pd.DataFrame(comp), min_cell, weight,
-                       dict(labels or {}))
+        names += [c[6:] for c in counts.columns if c.startswith("count:")
+                  and c[6:] not in TIER_ORDER and c[6:] not in names]
+    return GroupReport(list(by), waves, hidden, _comparison(list(by), waves), min_cell, weight,
+                       dict(labels or {}), dict(labels_en or {}), indicator_labels(names))
 
 
-def _chart(report: GroupReport, wave: str) -> str | None:
-    from xinli_screen.report._charts import bar_chart
+def render_group_html(report: GroupReport, lang: str = "zh") -> str:
+    """One self-contained HTML page (tables, SVG charts, notes) that prints on A4.
 
-    table = report.waves[wave].iloc[:-1]
-    if not len(table):
+    Parameters
+    ----------
+    report : GroupReport
+    lang : {"zh", "en"}
+        ``zh``: Chinese, with English under the headers; ``en``: English.
+
+    Returns
+    -------
+    str
+    """
+    from xinli_screen.report.group_render import render_html
+
+    return render_html(report, lang)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
         return None
-    groups = [" / ".join(str(v) for v in row) for row in table[report.by].to_numpy()]
-    series = {}
-    for tier in TIER_ORDER[1:]:
-        col = f"rate:{tier}"
-        series[tier] = [None if v == HIDDEN else v for v in table[col]]
-    return bar_chart(groups, series)
+    if hasattr(value, "item"):
+        return value.item()
+    return value
 
 
-def render_group_html(report: GroupReport) -> str:
-    """One self-contained HTML page with a table and a chart per wave."""
-    from xinli_screen.report._html import environment
+def write_group_report(report: GroupReport, path: str | Path, lang: str = "zh") -> Path:
+    """Write ``.html``, ``.xlsx`` or ``.json``.
 
-    env = environment()
-    charts = {w: _chart(report, w) for w in report.waves}
-    return env.get_template("group.html.j2").render(r=report, charts=charts, hidden=HIDDEN)
+    Parameters
+    ----------
+    report : GroupReport
+    path : str or Path
+        The extension chooses the format.
+    lang : {"zh", "en"}
+        Language of the HTML and XLSX (JSON keys are always the English ids).
 
-
-def write_group_report(report: GroupReport, path: str | Path) -> Path:
-    """Write ``.html``, ``.xlsx`` (one sheet per wave, ``comparison``, ``notes``) or ``.json``.
+    Returns
+    -------
+    Path
 
     Raises
     ------
     ValueError
-        Another extension.
+        Another extension, or an unknown language.
     """
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGS)}")
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
-        path.write_text(render_group_html(report), encoding="utf-8")
+        path.write_text(render_group_html(report, lang), encoding="utf-8")
     elif suffix == ".xlsx":
-        notes = pd.DataFrame({"note": [
-            f"Counts from 1 to {report.min_cell - 1} and groups under {report.min_cell} pupils "
-            f"are hidden ({HIDDEN}); further cells are hidden so that none can be recomputed "
-            "from totals.",
-            "rate = percent; low/high = 95% Wilson interval"
-            + (f" (weighted by {report.weight}, Kish effective n)" if report.weight else ""),
-            "Screening results are not a diagnosis. 筛查结果不是诊断。"]})
-        with pd.ExcelWriter(path, engine="openpyxl") as xw:
-            for k, (name, table) in enumerate(report.waves.items()):
-                sheet = f"{k + 1} {name}"[:31].replace("/", "-")
-                table.to_excel(xw, sheet_name=sheet, index=False)
-            report.comparison.to_excel(xw, sheet_name="comparison", index=False)
-            notes.to_excel(xw, sheet_name="notes", index=False)
-    elif suffix == ".json":
-        import json
+        from xinli_screen.report.group_xlsx import write_xlsx
 
+        write_xlsx(report, path, lang)
+    elif suffix == ".json":
         doc = {"by": report.by, "min_cell": report.min_cell, "weight": report.weight,
-               "waves": {k: v.to_dict(orient="records") for k, v in report.waves.items()},
-               "comparison": report.comparison.to_dict(orient="records")}
+               "hidden": HIDDEN,
+               "tiers": {t: {"zh": report.tier_label(t, "zh"), "en": report.tier_label(t, "en")}
+                         for t in TIER_ORDER},
+               "indicators": report.indicators,
+               "waves": {k: [{c: _json_value(v) for c, v in r.items()}
+                             for r in t.to_dict(orient="records")]
+                         for k, t in report.waves.items()},
+               "comparison": [{c: _json_value(v) for c, v in r.items()}
+                              for r in report.comparison.to_dict(orient="records")]}
         path.write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=str),
                         encoding="utf-8")
     else:
