@@ -20,6 +20,7 @@ import xinli_screen as xs
 from xinli_screen.archive import read_results_file
 from xinli_screen.errors import XinliScreenWarning
 from xinli_screen.io import load_answers
+from xinli_screen.responses import NOTE_CODES
 
 ITEMS = [f"phq9_{i:02d}" for i in range(1, 11)]
 
@@ -46,7 +47,8 @@ def test_cli_and_api_agree_on_a_wjx_csv(cli, tmp_path: Path, style: str, id_mode
     api = _api(frame)
     pd.testing.assert_frame_equal(api.table, from_cli, check_exact=True)
     assert api.table.iloc[:, 0].tolist() == IDS
-    assert api.failures.empty
+    # no bad cell; only notes on why a critical answer is missing (-2 / -3)
+    assert set(api.failures["code"]) <= NOTE_CODES
     assert api.provenance["input"]["wjx"] is True
 
 
@@ -65,7 +67,10 @@ def test_skipped_answers_are_unanswered_not_invalid(tmp_path: Path) -> None:
                           **{i: ["A.完全不会", "(跳过)"] for i in ITEMS[:9]},
                           "phq9_10": ["-3", "(空)"]})
     r = _api(frame, id_column="学号")
-    assert r.failures.empty
+    # the skipped critical item 9 is a note (why it is missing), not a bad cell
+    assert r.failures["code"].tolist() == ["critical-skipped"]
+    assert r.failures["row"].tolist() == [1]
+    assert r.table["critical_unknown"].tolist() == ["", "phq9.self_harm_thoughts"]
     assert r.table["status"].tolist() == ["scored", "no_answers"]
     assert r.table["phq9.total.n_answered"].tolist() == [9, 0]
 

@@ -38,6 +38,7 @@ from xinli_screen.policy.engine import (
 from xinli_screen.policy.loader import load_policy
 from xinli_screen.policy.models import TIER_ORDER, Policy
 from xinli_screen.responses import (
+    NOTE_CODES,
     SOURCE_REF_COLUMN,
     PreparedResponses,
     locate_failures,
@@ -78,7 +79,8 @@ def _status(
             short.append((name, answered, answered < scale.required_answers, scale))
     unscored = np.logical_or.reduce([m for _, _, m, _ in short]) if short else np.zeros(
         n, dtype=bool)
-    cell_fail = prepared_failures[prepared_failures["item"].notna()]
+    cell_fail = prepared_failures[prepared_failures["item"].notna()
+                                  & ~prepared_failures["code"].isin(NOTE_CODES)]
     invalid = np.zeros(n, dtype=bool)
     invalid[cell_fail["row"].to_numpy()] = True
     rows = np.flatnonzero(unscored | invalid)
@@ -198,7 +200,9 @@ def _validity_verdict(
 def _review_status(tier: np.ndarray, valid: pd.arrays.BooleanArray,
                    unreadable_critical: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """``retest`` for an invalid protocol; ``pending_review`` (待复核) above tier none, and
-    whenever a critical item's answer could not be read (a person must look at the sheet)."""
+    whenever a critical item's answer could not be read or is unknown (unanswered, skipped,
+    not shown), unless the policy says ``unknown_critical_item: none``: a person must look
+    at the sheet."""
     code = ((tier > 0) | unreadable_critical).astype(np.int8)
     code[(~valid).fillna(False).to_numpy(dtype=bool)] = 2
     return decode_text(code, ["not_required", "pending_review", "retest"])
@@ -208,7 +212,8 @@ def _unreadable_critical(failures: pd.DataFrame, instruments: Sequence[Instrumen
                          n: int) -> np.ndarray:
     """Rows where a critical item's cell was present but not a valid answer."""
     items = {c.item for inst in instruments for c in inst.critical_items}
-    rows = failures.loc[failures["item"].isin(items), "row"].to_numpy()
+    bad = failures["item"].isin(items) & ~failures["code"].isin(NOTE_CODES)
+    rows = failures.loc[bad, "row"].to_numpy()
     out = np.zeros(n, dtype=bool)
     out[rows] = True
     return out
@@ -388,7 +393,8 @@ def _wjx_input(data: pd.DataFrame, instruments: Sequence[str | Path | Instrument
 
 #: Output columns that an input id column may not be named like.
 RESULT_COLUMNS = frozenset({
-    "status", "status_detail", "critical_items", "protocol_valid", "validity_reasons",
+    "status", "status_detail", "critical_items", "critical_unknown", "protocol_valid",
+    "validity_reasons",
     "warning_tier", "warning_label", "review_status", "tier_settled", "reasons", "reason_codes",
 })
 
@@ -463,7 +469,8 @@ def screen_with_responses(
 
     def policy_on(table: pd.DataFrame) -> PolicyOutcome:
         return evaluate_policy(pol.policy, rules, table, prepared.responses, critical, insts,
-                               prepared.ids, extra, bounds=bounds)
+                               prepared.ids, extra, bounds=bounds,
+                               unanswered=prepared.failures)
 
     # Unless a rule compares T scores or percentiles, the policy does not wait for the
     # norms: it runs on a second thread while this one norms and checks validity (numpy and
@@ -493,13 +500,18 @@ def screen_with_responses(
                     errors="ignore").add_prefix("careless.").reset_index(drop=True),
         pd.DataFrame({
             "critical_items": outcome.critical,
+            "critical_unknown": outcome.unknown,
             "protocol_valid": verdict,
             "validity_reasons": validity_text,
             "warning_tier": pd.Categorical.from_codes(outcome.tier, categories=TIER_ORDER,
                                                       ordered=True),
             "warning_label": decode_text(outcome.tier, labels),
             "review_status": _review_status(
-                outcome.tier, verdict, _unreadable_critical(prepared.failures, insts, len(data))),
+                outcome.tier, verdict,
+                _unreadable_critical(prepared.failures, insts, len(data)) | (
+                    np.asarray(outcome.unknown != "", dtype=bool)
+                    if pol.policy.unknown_critical_item == "pending_review"
+                    else np.zeros(len(data), dtype=bool))),
             "tier_settled": outcome.settled,
             "reasons": outcome.text[lang],
             "reason_codes": outcome.text["codes"],

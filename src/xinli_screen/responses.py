@@ -31,6 +31,7 @@ __all__ = [
     "FAILURE_CODES",
     "FAILURE_COLUMNS",
     "FIRST_DATA_ROW",
+    "NOTE_CODES",
     "RESULT_FAILURE_COLUMNS",
     "SOURCE_REF_COLUMN",
     "PreparedResponses",
@@ -60,7 +61,17 @@ FAILURE_CODES = {
     "unrecognised-text": "text that is neither a number nor an option label of the item",
     "duplicate-id": "the respondent id occurs on more than one row",
     "missing-id": "the id column is empty on this row",
+    "critical-blank": "note: a critical item is unanswered (empty cell)",
+    "critical-missing-code": "note: a critical item holds a declared missing code",
+    "critical-skipped": "note: a critical item was skipped (问卷星 -2, (跳过))",
+    "critical-not-shown": "note: a critical item was not shown (问卷星 -3, (空))",
 }
+#: Failure codes that are notes, not bad cells: why a critical item has no answer. They do not
+#: make a row ``invalid``; the policy reports the critical item as unknown (docs/policy.md).
+NOTE_CODES = frozenset({"critical-blank", "critical-missing-code", "critical-skipped",
+                        "critical-not-shown"})
+#: 问卷星 codes for a question skipped by logic (-2) and not shown (-3), when declared missing.
+_SKIPPED, _NOT_SHOWN = -2.0, -3.0
 
 _FLOAT_ID = re.compile(r"^(\d+)\.0+$")
 
@@ -350,6 +361,70 @@ def locate_failures(failures: pd.DataFrame, refs: pd.Series | None = None) -> pd
     return out[RESULT_FAILURE_COLUMNS].reset_index(drop=True)
 
 
+def _cell_number(value: Any) -> float:
+    """One raw cell as a number (NaN for empty cells and text that is not a number)."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    try:
+        return float(norm_text(str(value)))
+    except ValueError:
+        return np.nan
+
+
+def _critical_notes(
+    data: pd.DataFrame, responses: np.ndarray, item_ids: list[str],
+    mapping: Mapping[str, Any], instruments: Sequence[Instrument], failures: pd.DataFrame,
+    missing: frozenset[float], ids: pd.Series | None,
+) -> pd.DataFrame:
+    """Why each unanswered critical item has no answer: one note per cell.
+
+    A critical item's cell that is missing after parsing and is not a bad cell (those are
+    failures already) gets a note: ``critical-skipped`` (问卷星 -2), ``critical-not-shown``
+    (问卷星 -3), ``critical-missing-code`` (another declared missing code) or
+    ``critical-blank`` (empty). Items without a column get no notes (the whole column is
+    missing: a warning and the provenance say so). Only the rows with a missing critical
+    answer are visited.
+    """
+    bad_rows = failures["row"].to_numpy(dtype=np.int64)
+    bad_items = failures["item"].to_numpy(dtype=object)
+    parts = []
+    seen: set[str] = set()
+    for inst in instruments:
+        for crit in inst.critical_items:
+            item = crit.item
+            column = mapping.get(item)
+            if item in seen or column is None:
+                continue
+            seen.add(item)
+            rows = np.flatnonzero(np.isnan(responses[:, item_ids.index(item)]))
+            rows = rows[~np.isin(rows, bad_rows[bad_items == item])].astype(np.int64)
+            if not len(rows):
+                continue
+            raw = data[column].iloc[rows].to_numpy(dtype=object)
+            codes, uniques = pd.factorize(raw)  # each distinct cell parsed once; NaN -> -1
+            numbers = np.array([_cell_number(v) for v in uniques] + [np.nan], dtype=float)
+            x = numbers[codes]
+            code = np.full(len(rows), "critical-blank", dtype=object)
+            declared = np.isin(x, list(missing)) if missing else np.zeros(len(x), bool)
+            code[declared] = "critical-missing-code"
+            code[declared & (x == _SKIPPED)] = "critical-skipped"
+            code[declared & (x == _NOT_SHOWN)] = "critical-not-shown"
+            parts.append(pd.DataFrame({
+                "row": rows,
+                "id": None if ids is None else ids.iloc[rows].to_numpy(dtype=object,
+                                                                      na_value=None),
+                "item": item,
+                "column": str(column),
+                "code": code,
+                "value": ["" if pd.isna(v) else str(v) for v in raw],
+            }, columns=FAILURE_COLUMNS))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+    return pd.concat(parts, ignore_index=True)
+
+
 def _resolve_columns(
     data: pd.DataFrame, instruments: Sequence[Instrument], columns: Mapping[str, str] | None,
     id_column: str | None = None,
@@ -520,6 +595,13 @@ def prepare_responses(
                 if any(len(p) for p in fail_parts)
                 else pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS}))
     failures["row"] = failures["row"].astype("int64")
+    notes = _critical_notes(data, responses.to_numpy(dtype=float), item_ids, mapping,
+                            instruments, failures,
+                            extra | {float(c) for rs in scales.values()
+                                     for c in rs.missing_codes}, ids)
+    if len(notes):
+        failures = pd.concat([failures, notes], ignore_index=True)
+        failures["row"] = failures["row"].astype("int64")
     failures = failures.sort_values(["row", "item"], kind="stable", na_position="first")
     used = set(mapping.values()) | ({source_id} if source_id else set())
     return PreparedResponses(

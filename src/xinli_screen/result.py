@@ -73,13 +73,26 @@ class ScreeningResult:
     provenance: dict[str, Any]
 
     def summary(self) -> dict[str, Any]:
-        """Counts for a short report: rows, per status, per tier, failures by code."""
+        """Counts for a short report: rows, per status, per tier, failures by code.
+
+        ``failures`` counts bad cells and ids by code; ``notes`` the notes on unanswered
+        critical items (``critical-blank`` ...; :data:`~xinli_screen.responses.NOTE_CODES`),
+        which are not data problems; ``critical_unknown`` the rows with a critical item
+        whose answer is unknown.
+        """
+        from xinli_screen.responses import NOTE_CODES
+
         tiers = self.table["warning_tier"].value_counts()
+        codes = self.failures["code"].value_counts()
+        unknown = (self.table["critical_unknown"].fillna("").astype(str) != ""
+                   if "critical_unknown" in self.table.columns else pd.Series([], dtype=bool))
         return {
             "rows": len(self.table),
             "status": {s: int((self.table["status"] == s).sum()) for s in STATUSES},
             "warning_tier": {t: int(tiers.get(t, 0)) for t in TIER_ORDER},
-            "failures": {str(k): int(v) for k, v in self.failures["code"].value_counts().items()},
+            "failures": {str(k): int(v) for k, v in codes.items() if k not in NOTE_CODES},
+            "notes": {str(k): int(v) for k, v in codes.items() if k in NOTE_CODES},
+            "critical_unknown": int(unknown.sum()),
             "tier_not_settled": int((~self.table["tier_settled"]).sum()),
         }
 

@@ -71,10 +71,13 @@ def merge_summaries(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Add up :meth:`ScreeningResult.summary` dicts of disjoint row sets."""
     out: dict[str, Any] = {"rows": 0, "status": dict.fromkeys(STATUSES, 0),
                            "warning_tier": dict.fromkeys(TIER_ORDER, 0), "failures": {},
-                           "tier_not_settled": 0}
+                           "notes": {}, "critical_unknown": 0, "tier_not_settled": 0}
     for s in parts:
         out["rows"] += s["rows"]
         out["tier_not_settled"] += s["tier_not_settled"]
+        out["critical_unknown"] += s.get("critical_unknown", 0)
+        for k, v in s.get("notes", {}).items():
+            out["notes"][k] = out["notes"].get(k, 0) + v
         for k, v in s["status"].items():
             out["status"][k] = out["status"].get(k, 0) + v
         for k, v in s["warning_tier"].items():

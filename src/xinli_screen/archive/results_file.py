@@ -51,6 +51,7 @@ RESULT_FILE_TYPES = (".json", ".xlsx", ".csv", ".parquet")
 #: Fixed result columns and their type (see the module docstring).
 _FIXED = {
     "status": "text", "status_detail": "text0", "critical_items": "text0",
+    "critical_unknown": "text0",
     "protocol_valid": "boolean", "validity_reasons": "text0", "warning_tier": "tier",
     "warning_label": "text", "review_status": "text", "tier_settled": "bool",
     "reasons": "text0", "reason_codes": "text0",

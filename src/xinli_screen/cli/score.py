@@ -228,6 +228,11 @@ def _summary(s: dict, outputs: list[Path]) -> None:
     if s["failures"]:
         stderr.print("data problems: " + ", ".join(f"{k} {v}" for k, v in s["failures"].items())
                      + " (see the failures table and docs/errors.md)")
+    if s.get("critical_unknown"):
+        stderr.print(f"critical item unknown (unanswered, skipped or not shown) in "
+                     f"{s['critical_unknown']} rows: "
+                     + ", ".join(f"{k} {v}" for k, v in s.get("notes", {}).items())
+                     + " (critical_unknown column; see docs/policy.md#critical-item-states)")
     for path in outputs:
         stderr.print(f"wrote {path}")
     stderr.print("Screening results are not a diagnosis; every warning is pending review (待复核).")
@@ -424,6 +429,7 @@ def score_command(
         run_stats.update(result.table, None if prepared is None else prepared.responses,
                          None if stats_by is None else data[stats_by])
         written.append(_write_stats(run_stats, stats))
-    _summary(result.summary(), written)
-    if len(result.failures):
+    summary = result.summary()
+    _summary(summary, written)
+    if sum(summary["failures"].values()):
         raise typer.Exit(int(ExitCode.DATA_PROBLEMS))

@@ -30,6 +30,7 @@ from xinli_screen.io.fhir import RESPONSE_COLUMN, SUBJECT_COLUMN, fhir_item_colu
 from xinli_screen.io.readers import read_table
 from xinli_screen.io.spss import resolve_value_labels
 from xinli_screen.io.wjx import (
+    SKIP_CODES,
     detect_answer_values,
     drop_ip_columns,
     guess_columns,
@@ -193,8 +194,11 @@ def plan_input(
                                         if k not in cmap.columns}})
     if info.get("encoding"):
         prov["encoding"] = info["encoding"]
+    codes = (*cmap.missing_codes, *missing_codes)
+    if mode is not None:  # 问卷星 -2 (skipped) and -3 (not shown) are kept, declared missing
+        codes = (*codes, *(c for c in SKIP_CODES if c not in codes))
     return InputPlan(columns=explicit, id_column=chosen_id,
-                     missing_codes=(*cmap.missing_codes, *missing_codes), answer_values=mode,
+                     missing_codes=codes, answer_values=mode,
                      scales=scales, value_labels=labels, notes=notes, provenance=prov)
 
 

@@ -61,6 +61,11 @@ LINK_PARAMETER_COLUMNS = ("自定义字段", "sojumpparm", "自定义链接参�
 #: Values 问卷星 writes for a question skipped by logic (-2) or not shown (-3).
 SKIP_CODES = (-2.0, -3.0)
 _SKIP_TEXT = {"(跳过)", "跳过", "(空)", "(未填)", "-2", "-3", "(-2)", "(-3)"}
+#: What each skip text means: -2 skipped by logic, -3 not shown, NaN plainly unanswered. The
+#: codes are kept (not blanked) so that the reason an answer is missing survives to the
+#: failures/notes table; :func:`~xinli_screen.io.source.plan_input` declares them missing.
+_SKIP_VALUE = {"(跳过)": -2.0, "跳过": -2.0, "(-2)": -2.0, "-2": -2.0,
+               "(空)": -3.0, "(-3)": -3.0, "-3": -3.0, "(未填)": np.nan}
 #: How the numbers in item cells are read: ``sequence`` (按序号: 1 = the first option),
 #: ``code`` (the numbers are the item's codes, e.g. 按分数 or a cleaned file), ``auto``.
 ANSWER_VALUES = ("auto", "text", "sequence", "code")
@@ -365,7 +370,8 @@ def normalise_answers(
     Returns
     -------
     frame : DataFrame
-        A copy: -2/-3 and ``(跳过)``/``(空)`` -> missing; option text with its letter
+        A copy: ``(跳过)`` -> -2 and ``(空)`` -> -3 (kept as numbers, to be declared
+        missing codes: :data:`SKIP_CODES`), ``(未填)`` -> missing; option text with its letter
         prefix (``A.``, ``A、``, ``（A）``) stripped; in ``sequence`` mode numbers ->
         option codes (a position outside 1..k stays as text ``"序号 k"`` and is reported
         as a failure).
@@ -390,7 +396,7 @@ def normalise_answers(
         for u in uniques:
             text = _nfkc(str(u))
             if text in _SKIP_TEXT or text == "":
-                mapping[u] = np.nan
+                mapping[u] = _SKIP_VALUE.get(text, np.nan)
                 continue
             try:
                 number = float(text)
@@ -398,7 +404,7 @@ def normalise_answers(
                 mapping[u] = _clean_text(text)
                 continue
             if number in SKIP_CODES:
-                mapping[u] = np.nan
+                mapping[u] = number
             elif mode == "sequence":
                 if number == 0:
                     raise ResponseDataError(

@@ -491,7 +491,7 @@ def _reasons_table(events: Sequence[_Event], count: np.ndarray, event: np.ndarra
     if not events:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in REASON_COLUMNS})
     rows = np.repeat(np.arange(len(count), dtype=np.int64), count)
-    kinds = ["critical_item", "rule"]
+    kinds = ["critical_item", "rule", "critical_unknown"]
     return pd.DataFrame({
         "row": rows,
         "id": _id_column(ids, rows),
@@ -517,6 +517,10 @@ class PolicyOutcome:
         severe tier first, then critical items before rules (in their declared order).
     critical : pandas ``str`` array, shape (n,)
         ``;``-joined critical item ids that fired ("" when none, never missing).
+    unknown : pandas ``str`` array, shape (n,)
+        ``;``-joined ids of the critical items (active or enabled) whose answer is unknown:
+        unanswered, skipped, not shown or not readable ("" when none). Never a positive
+        answer: a critical item that fired is in ``critical`` only.
     text : dict {"zh", "en", "codes"} of pandas ``str`` array, shape (n,)
         Per respondent, the reasons joined with "; " (most severe tier first) in each
         language, and the ``;``-joined rule ids in the same order ("" when none).
@@ -527,6 +531,7 @@ class PolicyOutcome:
     reasons: pd.DataFrame
     critical: ExtensionArray
     text: dict[str, ExtensionArray]
+    unknown: ExtensionArray | None = None
 
 
 def evaluate_policy(
@@ -540,6 +545,7 @@ def evaluate_policy(
     extra: pd.DataFrame | None = None,
     *,
     bounds: pd.DataFrame | None = None,
+    unanswered: pd.DataFrame | None = None,
 ) -> PolicyOutcome:
     """Map every respondent to a warning tier with reasons.
 
@@ -567,10 +573,17 @@ def evaluate_policy(
         ``.hi`` columns), as returned by :func:`xinli_screen.scoring.score_bounds` for every
         instrument, side by side, in the row order of ``scores``. Computed from ``responses``
         when not given; pass it when it is already at hand, to save recomputing it.
+    unanswered : DataFrame, optional
+        Why a critical item has no answer, per row: the failures/notes table of
+        :func:`xinli_screen.responses.prepare_responses` (``row``, ``item``, ``code``); the
+        reason names the cause (blank, declared missing code, 问卷星 -2 skipped, -3 not
+        shown, unreadable). Without it the reason says "no answer".
 
     Returns
     -------
     PolicyOutcome
+        A critical item whose answer is unknown adds a ``critical_unknown`` reason (tier
+        ``none``: it raises no tier) and its id to ``unknown``.
 
     Raises
     ------
@@ -591,13 +604,18 @@ def evaluate_policy(
     def need(missing: np.ndarray, rank: int) -> None:
         unknown[rank] = missing | unknown[rank] if rank in unknown else missing
 
+    unknown_events: list[_Event] = []
     for col in critical.columns:
         if col not in meanings:
             continue  # opt-in critical item not enabled by this policy
         crit = meanings[col]
         flag = critical[col].reset_index(drop=True)
         hit = flag.fillna(False).to_numpy(dtype=bool)
-        need(flag.isna().to_numpy(), crit_rank)
+        missing = flag.isna().to_numpy()
+        need(missing, crit_rank)
+        if missing.any():
+            unknown_events.append(_unknown_event(col, crit.item, ev.number[crit.item],
+                                                 np.flatnonzero(missing), unanswered))
         if not hit.any():
             continue
         rows = np.flatnonzero(hit)
@@ -605,8 +623,10 @@ def evaluate_policy(
         codes, shown = _shown_numbers(ev.responses[crit.item].to_numpy(float)[rows])
         evidence = [f"{crit.item} (#{ev.number[crit.item]}) = {s} {_OP_TEXT[crit.op]} "
                     f"{crit.value:g}" for s in shown]
-        zh_head = "关键题：" + crit.meaning.get("zh")
-        en_head = "Critical item: " + crit.meaning.get("en")
+        enabled = not crit.active  # an opt-in item this policy enabled
+        zh_head = ("关键题（本预警规则启用）：" if enabled else "关键题：") + crit.meaning.get("zh")
+        en_head = (("Critical item (enabled by this policy): " if enabled
+                    else "Critical item: ") + crit.meaning.get("en"))
         events.append(_Event(col, "critical_item", crit_rank, rows, codes,
                              [zh_head + "（" + e + "）" for e in evidence],
                              [en_head + " (" + e + ")" for e in evidence]))
@@ -626,6 +646,7 @@ def evaluate_policy(
     settled = np.ones(n, dtype=bool)
     for rank, missing in unknown.items():
         settled &= ~(missing & (rank > tier))
+    events += unknown_events  # rank 0: after every tier-raising reason
     events.sort(key=lambda e: -e.rank)  # most severe first; stable within a tier
     count, event, code = _placement(n, events)
     columns = {"rule": decode_text(event, [e.name for e in events]),
@@ -638,6 +659,50 @@ def evaluate_policy(
             "codes": _joined(count, columns["rule"], ";")}
     crit_count, crit_event, _ = _placement(n, crit_events)
     crit_ids = _joined(crit_count, decode_text(crit_event, [e.name for e in crit_events]), ";")
+    unk_count, unk_event, _ = _placement(n, unknown_events)
+    unk_ids = _joined(unk_count, decode_text(unk_event, [e.name.removesuffix("?")
+                                                         for e in unknown_events]), ";")
     return PolicyOutcome(tier=tier, settled=settled,
                          reasons=_reasons_table(events, count, event, columns, ids),
-                         critical=crit_ids, text=text)
+                         critical=crit_ids, text=text, unknown=unk_ids)
+
+
+#: Why a critical item has no answer: failures/notes code -> (zh, en) text for the reason.
+_UNANSWERED = {
+    "": ("无答案", "no answer"),
+    "critical-blank": ("空白未作答", "left blank"),
+    "critical-missing-code": ("缺失值代码", "a declared missing code"),
+    "critical-skipped": ("问卷星跳过 -2", "skipped, 问卷星 -2"),
+    "critical-not-shown": ("问卷星未显示 -3", "not shown, 问卷星 -3"),
+    "out-of-range": ("答案无法读取", "answer not readable"),
+    "not-a-code": ("答案无法读取", "answer not readable"),
+    "unrecognised-text": ("答案无法读取", "answer not readable"),
+}
+
+
+def _unknown_event(col: str, item: str, number: int, rows: np.ndarray,
+                   unanswered: pd.DataFrame | None) -> _Event:
+    """The ``critical_unknown`` reason of the rows where critical item ``col`` has no answer.
+
+    The reason names the item and why its answer is missing (from the failures/notes table),
+    and says that a missing answer is not a negative one (docs/policy.md, critical-item
+    states). It raises no tier (rank 0); its code in ``reason_codes`` is the critical id
+    with ``?`` appended (``phq9.self_harm_thoughts?``), never the id of a fired item.
+    """
+    why = np.full(len(rows), "", dtype=object)
+    if unanswered is not None and len(unanswered):
+        notes = unanswered[unanswered["item"] == item]
+        if len(notes):
+            by_row = pd.Series(notes["code"].to_numpy(dtype=object),
+                               index=notes["row"].to_numpy(dtype=np.int64))
+            by_row = by_row[~by_row.index.duplicated()]
+            found = by_row.reindex(rows).to_numpy(dtype=object)
+            why = np.where(pd.isna(found), "", found).astype(object)
+            why = np.where(np.isin(why, list(_UNANSWERED)), why, "").astype(object)
+    codes, kinds = pd.factorize(why)
+    label = f"{item} #{number}"
+    zh = [f"关键题答案未知（{label}：{_UNANSWERED[k][0]}），不能视为阴性，须查看答卷或当面了解"
+          for k in kinds]
+    en = [f"Critical item answer unknown ({label}: {_UNANSWERED[k][1]}): not a negative "
+          "answer; check the answer sheet or ask the pupil" for k in kinds]
+    return _Event(f"{col}?", "critical_unknown", 0, rows, codes.astype(np.int64), zh, en)

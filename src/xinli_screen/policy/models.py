@@ -247,6 +247,10 @@ class Policy(_Frozen):
     history: HistoryRules | None = Field(
         None, description="optional rules on earlier waves (persistence, lowering only after "
         "a review, re-opening a closed file); applied by policy.history.apply_history")
+    unknown_critical_item: Literal["pending_review", "none"] = Field(
+        "pending_review", description="review status of a pupil whose critical item is "
+        "unanswered, skipped (问卷星 -2) or not shown (-3): pending_review (default: a person "
+        "looks at the sheet) or none (listed in critical_unknown and the reasons only)")
     notes: str | None = None
 
 
