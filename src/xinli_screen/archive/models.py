@@ -11,8 +11,12 @@ Tables (schema created and upgraded by the Alembic migrations in ``migrations/``
   (school, grade, class ...). ``pupil_key`` is the school id or its HMAC pseudonym. Exactly
   one row per pupil and wave is ``active`` (the one that counts); double submissions and
   superseded versions stay, inactive.
-- ``reviews``: recorded human reviews (复核): outcome, tier, who, when, why.
-- ``actions``: interview, parent contact, referral, return to school, other.
+- ``reviews``: recorded human reviews (复核): outcome, tier, who, when, why; ``on_date`` is
+  the local date the review took place when it was entered from a return sheet (``at`` is
+  when it was recorded), ``source_key`` the row's fingerprint that makes re-imports change
+  nothing.
+- ``actions``: interview, parent contact, referral, return to school, other (with
+  ``on_date`` and ``source_key`` as for reviews).
 - ``audit``: append-only trail of every change and every report (who, when, what).
 
 Times are ISO-8601 UTC text, the same on SQLite and PostgreSQL.
@@ -126,6 +130,8 @@ class Review(Base):
     by: Mapped[str] = mapped_column(String(100))
     at: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text, default="")
+    on_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    source_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class Action(Base):
@@ -139,6 +145,8 @@ class Action(Base):
     by: Mapped[str] = mapped_column(String(100))
     at: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text, default="")
+    on_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    source_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class AuditEvent(Base):

@@ -30,6 +30,7 @@ from xinli_screen.archive.base import (
     _records,
     archive_url,
 )
+from xinli_screen.archive.followup import _FollowUp
 from xinli_screen.archive.importing import _Importing
 from xinli_screen.archive.models import (
     ACTION_KINDS,
@@ -47,7 +48,7 @@ __all__ = ["NAME_COLUMNS", "ArchiveError", "ArchiveStore", "ImportSummary", "Pup
            "archive_url"]
 
 
-class ArchiveStore(_Importing):
+class ArchiveStore(_Importing, _FollowUp):
     """The pupil file store (一生一策档案).
 
     Parameters

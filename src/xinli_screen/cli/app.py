@@ -6,14 +6,14 @@ import typer
 
 from xinli_screen import __version__
 from xinli_screen.cli import archive as archive_cli
-from xinli_screen.cli import columns, instruments, policy
+from xinli_screen.cli import columns, followup, instruments, policy
 from xinli_screen.cli import norms as norms_cli
 from xinli_screen.cli import report as report_cli
+from xinli_screen.cli import review as review_cli
 from xinli_screen.cli import wave as wave_cli
 from xinli_screen.cli.example import example_data_command
 from xinli_screen.cli.exit_codes import ExitCode
 from xinli_screen.cli.reliability import reliability_command
-from xinli_screen.cli.review import review_command
 from xinli_screen.cli.score import score_command
 
 app = typer.Typer(
@@ -32,7 +32,8 @@ app.add_typer(instruments.app, name="instruments")
 app.add_typer(policy.app, name="policy")
 app.add_typer(norms_cli.app, name="norms")
 app.add_typer(archive_cli.app, name="archive")
-app.command("review")(review_command)
+app.add_typer(review_cli.app, name="review")
+app.add_typer(followup.app, name="followup")
 app.add_typer(report_cli.app, name="report")
 app.add_typer(columns.app, name="columns")
 app.add_typer(wave_cli.app, name="wave")

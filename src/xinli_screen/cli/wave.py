@@ -4,7 +4,8 @@
 - ``wave run WAVE.yaml --archive DB``: score every part, store it in the pupil file (a changed
   file supersedes its earlier version) and write the roster reconciliation file;
 - ``wave list --archive DB --wave W -o FOLDER``: the warning list (预警名单) per school, the
-  district summary, CSV and JSON, with effective tiers under the wave's frozen policy;
+  district summary, CSV and JSON, with effective tiers under the wave's frozen policy, and a
+  return sheet (复核回执) per school for ``review import``;
 - ``wave what-if WAVE.yaml --policy P -o FOLDER``: the same list under another policy, marked
   as a what-if on every page and file, audited, never stored as the wave's result.
 
@@ -163,8 +164,14 @@ def _write_list(store: Any, wave: str, output: Path, with_names: bool,
     policy = store.wave_policy(wave)
     labels = {t: policy.tiers.spec(t).label.get("zh") for t in TIER_ORDER}
     info = store.wave_info(wave)
-    return write_warning_lists(table, scales, output, wave=wave, labels=labels,
-                               title=info.get("title"), what_if=what_if)
+    written = write_warning_lists(table, scales, output, wave=wave, labels=labels,
+                                  title=info.get("title"), what_if=what_if)
+    if what_if is None and len(table):
+        from xinli_screen.followup.return_sheet import write_return_sheets
+
+        written += write_return_sheets(table, output, wave=wave, labels=labels,
+                                       title=info.get("title"), include_names=with_names)
+    return written
 
 
 @app.command("list")
@@ -179,7 +186,8 @@ def list_command(
     by: ByOpt = "report",
 ) -> None:
     """Write the warning list (预警名单): one XLSX per school, the district summary, CSV and
-    JSON, with effective tiers (history and reviews) under the wave's frozen policy.
+    JSON, with effective tiers (history and reviews) under the wave's frozen policy; and one
+    return sheet (复核回执) per school for `xinli-screen review import`.
 
     Example: xinli-screen wave list --archive district.db --wave 2026-autumn -o 预警名单/
     """

@@ -8,7 +8,13 @@ from pathlib import Path
 from xinli_screen.demo._answers import FORMS
 from xinli_screen.instrument.registry import load_instrument, resolve_definition
 
-__all__ = ["FORM_LABELS", "first_questions", "policy_text", "wave_text"]
+__all__ = ["FORM_LABELS", "PSYCHOLOGISTS", "first_questions", "policy_text", "wave_text"]
+
+#: The school psychologist who follows each school's warnings up (synthetic names).
+PSYCHOLOGISTS: dict[str, str] = {
+    "绿园区第一实验小学": "王老师", "绿园区铁北小学": "李老师",
+    "绿园区第一中学": "张老师", "绿园区新竹中学": "赵老师",
+}
 
 #: Form id -> label (the part names of the exports).
 FORM_LABELS = {"primary": "小学版", "junior": "初中版"}
@@ -118,6 +124,9 @@ def wave_text(wave_id: str, name: tuple[str, str], dates: tuple[str, str],
              "  id_column: 学号",
              "  name_column: 姓名",
              "  attributes: {school: 学校, grade: 年级, class: 班级, sex: 性别}",
+             "# who follows the warnings of each school up (the 待办 list per psychologist)",
+             "psychologists:",
+             *[f"  {school}: {person}" for school, person in PSYCHOLOGISTS.items()],
              "forms:"]
     text = "\n".join(lines) + "\n" + "".join(_form_block(f) for f in FORMS) + "parts:\n"
     for part, file, form, kind in parts:

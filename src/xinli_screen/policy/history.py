@@ -224,7 +224,9 @@ def apply_reviews(
     -------
     DataFrame, shape (n, ...)
         A copy with ``warning_tier``, ``review_status`` and ``file_status`` overridden where a
-        review exists, plus ``reviewed_by``, ``reviewed_at`` and ``review_note``.
+        review exists, plus ``reviewed_by``, ``reviewed_at``, ``review_note`` and
+        ``tier_before_review`` (the tier the pupil was listed with before any review, as
+        text).
 
     Raises
     ------
@@ -232,6 +234,7 @@ def apply_reviews(
         An unknown outcome, or ``tier_changed`` without a tier.
     """
     out = table.copy().reset_index(drop=True)
+    out["tier_before_review"] = out["warning_tier"].astype(object).astype(str)
     for col in ("reviewed_by", "reviewed_at", "review_note"):
         out[col] = None
     if "file_status" not in out.columns:

@@ -7,6 +7,7 @@ labels (班级关注 / 校级预警 / 区级预警), colours and numbering are c
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
@@ -23,6 +24,8 @@ __all__ = [
     "ColumnCondition",
     "Condition",
     "CutoffCondition",
+    "Deadline",
+    "FollowUpRules",
     "HistoryRules",
     "ItemCondition",
     "PersistenceRule",
@@ -30,6 +33,7 @@ __all__ = [
     "ReopenRule",
     "Rule",
     "ScaleCondition",
+    "TierDeadlines",
     "TierSpec",
     "Tiers",
     "policy_json_schema",
@@ -226,6 +230,50 @@ class HistoryRules(_Frozen):
     reopen: ReopenRule | None = ReopenRule()
 
 
+class Deadline(_Frozen):
+    """How soon something is due after a pupil is put on the warning list.
+
+    ``within: 0`` means the same day. ``unit: school_days`` counts Monday to Friday, less
+    the ``holidays`` of :class:`FollowUpRules`; ``days`` counts calendar days. A deadline
+    falls at the end of its day in the wave's time zone.
+    """
+
+    within: int = Field(ge=0, le=366)
+    unit: Literal["days", "school_days"] = "days"
+
+
+class TierDeadlines(_Frozen):
+    """Deadlines for one tier: the 复核 and, optionally, the first follow-up action."""
+
+    review: Deadline
+    action: Deadline | None = None
+
+
+class FollowUpRules(_Frozen):
+    """Follow-up deadlines per warning tier (``xinli_screen.followup``).
+
+    The clock starts on the local date the pupil's answer file was first imported (the day
+    the warning list exists). A pupil with a critical answer is due by the earlier of the
+    tier's and the ``critical_item`` deadline. The figures are a district's own
+    configuration; the bundled defaults follow the example of issue 13 (区级 within 1 day,
+    校级 within 3 school days, 班级 within 2 weeks, a critical answer the same day) and the
+    school crisis-plan templates collected in shared/research/china_practice.md, section
+    1.5 (a red-level risk is acted on within 24 h).
+    """
+
+    district: TierDeadlines | None = None
+    school: TierDeadlines | None = None
+    class_: TierDeadlines | None = Field(None, alias="class")
+    critical_item: TierDeadlines | None = None
+    holidays: tuple[dt.date, ...] = Field(
+        (), description="school holidays on weekdays (local dates), skipped by school_days")
+    source: str | None = None
+
+    def for_tier(self, tier: str) -> TierDeadlines | None:
+        """Deadlines of ``tier`` (``class``, ``school``, ``district`` or ``critical_item``)."""
+        return self.class_ if tier == "class" else getattr(self, tier, None)
+
+
 class Policy(_Frozen):
     """A warning policy: tier labels, the tier for critical items, and rules.
 
@@ -247,6 +295,9 @@ class Policy(_Frozen):
     history: HistoryRules | None = Field(
         None, description="optional rules on earlier waves (persistence, lowering only after "
         "a review, re-opening a closed file); applied by policy.history.apply_history")
+    follow_up: FollowUpRules | None = Field(
+        None, description="optional deadlines per tier for the 复核 and the first action "
+        "(xinli_screen.followup); without it the follow-up list shows no due dates")
     unknown_critical_item: Literal["pending_review", "none"] = Field(
         "pending_review", description="review status of a pupil whose critical item is "
         "unanswered, skipped (问卷星 -2) or not shown (-3): pending_review (default: a person "

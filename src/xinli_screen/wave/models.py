@@ -128,6 +128,10 @@ class WaveDefinition(_Frozen):
                                                "wave at import")
     duplicates: Literal["first_complete", "latest"] = "first_complete"
     roster: Roster | None = None
+    psychologists: dict[str, str] = Field(
+        default_factory=dict, description="school -> the psychologist who follows its "
+        "warnings up (the follow-up list per psychologist); a roster attribute "
+        "'psychologist' takes precedence")
     forms: dict[str, Form] = Field(min_length=1)
     parts: tuple[Part, ...] = ()
 

@@ -9,6 +9,7 @@ hold pupils' ids and, when names are kept, names.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
@@ -17,13 +18,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from xinli_screen.policy.models import TIER_ORDER
 from xinli_screen.wave.labels import sort_frame
 from xinli_screen.wave.warning_list import LIST_COLUMNS, UNMATCHED_SCHOOL
 
-__all__ = ["Sheet", "write_reconciliation", "write_sheets", "write_warning_lists"]
+__all__ = ["Sheet", "safe_file_name", "write_reconciliation", "write_sheets",
+           "write_warning_lists"]
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _FILL = {"district": "#F8CBAD", "school": "#FCE4D6", "class": "#FFF2CC"}
@@ -54,15 +57,27 @@ class Sheet:
         A first line above the header (e.g. the wave and school); marks a what-if run too.
     row_tiers : sequence of str, optional
         Tier id of each row; rows are shaded by tier.
+    choices : mapping column -> sequence of str, optional
+        Columns filled in by hand: a drop-down list of the allowed values (Excel data
+        validation; a value outside the list is refused by Excel, and again on import).
+    dates : sequence of str, optional
+        Columns of dates: shown as ``yyyy-mm-dd``, and Excel accepts only dates there.
+    spare_rows : int
+        Empty rows below the data that keep the drop-down lists (for rows added by hand).
     """
 
     def __init__(self, name: str, frame: pd.DataFrame, headers: Mapping[str, str] | None = None,
-                 title: str | None = None, row_tiers: Sequence[str] | None = None) -> None:
+                 title: str | None = None, row_tiers: Sequence[str] | None = None, *,
+                 choices: Mapping[str, Sequence[str]] | None = None,
+                 dates: Sequence[str] = (), spare_rows: int = 0) -> None:
         self.name = _SAFE_NAME.sub("-", name)[:31] or "sheet"
         self.frame = frame
         self.headers = dict(headers or {})
         self.title = title
         self.row_tiers = None if row_tiers is None else list(row_tiers)
+        self.choices = {k: list(v) for k, v in (choices or {}).items()}
+        self.dates = list(dates)
+        self.spare_rows = spare_rows
 
 
 def write_sheets(path: str | Path, sheets: Sequence[Sheet], *, landscape: bool = True) -> Path:
@@ -86,6 +101,7 @@ def write_sheets(path: str | Path, sheets: Sequence[Sheet], *, landscape: bool =
     fills = {t: book.add_format({"bg_color": c, "valign": "top", "text_wrap": True})
              for t, c in _FILL.items()}
     plain = book.add_format({"valign": "top", "text_wrap": True})
+    date_fmt = book.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
     for sheet in sheets:
         ws = book.add_worksheet(sheet.name)
         frame = sheet.frame
@@ -104,9 +120,11 @@ def write_sheets(path: str | Path, sheets: Sequence[Sheet], *, landscape: bool =
                 r = top + 1 + i
                 if _missing(value):
                     ws.write_blank(r, j, None, fmt)
+                elif isinstance(value, (dt.date, pd.Timestamp)):
+                    ws.write_datetime(r, j, pd.Timestamp(value).to_pydatetime(), date_fmt)
                 elif isinstance(value, bool):
                     ws.write_boolean(r, j, value, fmt)
-                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                elif isinstance(value, (int, float, np.integer, np.floating)):
                     ws.write_number(r, j, float(value), fmt)
                     widths[j] = max(widths[j], 6)
                 else:
@@ -117,6 +135,7 @@ def write_sheets(path: str | Path, sheets: Sequence[Sheet], *, landscape: bool =
         for j, w in enumerate(widths):
             ws.set_column(j, j, min(w, 60) / 1.6 + 2)
         ws.freeze_panes(top + 1, 0)
+        _validations(ws, sheet, top, date_fmt)
         if len(cols):
             ws.autofilter(top, 0, top + len(frame), len(cols) - 1)
         ws.set_paper(9)
@@ -131,7 +150,34 @@ def write_sheets(path: str | Path, sheets: Sequence[Sheet], *, landscape: bool =
     return path
 
 
-def _safe_file(text: str) -> str:
+def _validations(ws: Any, sheet: Sheet, top: int, date_fmt: Any) -> None:
+    """Drop-down lists and date checks on the columns a person fills in."""
+    cols = list(sheet.frame.columns)
+    last = top + len(sheet.frame) + sheet.spare_rows
+    for col, values in sheet.choices.items():
+        if col not in cols:
+            continue
+        j = cols.index(col)
+        ws.data_validation(top + 1, j, last, j, {
+            "validate": "list", "source": [_clean(str(v)) for v in values],
+            "error_title": "不在可选范围", "error_message": "请从下拉列表中选择。",
+            "input_title": str(sheet.headers.get(col, col))[:32],
+            "input_message": ("可选：" + " / ".join(str(v) for v in values))[:255]})
+    for col in sheet.dates:
+        if col not in cols:
+            continue
+        j = cols.index(col)
+        ws.set_column(j, j, 12, date_fmt)
+        ws.data_validation(top + 1, j, last, j, {
+            "validate": "date", "criteria": "between",
+            "minimum": dt.datetime(2000, 1, 1), "maximum": dt.datetime(2100, 12, 31),
+            "error_title": "日期", "error_message": "请填写日期，例如 2026-09-20。",
+            "input_title": "日期", "input_message": "例如 2026-09-20"})
+
+
+def safe_file_name(text: str) -> str:
+    """``text`` made safe as a file name on Windows and Linux (``\\ / : * ? " < > |`` and
+    control characters become ``_``)."""
     return _SAFE_NAME.sub("_", text).strip() or "unnamed"
 
 
@@ -185,7 +231,7 @@ def write_warning_lists(table: pd.DataFrame, scale_columns: Mapping[str, str],
     written: list[Path] = []
     if "xlsx" in formats:
         for school, sub in table.groupby("school", sort=False):
-            path = folder / f"{prefix}预警名单_{_safe_file(str(school))}.xlsx"
+            path = folder / f"{prefix}预警名单_{safe_file_name(str(school))}.xlsx"
             summary = _tier_counts(sub, ["grade", "class"], labels)
             sheets = [Sheet("预警名单", sub[shown].assign(rank=range(1, len(sub) + 1)),
                             headers, f"{head} · {school}", row_tiers=sub["tier"].tolist()),
@@ -204,7 +250,7 @@ def write_warning_lists(table: pd.DataFrame, scale_columns: Mapping[str, str],
                                      Sheet("说明", notes)]))
     flat = table[[c for c in [*LIST_COLUMNS, "tier", *scale_columns] if c in table.columns]]
     if "csv" in formats:
-        path = folder / f"{prefix}预警名单_{_safe_file(wave)}.csv"
+        path = folder / f"{prefix}预警名单_{safe_file_name(wave)}.csv"
         from xinli_screen.io.writers import csv_safe
 
         out = csv_safe(flat.rename(columns=headers))
@@ -212,7 +258,7 @@ def write_warning_lists(table: pd.DataFrame, scale_columns: Mapping[str, str],
         os.chmod(path, 0o600)
         written.append(path)
     if "json" in formats:
-        path = folder / f"{prefix}预警名单_{_safe_file(wave)}.json"
+        path = folder / f"{prefix}预警名单_{safe_file_name(wave)}.json"
         doc = {"wave": wave, "title": title, "what_if_policy": what_if,
                "note": "screening results pending review; not a diagnosis",
                "columns": {k: headers.get(k, k) for k in flat.columns},
