@@ -294,6 +294,42 @@ def metric_problems(table: NormTable, instrument: Instrument) -> list[str]:
                        f"{want.range[0]:g}-{want.range[1]:g} score range, the instrument's "
                        f"scale runs {have.range[0]:g}-{have.range[1]:g} (different item "
                        "coding, e.g. 0-4 versus 1-5?)")
+        if have.range is not None:
+            out += _cells_off_range(f"{instrument.id}.{sid}", table.id, norm, have)
+    return out
+
+
+def _cells_off_range(name: str, table_id: str, norm: ScaleNorm, have: Metric) -> list[str]:
+    """Cells whose contents cannot come from the instrument's scale (``range`` given or not).
+
+    A norm computed on the instrument's own metric has every cell mean, observed ``min`` /
+    ``max`` and percentile-table raw score inside the possible range ``[lo, hi]``
+    (:meth:`Instrument.scale_range`), and every SD at most ``(hi - lo) / 2``: the variance of
+    a variable bounded by ``lo`` and ``hi`` is at most ``(hi - lo)**2 / 4`` (Popoviciu 1935,
+    "Sur les équations algébriques ayant toutes leurs racines réelles", Mathematica 9:129-145;
+    Bhatia & Davis 2000, Amer. Math. Monthly 107:353-357). A mean of 5.19 on a 1-5 mean-score
+    scale, or a sum-score mean of 23 on a 1-5 mean scale, is another metric: the table is
+    refused rather than producing T scores with ``norm_status`` ok. Continuous (model) norms
+    are checked by their own model range when fitted.
+    """
+    lo, hi = have.range  # type: ignore[misc]
+    tol = 1e-9 * max(1.0, abs(lo), abs(hi))
+    out: list[str] = []
+    for c, cell in enumerate(norm.cells):
+        where = f"{name}: norm table {table_id!r} cell {c}"
+        values = [("mean", cell.mean), ("min", cell.min), ("max", cell.max),
+                  *(("percentile-table raw score", raw) for raw, _ in cell.points)]
+        off = [(what, v) for what, v in values if v is not None
+               and not lo - tol <= v <= hi + tol]
+        if off:
+            what, v = off[0]
+            out.append(f"{where}: {what} {v:g} lies outside the scale's possible range "
+                       f"{lo:g}-{hi:g} ({have.method} score): the norms are on another metric "
+                       "(sum versus mean, other item coding?)")
+        if cell.sd is not None and cell.sd > (hi - lo) / 2 + tol:
+            out.append(f"{where}: sd {cell.sd:g} exceeds {(hi - lo) / 2:g}, the largest SD a "
+                       f"score bounded by {lo:g}-{hi:g} can have: the norms are on another "
+                       "metric")
     return out
 
 
