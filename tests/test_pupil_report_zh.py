@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from itertools import count
 from pathlib import Path
@@ -24,6 +26,8 @@ PHQ9 = [f"phq9_{i:02d}" for i in range(1, 11)]
 SCL90 = [f"scl90_{i:02d}" for i in range(1, 91)]
 CESD = [f"cesd_{i:02d}" for i in range(1, 21)]
 PUPIL = "P0001"
+#: A note without a break opportunity, which must not widen the page.
+LONG_NOTE = "https://example.org/" + "a" * 160
 
 
 def _clock(start: str = "2026-09-15T06:03:00+00:00", step: int = 1):
@@ -61,7 +65,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
                               keep_names=True)
         store.add_review(PUPIL, "2026-autumn", "tier_changed", tier="class", by="李老师",
                          note="面谈后调整")
-        store.add_action(PUPIL, "parent_contact", by="李老师", note="电话", wave="2026-autumn")
+        store.add_action(PUPIL, "parent_contact", by="李老师", wave="2026-autumn",
+                         note="电话 " + LONG_NOTE)
     return db
 
 
@@ -253,3 +258,32 @@ def test_number_format_rounds_half_up() -> None:
     assert [format_number(v, d) for v, d in [(15.0, 0), (2.5, 0), (1.845, 2), (-0.04, 1),
                                               (float("nan"), 0), (None, 1)]] == \
         ["15", "3", "1.85", "0.0", "", ""]
+
+
+_CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(_CHROMIUM is None, reason="chromium is not on PATH (Debian: apt-get install "
+                    "chromium fonts-noto-cjk)")
+@pytest.mark.parametrize("view", ["psychologist", "teacher"])
+def test_nothing_overflows_an_a4_width_in_chromium(reports: dict[str, dict], view: str,
+                                                    tmp_path: Path) -> None:
+    """At 794 px (A4 at 96 dpi) the page is no wider than the window. The report forbids
+    script, so a probe copy without the CSP writes the widths into its title."""
+    html = _html(reports[view])
+    assert (LONG_NOTE in html) == (view == "psychologist")
+    probe = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html).replace(
+        "</body>", "<script>document.title = 'W=' + document.documentElement.scrollWidth + "
+        "',C=' + document.documentElement.clientWidth;</script></body>")
+    page = tmp_path / "probe.html"
+    page.write_text(probe, encoding="utf-8")
+    assert _CHROMIUM is not None
+    run = subprocess.run(
+        [_CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         "--window-size=794,1200", f"--user-data-dir={tmp_path / 'profile'}",
+         "--disable-background-networking", "--no-first-run", "--dump-dom",
+         page.resolve().as_uri()], capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    m = re.search(r"<title>W=(\d+),C=(\d+)</title>", run.stdout)
+    assert m, run.stdout[:500]
+    assert int(m.group(1)) <= int(m.group(2)) <= 794, m.group(0)

@@ -324,7 +324,7 @@ def build_pupil_report(store: ArchiveStore, pupil_id: str, *, view: View = "psyc
             scales = _scales(rec, labels)
             crit = [c for c in _text(rec.get("critical_items")).split(";") if c]
             screen = rec["screen_tier"]
-            prev = rec.get("previous_tier")
+            prev = _text(rec.get("previous_tier")) or None
             base.update({
                 "imported_at": rec["imported_at"],
                 "imported_at_local": format_local_time(rec["imported_at"], zone),
