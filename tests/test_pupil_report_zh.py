@@ -198,6 +198,8 @@ def test_audit_entries_are_words(reports: dict[str, dict]) -> None:
     assert audit_detail({"names": True, "group_by": ["school", "class"]}) == \
         "含姓名: 是；分组: school、class"
     assert audit_detail('{"kind": "referral"}', "en") == "kind: referral"
+    assert audit_detail({"outcome": "closed", "on_date": "2026-09-20", "via": "return_sheet"}) \
+        == "结果: 结案；日期: 2026-09-20；方式: 复核回执导入"
 
 
 def test_screening_words_not_diagnosis(reports: dict[str, dict]) -> None:

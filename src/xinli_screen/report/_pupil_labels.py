@@ -48,6 +48,7 @@ AUDIT_EVENTS: dict[str, tuple[str, str]] = {
     "report_group": ("生成群体报告", "group report"),
     "warning_list": ("导出预警名单", "warning list exported"),
     "what_if": ("假设分析", "what-if run"),
+    "follow_up_list": ("导出跟进名单", "follow-up list exported"),
     "export": ("导出个人档案", "pupil file exported"),
     "delete_pupil": ("删除个人档案", "pupil file deleted"),
 }
@@ -62,9 +63,13 @@ _DETAIL_KEYS: dict[str, tuple[str, str]] = {
     "policy_sha256": ("规则校验值", "policy sha256"),
     "definition_sha256": ("定义校验值", "definition sha256"), "names": ("含姓名", "names"),
     "group_by": ("分组", "grouped by"), "sheet": ("表", "sheet"), "row": ("行", "row"),
+    "on_date": ("日期", "date"), "via": ("方式", "via"), "as_of": ("截至", "as of"),
+    "reviews": ("复核条数", "reviews"), "actions": ("措施条数", "actions"),
+    "already_imported": ("已导入过", "already imported"), "files": ("文件", "files"),
 }
 
 _VIEWS = {"psychologist": ("心理教师", "psychologist"), "teacher": ("班主任", "class teacher")}
+_VIA = {"return_sheet": ("复核回执导入", "return sheet")}
 _HASHES = {"content_sha256", "policy_sha256", "definition_sha256", "sha256"}
 
 
@@ -237,6 +242,8 @@ def _value(key: str, value: Any, lang: str, tier_labels: Mapping[str, Mapping[st
         return ACTION_KINDS[text] if zh else text.replace("_", " ")
     if key == "view" and text in _VIEWS:
         return _VIEWS[text][0 if zh else 1]
+    if key == "via" and text in _VIA:
+        return _VIA[text][0 if zh else 1]
     return text
 
 
