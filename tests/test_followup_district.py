@@ -143,11 +143,11 @@ def _recount(db: Path, policy: dict) -> dict[str, set[str]]:
         specs += [fu["critical_item"]] if row.critical else []
         review_due = min(due(s["review"]) for s in specs) if specs else None
         if row.pupil_key not in set(reviews["pupil_key"]) and review_due is not None:
-            out["overdue" if AS_OF > review_due else "pending"].add(row.pupil_key)
+            out["overdue" if review_due < AS_OF else "pending"].add(row.pupil_key)
         adue = [due(s["action"]) for s in specs if s.get("action")]
         dismissed = latest.get(row.pupil_key) in ("not_confirmed", "closed") and not row.critical
         if adue and not dismissed and row.pupil_key not in set(actions["pupil_key"]) \
-                and AS_OF > min(adue):
+                and min(adue) < AS_OF:
             out["action_overdue"].add(row.pupil_key)
     return out
 
