@@ -28,8 +28,10 @@ from xinli_screen.instrument.models import Instrument
 
 __all__ = [
     "AnalysisError",
+    "ConstantItemWarning",
     "MiskeyedItemsWarning",
     "ScaleResults",
+    "SmallSampleWarning",
 ]
 
 Missing = Literal["pairwise", "listwise"]
@@ -60,6 +62,17 @@ class MiskeyedItemsWarning(XinliScreenWarning):
         self.items = tuple(items)
 
 
+class SmallSampleWarning(XinliScreenWarning):
+    """The correlation matrix of a scale is singular (usually fewer respondents than items):
+    the statistic is computed as R psych computes it, but rests on too little data to be
+    stable. R psych warns "Matrix was not positive definite, smoothing was done"."""
+
+
+class ConstantItemWarning(XinliScreenWarning):
+    """An item has no variance (everyone answered alike): statistics built on correlations
+    (standardised alpha, lambda-6, average r) are NaN; raw alpha is still reported."""
+
+
 class InsufficientDataWarning(XinliScreenWarning):
     """One group or scale of a grouped analysis could not be computed; its row is NaN with the
     reason in the ``error`` column, the other groups and scales are unaffected."""
@@ -86,6 +99,7 @@ class ItemSet:
     scale: str | None = None
     scale_range: tuple[float, float] | None = None
     raw: np.ndarray | None = None  # unkeyed answers, same rows as x (for frequencies)
+    empty_items: tuple[str, ...] = ()  # items nobody in the group answered (before the policy)
 
     @property
     def n_obs(self) -> int:
@@ -224,11 +238,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _apply_missing(x: np.ndarray, raw: np.ndarray, missing: str) -> tuple[np.ndarray,
-                                                                          np.ndarray]:
-    answered = ~np.isnan(x)
+def _item_set(keyed: np.ndarray, raw: np.ndarray, items: Sequence[str], missing: str,
+              **labels: Any) -> ItemSet:
+    """An :class:`ItemSet` after the missing-data policy; remembers the all-empty columns."""
+    answered = ~np.isnan(keyed)
     keep = answered.all(axis=1) if missing == "listwise" else answered.any(axis=1)
-    return x[keep], raw[keep]
+    empty = tuple(str(i) for i, any_ in zip(items, answered.any(axis=0), strict=True)
+                  if not any_)
+    return ItemSet(x=keyed[keep], raw=raw[keep], items=tuple(map(str, items)), missing=missing,
+                   n_rows=len(keyed), empty_items=empty, **labels)
 
 
 def prepare(items: Any, *, keys: Any = None, scale_range: tuple[float, float] | None = None,
@@ -270,10 +288,8 @@ def prepare(items: Any, *, keys: Any = None, scale_range: tuple[float, float] | 
             keyed = x_all
         sets = []
         for g, rows in groups:
-            x, raw = _apply_missing(keyed[rows], x_all[rows], missing)
-            sets.append(ItemSet(x=x, items=tuple(map(str, columns)), keys=tuple(key_vec.tolist()),
-                                missing=missing, n_rows=len(rows), group=g,
-                                scale_range=rng, raw=raw))
+            sets.append(_item_set(keyed[rows], x_all[rows], columns, missing,
+                                  keys=tuple(key_vec.tolist()), group=g, scale_range=rng))
         return Prepared(sets, by, None)
 
     if keys is not None or scale_range is not None:
@@ -302,11 +318,10 @@ def prepare(items: Any, *, keys: Any = None, scale_range: tuple[float, float] | 
     for g, rows in groups:
         for scale_id, its in chosen:
             cols = list(its)
-            x, raw = _apply_missing(keyed_all[cols].to_numpy(dtype=float)[rows],
-                                    full[cols].to_numpy(dtype=float)[rows], missing)
             k = tuple(-1 if rev[i] else 1 for i in cols)
-            sets.append(ItemSet(x=x, items=tuple(cols), keys=k, missing=missing,
-                                n_rows=len(rows), group=g, scale=scale_id, raw=raw))
+            sets.append(_item_set(keyed_all[cols].to_numpy(dtype=float)[rows],
+                                  full[cols].to_numpy(dtype=float)[rows], cols, missing,
+                                  keys=k, group=g, scale=scale_id))
     return Prepared(sets, by, inst.id)
 
 
@@ -378,7 +393,7 @@ def pairwise_moments(x: np.ndarray, weights: np.ndarray | None = None
     avoids cancellation.
     """
     answered = ~np.isnan(x)
-    if answered.all() and weights is None:
+    if answered.all() and weights is None and x.shape[0] > 0:
         n = x.shape[0]
         xc = x - x.mean(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -389,9 +404,10 @@ def pairwise_moments(x: np.ndarray, weights: np.ndarray | None = None
         np.fill_diagonal(cor, np.where(sd > 0, 1.0, np.nan))
         return np.full(cov.shape, float(n)), cov, cor
     m = answered.astype(float)
-    with np.errstate(invalid="ignore"):
-        centre = np.nanmean(x, axis=0) if answered.any() else np.zeros(x.shape[1])
-    centre = np.where(np.isnan(centre), 0.0, centre)
+    n_answered = m.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # an all-empty column: centre 0
+        centre = np.where(n_answered > 0, np.where(answered, x, 0.0).sum(axis=0) / n_answered,
+                          0.0)
     xc = np.where(answered, x - centre, 0.0)
     mw = m if weights is None else m * weights[:, None]
     xw = xc if weights is None else xc * weights[:, None]
@@ -419,20 +435,63 @@ def cov2cor(c: np.ndarray) -> np.ndarray:
     return r
 
 
+def pinv(r: np.ndarray) -> np.ndarray:
+    """Pseudo-inverse as psych ``Pinv``: SVD, singular values below sqrt(machine eps) times
+    the largest dropped.
+
+    On a positive-definite matrix this is the inverse. On a singular one (fewer respondents
+    than items) a plain inverse is dominated by rounding error (SMCs of 1, lambda-6 = 1);
+    psych's tolerance gives R's values (``tests/oracles/make_warning_oracles.R``).
+    """
+    u, d, vt = np.linalg.svd(r)
+    keep = d > max(np.sqrt(np.finfo(float).eps) * d[0], 0.0)
+    return (vt[keep].T / d[keep]) @ u[:, keep].T
+
+
 def smc(r: np.ndarray) -> np.ndarray:
-    """Squared multiple correlations 1 - 1/diag(R^-1) (pseudo-inverse, clipped to [0, 1]),
-    as psych::smc."""
-    try:
-        inv = np.linalg.inv(r)
-    except np.linalg.LinAlgError:
-        inv = np.linalg.pinv(r)
-    out = 1 - 1 / np.diag(inv)
+    """Squared multiple correlations 1 - 1/diag(R^+) (R^+ = :func:`pinv`, clipped to [0, 1]),
+    as psych::smc. NaN when R holds NaN (an item without variance)."""
+    if not np.isfinite(r).all():
+        return np.full(r.shape[0], np.nan)
+    with np.errstate(divide="ignore"):
+        out = 1 - 1 / np.diag(pinv(r))
     return np.clip(out, 0.0, 1.0)
 
 
-def check_usable(s: ItemSet, cov: np.ndarray, n_pair: np.ndarray, what: str) -> None:
-    """Raise when some pair of items has fewer than two joint answers or an item is constant."""
+def is_singular(r: np.ndarray) -> bool:
+    """True when the correlation matrix is not positive definite (R psych then warns)."""
+    if not np.isfinite(r).all():
+        return False
+    eig = np.linalg.eigvalsh(r)
+    return bool(eig[0] <= 1e-10 * max(eig[-1], 1.0))
+
+
+def check_answered(s: ItemSet, what: str) -> None:
+    """Raise, naming them, when some items were answered by nobody (an empty column)."""
+    if s.empty_items:
+        raise AnalysisError(
+            f"{what} for {s.label}: item(s) {list(s.empty_items[:5])} have no answers at all "
+            "(an empty column: check the column map or the export, or leave the item out)")
+
+
+def warn_singular(s: ItemSet, what: str) -> str:
+    """Warn that a scale's correlation matrix is singular; returns the message."""
+    reason = (f"{s.n_obs} respondents for {s.n_items} items" if s.n_obs <= s.n_items else
+              "some items are linear combinations of others")
+    msg = (f"{what} for {s.label}: the correlation matrix is singular ({reason}); lambda-6 "
+           "uses its pseudo-inverse as R psych does (R warns 'Matrix was not positive "
+           "definite'), and the values rest on too few respondents to be stable: collect more "
+           "respondents than items before interpreting them")
+    warnings.warn(SmallSampleWarning(msg), stacklevel=4)
+    return msg
+
+
+def check_usable(s: ItemSet, cov: np.ndarray, n_pair: np.ndarray, what: str,
+                 allow_constant: bool = False) -> list[str]:
+    """Raise when an item is never answered, some pair of items has fewer than two joint
+    answers, or (unless ``allow_constant``) an item is constant; returns the constant items."""
     k = s.n_items
+    check_answered(s, what)
     if s.n_obs < 2:
         raise AnalysisError(f"{what} for {s.label}: needs at least 2 respondents with answers "
                             f"({'complete' if s.missing == 'listwise' else 'any'}); got "
@@ -445,10 +504,11 @@ def check_usable(s: ItemSet, cov: np.ndarray, n_pair: np.ndarray, what: str) -> 
                             "missing='listwise' or drop an item")
     var = np.diag(cov)
     const = [s.items[j] for j in range(k) if not var[j] > 0]
-    if const:
+    if const and not allow_constant:
         raise AnalysisError(f"{what} for {s.label}: item(s) {const[:5]} have no variance "
                             "(everyone gave the same answer); drop them, a constant item "
                             "carries no information about reliability")
+    return const
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import numpy as np
 from xinli_screen._analysis import (
     AnalysisError,
     ItemSet,
+    check_answered,
     pairwise_moments,
 )
 from xinli_screen.errors import XinliScreenWarning
@@ -24,6 +25,7 @@ class FactorFitWarning(XinliScreenWarning):
 
 def _correlation(s: ItemSet, what: str) -> tuple[np.ndarray, np.ndarray]:
     """Correlation matrix and pairwise counts of an item set; raises if unusable."""
+    check_answered(s, what)
     n_pair, cov, cor = pairwise_moments(s.x)
     if s.n_obs < 3:
         raise AnalysisError(f"{what} for {s.label}: needs at least 3 respondents; got "

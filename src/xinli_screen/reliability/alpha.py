@@ -14,6 +14,7 @@ from scipy import stats
 
 from xinli_screen._analysis import (
     AnalysisError,
+    ConstantItemWarning,
     ItemSet,
     MiskeyedItemsWarning,
     ResultMixin,
@@ -21,12 +22,15 @@ from xinli_screen._analysis import (
     check_missing,
     check_usable,
     cov2cor,
+    is_singular,
     pairwise_moments,
+    pinv,
     prepare,
     run_sets,
     set_head,
     smc,
     warn_failed,
+    warn_singular,
 )
 from xinli_screen.reliability.keys import InstrumentArg
 
@@ -150,10 +154,12 @@ def _drop_stats(c: np.ndarray, r: np.ndarray) -> dict[str, np.ndarray]:
     sum_c = c.sum() - 2 * c.sum(axis=0) + np.diag(c)
     tr_c = np.trace(c) - np.diag(c)
     sum_r = r.sum() - 2 * r.sum(axis=0) + 1
-    try:
-        p = np.linalg.inv(r)
-    except np.linalg.LinAlgError:
-        p = np.linalg.pinv(r)
+    if not np.isfinite(r).all():  # an item without variance: correlations undefined
+        nan = np.full(k, np.nan)
+        return {"alpha_if_deleted": kk / (kk - 1) * (1 - tr_c / sum_c),
+                "std_alpha_if_deleted": nan, "lambda6_if_deleted": nan,
+                "average_r_if_deleted": nan, "median_r_if_deleted": nan}
+    p = pinv(r)
     pd_ = np.diag(p)
     # diag of inv(R without i) = P_jj - P_ij^2 / P_ii (Schur complement), j != i
     d = pd_[None, :] - p ** 2 / pd_[:, None]
@@ -178,10 +184,41 @@ def _keyed_label(s: ItemSet, item: str) -> str:
     return "reverse-keyed" if s.key_of()[item] < 0 else "not reverse-keyed"
 
 
-def _warn_miskeyed(s: ItemSet, rest_r: np.ndarray, alpha: float) -> tuple[str, ...]:
+def _opposing_groups(s: ItemSet, c: np.ndarray) -> tuple[list[str], list[str]]:
+    """Items split by the sign of their loading on the first principal component of the
+    covariance matrix: the two groups that covary negatively with each other (larger first).
+    """
+    _, vectors = np.linalg.eigh(c)
+    first = vectors[:, -1]
+    pos = [i for i, v in zip(s.items, first, strict=True) if v >= 0]
+    neg = [i for i, v in zip(s.items, first, strict=True) if v < 0]
+    return (pos, neg) if len(pos) >= len(neg) else (neg, pos)
+
+
+def _negative_alpha_reason(s: ItemSet, c: np.ndarray, alpha: float) -> tuple[str, list[str]]:
+    """Why alpha is negative: alpha < 0 exactly when the sum of the inter-item covariances
+    is negative (alpha = k/(k-1) (1 - tr C / sum C), sum C = tr C + off-diagonal sum)."""
+    k = c.shape[0]
+    avg_cov = float((c.sum() - np.trace(c)) / (k * (k - 1)))
+    major, minor = _opposing_groups(s, c)
+    text = (f"alpha is negative ({alpha:.3f}) because the average inter-item covariance is "
+            f"negative ({avg_cov:.3g})")
+    if minor:
+        text += (f": the items fall into two groups that covary negatively with each other, "
+                 f"{', '.join(major)} versus {', '.join(minor)}; one group is probably worded "
+                 "in the opposite direction and needs reverse keying (keys=[...] or "
+                 "reverse_keyed: true in the instrument)")
+    else:
+        text += ": check the keys and the data before interpreting alpha"
+    return text, minor
+
+
+def _warn_miskeyed(s: ItemSet, rest_r: np.ndarray, alpha: float, c: np.ndarray
+                   ) -> tuple[str, ...]:
     bad = [(s.items[j], float(rest_r[j])) for j in np.flatnonzero(rest_r < 0)]
     if not bad and not alpha < 0:
         return ()
+    flagged = [i for i, _ in bad]
     if bad:
         listed = ", ".join(f"{i} (item_rest_r {v:.3f}, {_keyed_label(s, i)})" for i, v in bad)
         msg = (f"{s.label}: item(s) correlate negatively with the rest of the scale: {listed}. "
@@ -189,11 +226,22 @@ def _warn_miskeyed(s: ItemSet, rest_r: np.ndarray, alpha: float) -> tuple[str, .
                "reverse_keyed: true in the instrument); an item already reversed may be keyed "
                "twice. Check the keys before interpreting alpha")
         if alpha < 0:
-            msg += f" (alpha is negative: {alpha:.3f})"
+            msg += ". " + _negative_alpha_reason(s, c, alpha)[0]
     else:
-        msg = (f"{s.label}: alpha is negative ({alpha:.3f}): the items' average covariance is "
-               "negative, which usually means some items need reverse keying")
-    warnings.warn(MiskeyedItemsWarning(msg, [i for i, _ in bad]), stacklevel=4)
+        reason, flagged = _negative_alpha_reason(s, c, alpha)
+        msg = f"{s.label}: {reason}"
+    warnings.warn(MiskeyedItemsWarning(msg, flagged), stacklevel=4)
+    return (msg,)
+
+
+def _warn_constant(s: ItemSet, const: list[str]) -> tuple[str, ...]:
+    if not const:
+        return ()
+    msg = (f"{s.label}: item(s) {const[:5]} have no variance (everyone gave the same answer): "
+           "raw alpha is computed with them, but standardised alpha, lambda-6 and the "
+           "inter-item correlations are undefined (NaN), as in R psych::alpha; drop them for "
+           "standardised values")
+    warnings.warn(ConstantItemWarning(msg), stacklevel=4)
     return (msg,)
 
 
@@ -258,11 +306,15 @@ def _alpha_one(s: ItemSet, level: float, method: str, n_boot: int,
     n_pair, cov, cor = pairwise_moments(np.column_stack([s.x, total]))
     k = s.n_items
     c = cov[:k, :k]
-    check_usable(s, c, n_pair[:k, :k], "cronbach_alpha")
-    r = cov2cor(c)
-    core = _alpha_core(c, r)
-    table = _item_table(s, c, r, cor[:k, k])
-    msgs = _warn_miskeyed(s, table["item_rest_r"].to_numpy(), core["alpha"])
+    const = check_usable(s, c, n_pair[:k, :k], "cronbach_alpha", allow_constant=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = cov2cor(c)
+        core = _alpha_core(c, r)
+        table = _item_table(s, c, r, cor[:k, k])
+    msgs = (*_warn_constant(s, const),
+            *_warn_miskeyed(s, table["item_rest_r"].to_numpy(), core["alpha"], c))
+    if s.n_obs <= k or is_singular(r):
+        msgs = (*msgs, warn_singular(s, "cronbach_alpha"))
     if method == "feldt":
         ci = _feldt(core["alpha"], s.n_obs, k, level)
     else:

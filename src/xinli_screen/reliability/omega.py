@@ -92,6 +92,31 @@ class OmegaResult(ResultMixin):
     _not_scalars = ("items",)
 
 
+def _warn_heywood(s: ItemSet, sl: dict[str, np.ndarray]) -> tuple[str, ...]:
+    """Warn on an improper (ultra-Heywood) solution, as psych::fa does ("An ultra-Heywood case
+    was detected"): a first-order factor loading above 1 on the general factor, or an item
+    communality above 1. Schmid-Leiman then sets ``1 - gload^2`` below zero, the group
+    loadings of that factor are clipped to 0 and omega_h is inflated."""
+    out = []
+    gload = np.abs(sl["gload"])
+    over = [(f"F{j + 1}", float(gload[j])) for j in np.flatnonzero(gload > 1)]
+    if over:
+        listed = ", ".join(f"{f} loads {v:.3f}" for f, v in over)
+        out.append(f"mcdonald_omega for {s.label}: the higher-order solution is degenerate "
+                   f"(ultra-Heywood case, as R psych warns): on the general factor {listed}, "
+                   "above 1, so its group loadings were set to 0 and omega_hierarchical is "
+                   "not trustworthy; try fewer group factors (n_factors) or check the items")
+    h2 = sl["h2"]
+    high = [(s.items[j], float(h2[j])) for j in np.flatnonzero(h2 > 1)]
+    if high:
+        listed = ", ".join(f"{i} (h2 {v:.3f})" for i, v in high)
+        out.append(f"mcdonald_omega for {s.label}: ultra-Heywood case, communality above 1 "
+                   f"for {listed}; the first-order solution is improper")
+    for msg in out:
+        warnings.warn(FactorFitWarning(msg), stacklevel=5)
+    return tuple(out)
+
+
 def _omega_one(s: ItemSet, n_factors: int) -> OmegaResult:
     _check_factors(n_factors, s.n_items, "mcdonald_omega")
     r, _ = _correlation(s, "mcdonald_omega")
@@ -114,6 +139,7 @@ def _omega_one(s: ItemSet, n_factors: int) -> OmegaResult:
                "reverse_keyed in the instrument)")
         warnings.warn(MiskeyedItemsWarning(msg, [i for i, _ in neg]), stacklevel=4)
         msgs = (msg,)
+    msgs = (*msgs, *_warn_heywood(s, sl))
     names = [f"F{j + 1}" for j in range(n_factors)]
     table = pd.DataFrame({"item": list(s.items), "g": g})
     for j, name in enumerate(names):

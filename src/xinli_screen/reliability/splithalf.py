@@ -18,10 +18,12 @@ from xinli_screen._analysis import (
     check_missing,
     check_usable,
     cov2cor,
+    is_singular,
     pairwise_moments,
     prepare,
     run_sets,
     smc,
+    warn_singular,
 )
 from xinli_screen.reliability.keys import InstrumentArg
 
@@ -56,6 +58,9 @@ class SplitHalfResult(ResultMixin):
     max_split_items, min_split_items : tuple of str
         Items of the first half of the best and worst split.
     group, scale : optional labels
+    warnings : tuple of str
+        Messages of the warnings issued (a singular correlation matrix: fewer respondents
+        than items; R psych::splitHalf warns "Matrix was not positive definite").
     """
 
     max_split: float
@@ -78,6 +83,7 @@ class SplitHalfResult(ResultMixin):
     min_split_items: tuple[str, ...] = ()
     group: Any = None
     scale: str | None = None
+    warnings: tuple[str, ...] = ()
 
     _title = "Split-half reliability"
 
@@ -108,6 +114,9 @@ def _split_one(s: ItemSet, standardized: bool, n_sample: int, rng: np.random.Gen
         raise AnalysisError(f"split_half for {s.label}: needs at least 2 items")
     n_pair, c, _ = pairwise_moments(s.x)
     check_usable(s, c, n_pair, "split_half")
+    msgs: tuple[str, ...] = ()
+    if s.n_obs <= k or is_singular(cov2cor(c)):
+        msgs = (warn_singular(s, "split_half"),)
     r = cov2cor(c) if standardized else c
     total = float(r.sum())
     off = r.copy()
@@ -131,7 +140,7 @@ def _split_one(s: ItemSet, standardized: bool, n_sample: int, rng: np.random.Gen
         n_rows=s.n_rows, n_items=k, missing=s.missing,
         reversed_items=tuple(i for i, kk in zip(s.items, s.keys, strict=True) if kk < 0),
         max_split_items=tuple(names[a[i_max] == 1]), min_split_items=tuple(names[a[i_min] == 1]),
-        group=s.group, scale=s.scale)
+        group=s.group, scale=s.scale, warnings=msgs)
 
 
 def split_half(items: Any, keys: Any = None, missing: str = "pairwise", *,
