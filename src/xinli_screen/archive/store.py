@@ -186,7 +186,8 @@ class ArchiveStore(_Importing, _FollowUp):
                          "source_row": res.source_row, "source_ref": res.source_ref,
                          "part_id": res.part_id})
         reviews = [{"pupil_id": r.pupil_key, "wave_seq": seq, "outcome": r.outcome,
-                    "tier": r.tier, "by": r.by, "at": r.at, "note": r.note, "_id": r.id}
+                    "tier": r.tier, "by": r.by, "at": r.at, "note": r.note,
+                    "on_date": r.on_date, "_id": r.id}
                    for r, seq in s.execute(rq.order_by(Review.id))]
         screens = pd.DataFrame(rows)
         if len(screens) and others:
@@ -199,7 +200,7 @@ class ArchiveStore(_Importing, _FollowUp):
                      for seq, floor in floors.items()]
             screens = pd.concat(parts).sort_index()
         review_frame = pd.DataFrame(reviews, columns=["pupil_id", "wave_seq", "outcome", "tier",
-                                                      "by", "at", "note", "_id"])
+                                                      "by", "at", "note", "on_date", "_id"])
         return screens, review_frame
 
     def _wave_policy(self, s: Session, seq: int) -> Policy:
@@ -352,7 +353,9 @@ class ArchiveStore(_Importing, _FollowUp):
             ``pupil_key``, ``name`` (None unless stored), ``waves`` (list of dicts, one per
             wave in order, each with the stored result row, ``screen_tier``,
             ``warning_tier``, ``review_status``, ``file_status``, ``history_reasons_*``,
-            ``reviews`` and ``actions`` of that wave), ``actions`` without a wave, ``audit``
+            ``reviews`` and ``actions`` of that wave; each with ``at``, when it was recorded,
+            and ``on_date``, the local date it took place when entered from a return sheet,
+            else None), ``actions`` without a wave, ``audit``
             (list of events) and ``provenance`` per wave.
 
         Raises
@@ -363,7 +366,7 @@ class ArchiveStore(_Importing, _FollowUp):
             key = self._pupil_key(s, pupil_id)
             screens, reviews = self._frames(s, pupil_key=key)
             actions = [{"wave_id": a.wave_id, "kind": a.kind, "kind_zh": ACTION_KINDS[a.kind],
-                        "by": a.by, "at": a.at, "note": a.note}
+                        "by": a.by, "at": a.at, "on_date": a.on_date, "note": a.note}
                        for a in s.scalars(select(Action).where(Action.pupil_key == key)
                                           .order_by(Action.id))]
             waves = {w.id: w for w in s.scalars(select(Wave).order_by(Wave.seq))}
