@@ -28,28 +28,35 @@ psych's ``splitHalf`` enumerates only half of the splits when the number of item
 
 from xinli_screen._analysis import (
     AnalysisError,
+    ConstantItemWarning,
     InsufficientDataWarning,
     MiskeyedItemsWarning,
     ScaleResults,
+    SmallSampleWarning,
 )
 from xinli_screen.reliability.alpha import AlphaResult, cronbach_alpha, item_analysis
 from xinli_screen.reliability.frequencies import response_frequencies
 from xinli_screen.reliability.keys import apply_keys
 from xinli_screen.reliability.omega import OmegaResult, mcdonald_omega
+from xinli_screen.reliability.polychoric import PolychoricResult, polychoric
 from xinli_screen.reliability.splithalf import SplitHalfResult, split_half
 
 __all__ = [
     "AlphaResult",
     "AnalysisError",
+    "ConstantItemWarning",
     "InsufficientDataWarning",
     "MiskeyedItemsWarning",
     "OmegaResult",
+    "PolychoricResult",
     "ScaleResults",
+    "SmallSampleWarning",
     "SplitHalfResult",
     "apply_keys",
     "cronbach_alpha",
     "item_analysis",
     "mcdonald_omega",
+    "polychoric",
     "response_frequencies",
     "split_half",
 ]

@@ -33,6 +33,7 @@ from xinli_screen._analysis import (
     warn_singular,
 )
 from xinli_screen.reliability.keys import InstrumentArg
+from xinli_screen.reliability.polychoric import ordinal_categories, polychoric_of
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,7 +76,10 @@ class AlphaResult(ResultMixin):
     n_boot : int or None
         Bootstrap replicates (``ci_method="bootstrap"``).
     warnings : tuple of str
-        Messages of the warnings issued (miskeyed items).
+        Messages of the warnings issued (miskeyed or constant items, a singular matrix).
+    correlation : {"pearson", "polychoric"}
+        ``"polychoric"`` (``ordinal=True``): ordinal alpha, the alpha of the polychoric matrix
+        (then ``alpha == std_alpha``, and ``ci``/``ase`` are NaN, as R ``alpha(rho)``).
     item_stats : DataFrame
         One row per item, as :func:`item_analysis`.
     """
@@ -104,6 +108,7 @@ class AlphaResult(ResultMixin):
     scale: str | None = None
     n_boot: int | None = None
     warnings: tuple[str, ...] = ()
+    correlation: str = "pearson"
     item_stats: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     _title = "Cronbach's alpha"
@@ -299,23 +304,37 @@ def _bootstrap(x: np.ndarray, level: float, n_boot: int, rng: np.random.Generato
 
 
 def _alpha_one(s: ItemSet, level: float, method: str, n_boot: int,
-               rng: np.random.Generator | None) -> AlphaResult:
+               rng: np.random.Generator | None,
+               categories: Sequence[float] | None = None) -> AlphaResult:
     if s.n_items < 2:
         raise AnalysisError(f"cronbach_alpha for {s.label}: needs at least 2 items")
     total = np.nanmean(s.x, axis=1)
-    n_pair, cov, cor = pairwise_moments(np.column_stack([s.x, total]))
     k = s.n_items
-    c = cov[:k, :k]
-    const = check_usable(s, c, n_pair[:k, :k], "cronbach_alpha", allow_constant=True)
+    msgs: tuple[str, ...] = ()
+    if categories is not None:  # ordinal alpha: the polychoric matrix in place of C
+        poly = polychoric_of(s, categories, "cronbach_alpha")
+        c = r = poly["rho"]
+        total_r = r.sum(axis=0) / np.sqrt(r.sum())
+        const: list[str] = []
+        msgs = poly["warnings"]
+    else:
+        n_pair, cov, cor = pairwise_moments(np.column_stack([s.x, total]))
+        c = cov[:k, :k]
+        total_r = cor[:k, k]
+        const = check_usable(s, c, n_pair[:k, :k], "cronbach_alpha", allow_constant=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = cov2cor(c)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = cov2cor(c)
         core = _alpha_core(c, r)
-        table = _item_table(s, c, r, cor[:k, k])
-    msgs = (*_warn_constant(s, const),
+        table = _item_table(s, c, r, total_r)
+    msgs = (*msgs, *_warn_constant(s, const),
             *_warn_miskeyed(s, table["item_rest_r"].to_numpy(), core["alpha"], c))
-    if s.n_obs <= k or is_singular(r):
+    if categories is None and (s.n_obs <= k or is_singular(r)):
         msgs = (*msgs, warn_singular(s, "cronbach_alpha"))
-    if method == "feldt":
+    if categories is not None:
+        ci = (math.nan, math.nan)
+        core["q"] = math.nan
+    elif method == "feldt":
         ci = _feldt(core["alpha"], s.n_obs, k, level)
     else:
         ci = _bootstrap(s.x, level, n_boot, rng if rng is not None else
@@ -330,7 +349,8 @@ def _alpha_one(s: ItemSet, level: float, method: str, n_boot: int,
         missing=s.missing, items=s.items,
         reversed_items=tuple(i for i, kk in zip(s.items, s.keys, strict=True) if kk < 0),
         scale_range=s.scale_range, group=s.group, scale=s.scale,
-        n_boot=n_boot if method == "bootstrap" else None, warnings=msgs, item_stats=table)
+        n_boot=n_boot if method == "bootstrap" else None, warnings=msgs,
+        correlation="pearson" if categories is None else "polychoric", item_stats=table)
 
 
 def _check_ci(ci: float, method: str, n_boot: int) -> None:
@@ -347,8 +367,8 @@ def cronbach_alpha(items: Any, keys: Any = None, ci: float = 0.95, method: str =
                    scale_range: tuple[float, float] | None = None,
                    instrument: InstrumentArg = None, scales: Sequence[str] | None = None,
                    by: str | None = None, n_boot: int = 1000,
-                   random_state: int | np.random.Generator | None = None
-                   ) -> AlphaResult | ScaleResults:
+                   random_state: int | np.random.Generator | None = None,
+                   ordinal: bool = False) -> AlphaResult | ScaleResults:
     """Cronbach's alpha (raw and standardised) with a Feldt or bootstrap confidence interval.
 
     Parameters
@@ -382,6 +402,13 @@ def cronbach_alpha(items: Any, keys: Any = None, ci: float = 0.95, method: str =
         Bootstrap replicates (``method="bootstrap"``).
     random_state : int or numpy Generator, optional
         Seed of the bootstrap.
+    ordinal : bool
+        Ordinal alpha (Zumbo, Gadermann & Zeisser 2007): alpha of the polychoric correlation
+        matrix (:func:`xinli_screen.reliability.polychoric`), for items declared ordinal. R:
+        ``psych::alpha(psych::polychoric(x)$rho)``. Every answer must be a category code
+        (the instrument's declared codes, else whole numbers); anything else raises
+        :class:`xinli_screen.ResponseDataError` naming the item, row and value. No
+        confidence interval (NaN), as R without ``n.obs``.
 
     Returns
     -------
@@ -458,9 +485,14 @@ def cronbach_alpha(items: Any, keys: Any = None, ci: float = 0.95, method: str =
     check_missing(missing)
     rng = (random_state if isinstance(random_state, np.random.Generator)
            else np.random.default_rng(random_state))
+    categories = ordinal_categories(items, instrument, by) if ordinal else None
+    if ordinal and method != "feldt":
+        raise AnalysisError("ordinal alpha has no bootstrap interval here: use method='feldt' "
+                            "(the interval is reported as NaN)")
     prepared = prepare(items, keys=keys, scale_range=scale_range, instrument=instrument,
                        scales=scales, by=by, missing=missing)
-    return run_sets(prepared, lambda s: _alpha_one(s, float(ci), method, n_boot, rng),
+    return run_sets(prepared,
+                    lambda s: _alpha_one(s, float(ci), method, n_boot, rng, categories),
                     "cronbach_alpha")
 
 

@@ -25,6 +25,7 @@ from xinli_screen.factor.extraction import _check_factors, degrees_of_freedom
 from xinli_screen.factor.schmid import schmid_leiman
 from xinli_screen.reliability.alpha import _keyed_label
 from xinli_screen.reliability.keys import InstrumentArg
+from xinli_screen.reliability.polychoric import ordinal_categories, polychoric_of
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +60,8 @@ class OmegaResult(ResultMixin):
     items, reversed_items : tuple of str
     group, scale : optional labels
     warnings : tuple of str
+    correlation : {"pearson", "polychoric"}
+        ``"polychoric"`` with ``ordinal=True`` (R ``omega(x, poly = TRUE)``).
     loadings : DataFrame
         Schmid-Leiman loadings, one row per item: ``item``, ``g``, ``F1`` ... ``Fm`` (group
         factors, general factor removed), ``h2``, ``u2``, ``p2`` (= g^2 / h2).
@@ -85,6 +88,7 @@ class OmegaResult(ResultMixin):
     group: Any = None
     scale: str | None = None
     warnings: tuple[str, ...] = ()
+    correlation: str = "pearson"
     loadings: pd.DataFrame = field(default_factory=pd.DataFrame)
     factor_correlations: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -117,9 +121,15 @@ def _warn_heywood(s: ItemSet, sl: dict[str, np.ndarray]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _omega_one(s: ItemSet, n_factors: int) -> OmegaResult:
+def _omega_one(s: ItemSet, n_factors: int, categories: Sequence[float] | None = None
+               ) -> OmegaResult:
     _check_factors(n_factors, s.n_items, "mcdonald_omega")
-    r, _ = _correlation(s, "mcdonald_omega")
+    poly_msgs: tuple[str, ...] = ()
+    if categories is not None:  # ordinal omega: psych::omega(x, poly = TRUE)
+        poly = polychoric_of(s, categories, "mcdonald_omega")
+        r, poly_msgs = poly["rho"], poly["warnings"]
+    else:
+        r, _ = _correlation(s, "mcdonald_omega")
     k = s.n_items
     if degrees_of_freedom(k, n_factors) < 0:
         warnings.warn(FactorFitWarning(
@@ -139,7 +149,7 @@ def _omega_one(s: ItemSet, n_factors: int) -> OmegaResult:
                "reverse_keyed in the instrument)")
         warnings.warn(MiskeyedItemsWarning(msg, [i for i, _ in neg]), stacklevel=4)
         msgs = (msg,)
-    msgs = (*msgs, *_warn_heywood(s, sl))
+    msgs = (*poly_msgs, *msgs, *_warn_heywood(s, sl))
     names = [f"F{j + 1}" for j in range(n_factors)]
     table = pd.DataFrame({"item": list(s.items), "g": g})
     for j, name in enumerate(names):
@@ -161,14 +171,16 @@ def _omega_one(s: ItemSet, n_factors: int) -> OmegaResult:
         rotation="oblimin", n_obs=s.n_obs, n_rows=s.n_rows, n_items=k, missing=s.missing,
         items=s.items,
         reversed_items=tuple(i for i, kk in zip(s.items, s.keys, strict=True) if kk < 0),
-        group=s.group, scale=s.scale, warnings=msgs, loadings=table, factor_correlations=fc)
+        group=s.group, scale=s.scale, warnings=msgs,
+        correlation="pearson" if categories is None else "polychoric", loadings=table,
+        factor_correlations=fc)
 
 
 def mcdonald_omega(items: Any, n_factors: int = 3, keys: Any = None,
                    missing: str = "pairwise", *,
                    scale_range: tuple[float, float] | None = None,
                    instrument: InstrumentArg = None, scales: Sequence[str] | None = None,
-                   by: str | None = None) -> OmegaResult | ScaleResults:
+                   by: str | None = None, ordinal: bool = False) -> OmegaResult | ScaleResults:
     """McDonald's omega total and hierarchical (Schmid-Leiman), as psych::omega.
 
     Parameters
@@ -182,6 +194,10 @@ def mcdonald_omega(items: Any, n_factors: int = 3, keys: Any = None,
         As :func:`cronbach_alpha`. Keys are applied to the data before the correlations,
         so omega and alpha use identical keying (unlike psych's automatic ``flip``, which is
         not reproduced: nothing is reversed unless declared).
+    ordinal : bool
+        Ordinal omega from the polychoric matrix (R ``psych::omega(x, poly = TRUE)``), for
+        items declared ordinal; non-category answers are refused as in
+        :func:`xinli_screen.reliability.polychoric`.
 
     Returns
     -------
@@ -224,8 +240,10 @@ def mcdonald_omega(items: Any, n_factors: int = 3, keys: Any = None,
     >>> # mcdonald_omega(bfi[["A1", ..., "A5"]], 1, keys=["A1"], scale_range=(1, 6))
     """
     check_missing(missing)
+    categories = ordinal_categories(items, instrument, by) if ordinal else None
     prepared = prepare(items, keys=keys, scale_range=scale_range, instrument=instrument,
                        scales=scales, by=by, missing=missing)
-    return run_sets(prepared, lambda s: _omega_one(s, n_factors), "mcdonald_omega")
+    return run_sets(prepared, lambda s: _omega_one(s, n_factors, categories),
+                    "mcdonald_omega")
 
 
