@@ -39,7 +39,11 @@ from a shown subtotal. The method:
    one linear programme finds the hidden cells that the bounds force to their bound, then the
    null space of the relations (with those cells fixed) shows which hidden cells are
    determined. For each one, a further cell in one of its relations is hidden and steps 2-3
-   repeat until the audit finds nothing.
+   repeat until the audit finds nothing;
+4. 无预警 (``count:none``) is "the rest" of its row: during steps 2-3 it is an unknown (so a
+   hidden 区级 count is protected within its row by it, not by hiding 校级), protected like
+   any cell only when it is small itself or was hidden to protect another; at the end it is
+   shown wherever it follows from what is shown, which reveals nothing new.
 
 The tier columns with ``n`` form one system (the row relation links them); each cut-off
 column is its own system. Rates and intervals are hidden wherever their count or ``n`` is.
@@ -499,8 +503,8 @@ def suppress(counts: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
     hidden[body & (values[:, 0] < min_cell), :] = True
     hidden &= ~known
     # 无预警 is "the rest" of a row: kept as an unknown while suppressing and shown at the end
-    # only where the row's other tiers (so it too) are shown; it is protected like any count
-    # only when it is small itself
+    # wherever it follows from what is shown (e.g. the row's n and other tiers are shown); it
+    # is protected like any count only when it is small itself or hidden to protect another
     none = rel.columns.index("count:none") if "count:none" in rel.columns else None
     slack = np.zeros(values.shape, dtype=bool)
     if none is not None:
@@ -559,10 +563,7 @@ def suppress(counts: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
         pinned = audit()
         leaks = np.argwhere(pinned & ~slack)
         if not len(leaks):
-            if none is not None:  # 无预警 shown where n and the other tiers are shown
-                others = [0, *[j for j in rel.tiers if j != none]]
-                rows = slack[:, none] & ~hidden[:, others].any(axis=1)
-                hidden[rows, none] = False
+            hidden &= ~(pinned & slack)  # 无预警 that follows from what is shown: shown
             break
         r, j = map(int, leaks[0])
         options = [pick(eq) for eq in eqs if any((a, b) == (r, j) for a, b, _ in eq)]
