@@ -197,3 +197,26 @@ def test_wave2_reflects_the_reviews(scenario: dict) -> None:
     counts = with_reviews["warning_tier"].astype(str).value_counts()
     counts_plain = plain["warning_tier"].astype(str).value_counts()
     assert counts["district"] < counts_plain["district"]
+
+
+def test_files_read_back_with_their_types(scenario: dict) -> None:
+    from openpyxl import load_workbook
+
+    book = load_workbook(scenario["folder"] / "todo.xlsx")
+    assert book.sheetnames == ["待办", "全部名单", "按学校", "按心理教师", "全区", "说明"]
+    ws = book["全部名单"]
+    heads = [c.value for c in ws[2]]
+    assert heads[:4] == ["学校", "年级", "班级", "学号"] and "复核期限" in heads
+    due = ws.cell(3, heads.index("复核期限") + 1).value
+    assert isinstance(due, dt.datetime)                   # a date cell, not text
+    figures = book["全区"]
+    fheads = [c.value for c in figures[2]]
+    listed = figures.cell(3, fheads.index("列入名单") + 1).value
+    assert isinstance(listed, (int, float)) and listed == len(scenario["todo"]["pupils"])
+    returns = load_workbook(scenario["sheets"][0])
+    sheet = returns["复核回执"]
+    lists = {str(v.sqref): v.formula1 for v in sheet.data_validations.dataValidation}
+    assert any("复核确认" in (f or "") and "结案" in (f or "") for f in lists.values())
+    assert any("区级预警" in (f or "") for f in lists.values())
+    kinds = [v.type for v in sheet.data_validations.dataValidation]
+    assert "date" in kinds
