@@ -18,6 +18,13 @@ import pandas as pd
 
 from xinli_screen import __version__
 from xinli_screen._text import decode_text, join_text, text_at, text_where
+from xinli_screen.code_offsets import (
+    CodeOffsetError,
+    detect_code_offsets,
+    offset_message,
+    resolve_answer_values,
+    shift_for,
+)
 from xinli_screen.errors import PolicyDefinitionError, ResponseDataError, XinliScreenWarning
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import LoadedInstrument, load_instrument_with_hash
@@ -219,6 +226,21 @@ def _unreadable_critical(failures: pd.DataFrame, instruments: Sequence[Instrumen
     return out
 
 
+def _check_offsets(prepared: PreparedResponses, instruments: Sequence[Instrument],
+                   modes: Mapping[str, str]) -> list[Any]:
+    """Evidence of shifted codes; refused where the instrument's mode is ``auto`` (or a
+    问卷星 reading), warned about where the user chose ``code`` or a shift."""
+    found = detect_code_offsets(prepared.responses, prepared.failures, instruments)
+    decided = {"code", "shift-down", "shift-up"}
+    refuse = [f for f in found if modes[f.instrument] not in decided]
+    if refuse:
+        raise CodeOffsetError(offset_message(refuse))
+    for f in found:
+        warnings.warn(f"{f.evidence}; read as {modes[f.instrument]!r} as chosen "
+                      "(answer_values)", XinliScreenWarning, stacklevel=3)
+    return found
+
+
 def _provenance(
     loaded: Sequence[LoadedInstrument], policy: Any, inactive: list[str], extra: dict[str, Any]
 ) -> dict[str, Any]:
@@ -253,6 +275,7 @@ def screen(
     careless: bool | Mapping[str, float | None] = False,
     time_column: str | None = None,
     progress: Callable[[str], None] | None = None,
+    answer_values: str | Mapping[str, str] | None = None,
 ) -> ScreeningResult:
     """Score answer sheets and assign warning tiers with reasons.
 
@@ -301,6 +324,17 @@ def screen(
         protocols faster than ``seconds_per_item`` x items (default 2 s) or ``min_seconds``.
     progress : callable, optional
         Called with each stage name of :data:`STAGES` as it starts.
+    answer_values : str or mapping instrument id -> str, optional
+        How the numbers in item cells are read, for every instrument or per instrument
+        (:data:`xinli_screen.code_offsets.OFFSET_MODES`): ``auto`` (default) checks every
+        instrument for answers that look like its codes shifted by one
+        (:func:`xinli_screen.code_offsets.detect_code_offsets`) and refuses them with
+        :class:`~xinli_screen.code_offsets.CodeOffsetError`; ``code`` scores the numbers as
+        they are (a suspected offset is only warned about); ``shift-down`` subtracts 1 from
+        every number (a file coded 1-4 for a 0-3 instrument), ``shift-up`` adds 1. For a
+        问卷星 download ``text`` / ``sequence`` / ``code`` also say how its cells are read.
+        The choice and any evidence are recorded in the provenance (``answer_values``,
+        ``code_offsets``).
 
     Returns
     -------
@@ -320,6 +354,9 @@ def screen(
         instruments lack.
     ResponseDataError
         The id column or a mapped column is absent, or no item of an instrument has a column.
+    CodeOffsetError
+        (a ResponseDataError) With ``answer_values`` ``auto``: an instrument's answers look
+        like its codes shifted by one (the message names the instrument and the evidence).
     NormDefinitionError, NormMismatchError
         A norm table is malformed, or does not fit the instrument (other metric or scale).
 
@@ -344,7 +381,8 @@ def screen(
         object.__setattr__(result, "failures", locate_failures(result.failures, refs))
         return result
     missing_codes = tuple(missing_codes)
-    wjx = _wjx_input(data, instruments, id_column, columns, missing_codes)
+    wjx = _wjx_input(data, instruments, id_column, columns, missing_codes,
+                     answer_values if answer_values in ("text", "sequence", "code") else None)
     plan = None
     if wjx is not None:
         data, plan = wjx
@@ -353,7 +391,8 @@ def screen(
     result = screen_with_responses(
         data, instruments, id_column=id_column, columns=columns, policy=policy,
         missing_codes=missing_codes, lang=lang, norms=norms, group_columns=group_columns,
-        careless=careless, time_column=time_column, progress=progress)[0]
+        careless=careless, time_column=time_column, progress=progress,
+        answer_values=answer_values)[0]
     if plan is not None:
         result.provenance["input"] = plan.provenance
     return result
@@ -361,7 +400,8 @@ def screen(
 
 def _wjx_input(data: pd.DataFrame, instruments: Sequence[str | Path | Instrument],
                id_column: str | None, columns: Mapping[str, str] | None,
-               missing_codes: tuple[float, ...]) -> tuple[pd.DataFrame, Any] | None:
+               missing_codes: tuple[float, ...],
+               answer_values: str | None = None) -> tuple[pd.DataFrame, Any] | None:
     """A 问卷星 download read with pandas, prepared as the CLI prepares the file.
 
     :func:`xinli_screen.io.source.plan_input` (item and id columns guessed from the header
@@ -384,7 +424,7 @@ def _wjx_input(data: pd.DataFrame, instruments: Sequence[str | Path | Instrument
     insts = [i if isinstance(i, Instrument) else load_instrument(i) for i in instruments]
     plan = plan_input(data, {"format": "dataframe"}, insts,
                       column_map=ColumnMap(columns=dict(columns or {})), id_column=id_column,
-                      missing_codes=missing_codes)
+                      answer_values=answer_values, missing_codes=missing_codes)
     for note in plan.notes:
         if "guessed" in note:
             warnings.warn(note, XinliScreenWarning, stacklevel=3)
@@ -418,6 +458,7 @@ def screen_with_responses(
     careless: bool | Mapping[str, float | None] = False,
     time_column: str | None = None,
     progress: Callable[[str], None] | None = None,
+    answer_values: str | Mapping[str, str] | None = None,
 ) -> tuple[ScreeningResult, PreparedResponses]:
     """:func:`screen`, also returning the parsed item responses (streaming, statistics).
 
@@ -448,10 +489,12 @@ def screen_with_responses(
                                           normed=frozenset(tables))
     if any(i.level == "error" for i in issues):
         raise PolicyDefinitionError(issues)
+    modes = resolve_answer_values(answer_values, insts)
     step("parse")
     missing_codes = tuple(missing_codes)
     prepared = prepare_responses(data, insts, columns=columns, id_column=id_column,
-                                 missing_codes=missing_codes)
+                                 missing_codes=missing_codes, shifts=shift_for(modes, insts))
+    offsets = _check_offsets(prepared, insts, modes)
     step("score")
     scored = [score_with_bounds(prepared.responses, i) for i in insts]
     scores = pd.concat([sc for sc, _ in scored], axis=1)
@@ -520,6 +563,8 @@ def screen_with_responses(
     provenance = _provenance(loaded, pol, inactive, {
         "id_column": id_column,
         "missing_codes": [float(c) for c in missing_codes],
+        "answer_values": modes,
+        "code_offsets": [o.to_dict() for o in offsets],
         "column_map": dict(columns) if columns else None,
         "missing_item_columns": prepared.missing_columns,
         "unused_input_columns": prepared.unused_columns,

@@ -373,6 +373,27 @@ def _cell_number(value: Any) -> float:
         return np.nan
 
 
+def _shifted(data: pd.DataFrame,
+             shifts: Mapping[Any, tuple[float, frozenset[float]]]) -> pd.DataFrame:
+    """``data`` with ``shift`` added to the numbers of some columns (missing codes, text
+    labels and empty cells unchanged); a shallow copy, the other columns shared."""
+    out = data.copy(deep=False)
+    for column, (shift, missing) in shifts.items():
+        col = data[column]
+        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col):
+            x = col.to_numpy(dtype=float, na_value=np.nan)
+            keep = np.isnan(x) | np.isin(x, list(missing))
+            out[column] = np.where(keep, x, x + shift)
+            continue
+        uniques = pd.unique(col.dropna())
+        moved = {}
+        for u in uniques:
+            number = _cell_number(u)
+            moved[u] = u if np.isnan(number) or number in missing else number + shift
+        out[column] = col.map(moved).astype(object).where(col.notna(), None)
+    return out
+
+
 def _critical_notes(
     data: pd.DataFrame, responses: np.ndarray, item_ids: list[str],
     mapping: Mapping[str, Any], instruments: Sequence[Instrument], failures: pd.DataFrame,
@@ -492,6 +513,7 @@ def prepare_responses(
     columns: Mapping[str, str] | None = None,
     id_column: str | None = None,
     missing_codes: Iterable[float] = (),
+    shifts: Mapping[str, float] | None = None,
 ) -> PreparedResponses:
     """Map input columns to item ids and parse every cell into a code.
 
@@ -509,6 +531,10 @@ def prepare_responses(
         that only adds a question number (``1、学号`` for ``学号``) is accepted when unique.
     missing_codes : iterable of numbers
         Extra codes meaning "no answer" in this data set (e.g. 7 and 9 in NHANES).
+    shifts : mapping item id -> number, optional
+        Added to every numeric answer of the item before it is checked (``-1`` for a file
+        coded 1-4 for a 0-3 item; :func:`xinli_screen.code_offsets.shift_for`). Declared
+        missing codes and option labels are not shifted.
 
     Returns
     -------
@@ -559,6 +585,10 @@ def prepare_responses(
     n = len(data)
     item_ids = [i.id for inst in instruments for i in inst.items]
     scales = {i.id: inst.response_scale_of(i) for inst in instruments for i in inst.items}
+    if shifts:
+        data = _shifted(data, {mapping[i]: (d, extra | {float(c) for c in
+                                                        scales[i].missing_codes})
+                               for i, d in shifts.items() if i in mapping and d})
     numeric, text = _split_columns(data, item_ids, mapping, scales, extra)
     bad_cells: list[tuple[np.ndarray, str, Any, Any]] = []  # rows, item, column, code(s)
     # the ids (text normalising and hashing, in Arrow) are read on a second thread while

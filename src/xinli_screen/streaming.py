@@ -148,7 +148,7 @@ def screen_stream(
     chunk_rows: int = 200_000,
     column_map: ColumnMap | None = None,
     id_column: str | None = None,
-    answer_values: str | None = None,
+    answer_values: str | Mapping[str, str] | None = None,
     missing_codes: Sequence[float] = (),
     policy: str | Path = "default",
     lang: Literal["zh", "en"] = "zh",
@@ -204,8 +204,10 @@ def screen_stream(
     info: dict[str, Any] = {"format": path.suffix.lower().lstrip(".")}
     if path.suffix.lower() != ".parquet" and chunks is None:
         info["encoding"] = sniff_encoding(path)
+    wjx_values = answer_values if answer_values in ("auto", "text", "sequence", "code") else None
     plan = plan_input(first, info, insts, column_map=column_map, id_column=id_column,
-                      answer_values=answer_values, missing_codes=missing_codes)
+                      answer_values=wjx_values,  # type: ignore[arg-type]
+                      missing_codes=missing_codes)
     dups = (duplicate_ids(path, plan.id_column, chunk_rows) if plan.id_column and chunks is None
             else set())
     summaries: list[dict[str, Any]] = []
@@ -224,7 +226,8 @@ def screen_stream(
                 data, list(instruments), id_column=plan.id_column,
                 columns=plan.columns or None, policy=policy,
                 missing_codes=plan.missing_codes, lang=lang, norms=norms,
-                group_columns=group_columns, time_column=time_column)
+                group_columns=group_columns, time_column=time_column,
+                answer_values=answer_values)  # code offsets are judged chunk by chunk
         for w in caught:
             if issubclass(w.category, XinliScreenWarning):
                 messages.setdefault(str(w.message), None)

@@ -91,7 +91,8 @@ def _to_dask(data: Any, scheduler: str) -> Any:
 
 def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument], *,
                     chunk_rows: int, cmap: Any, id_column: str | None,
-                    answer_values: str | None, missing_code: list[float], policy: str,
+                    answer_values: str | dict[str, str] | None, missing_code: list[float],
+                    policy: str,
                     lang: str, norms: list[str], groups: dict[str, str],
                     time_column: str | None, output: Path | None, failures: Path | None,
                     bom: bool, stats: Path | None, stats_by: str | None) -> None:
@@ -203,6 +204,32 @@ def _resolve_blocks(cmap: ColumnMap, header: list[str], insts: list[Instrument],
     return replace(cmap, columns=columns, blocks={})
 
 
+def _answer_values(values: list[str] | None) -> str | dict[str, str] | None:
+    """``--answer-values`` as given: one MODE for every instrument, or ID=MODE pairs
+    (exit 2 for an unknown mode or a mix of both forms)."""
+    from xinli_screen.code_offsets import OFFSET_MODES
+
+    if not values:
+        return None
+    pairs = [v.partition("=") for v in values]
+    bad = [v for v, (_, eq, m) in zip(values, pairs, strict=True)
+           if (m if eq else v) not in OFFSET_MODES]
+    if bad:
+        fail(f"--answer-values: {', '.join(bad)}: a mode must be one of "
+             f"{', '.join(OFFSET_MODES)} (ID=MODE for one instrument)", ExitCode.USAGE)
+    if all(eq for _, eq, _ in pairs):
+        return {k: m for k, _, m in pairs}
+    if len(values) == 1:
+        return values[0]
+    fail("--answer-values: give one MODE for all instruments or ID=MODE per instrument",
+         ExitCode.USAGE)
+
+
+def _wjx_values(values: str | dict[str, str] | None) -> str | None:
+    """The part of ``--answer-values`` that says how a 问卷星 file's cells are read."""
+    return values if isinstance(values, str) and values in ANSWER_VALUES else None
+
+
 def load_instruments(names: list[str]) -> list[Instrument]:
     """Load the ``-i`` instruments, exiting 2 (unknown id / file) or 3 (bad definition)."""
     out = []
@@ -275,9 +302,12 @@ def score_command(
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help=f"Progress bar (default: on from {LARGE_FILE_ROWS} "
         "rows).")] = None,
-    answer_values: Annotated[str | None, typer.Option(
-        "--answer-values", help="How numbers in 问卷星 item cells are read: auto, sequence "
-        "(按序号: 1 = first option) or code (default: the map's answer_values, else auto).")
+    answer_values: Annotated[list[str] | None, typer.Option(
+        "--answer-values", help="How numbers in item cells are read, for all instruments or "
+        "per instrument (ID=MODE, repeatable): auto (check for codes shifted by one and "
+        "refuse them), code (score the numbers as they are), shift-down (subtract 1: a file "
+        "coded 1-4 for a 0-3 instrument), shift-up (add 1); for 问卷星 files also sequence "
+        "(按序号: 1 = first option) or text (default: the map's answer_values, else auto).")
     ] = None,
     bom: Annotated[bool, typer.Option(
         "--bom/--no-bom", help="CSV output starts with a UTF-8 byte-order mark (default: on, "
@@ -308,8 +338,7 @@ def score_command(
     """
     if lang not in {"zh", "en"}:
         fail("--lang must be zh or en", ExitCode.USAGE)
-    if answer_values is not None and answer_values not in ANSWER_VALUES:
-        fail(f"--answer-values must be one of {', '.join(ANSWER_VALUES)}", ExitCode.USAGE)
+    answer_values = _answer_values(answer_values)
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         fail(f"output {output} must end in one of {', '.join(OUTPUT_FORMATS)}", ExitCode.USAGE)
     if failures is not None and failures.suffix.lower() not in FAILURE_FORMATS:
@@ -359,12 +388,13 @@ def score_command(
             raw, info = read_table(input_file)
             cmap = _resolve_blocks(cmap, list(raw.columns), insts, input_file)
             plan = plan_input(raw, info, insts, column_map=cmap, id_column=id_column,
-                              answer_values=answer_values, missing_codes=missing_code or [])
+                              answer_values=_wjx_values(answer_values),
+                              missing_codes=missing_code or [])
             loaded = LoadedAnswers(apply_plan(raw, plan), plan, info)
             del raw
         else:
             loaded = load_answers(input_file, insts, column_map=cmap, id_column=id_column,
-                                  answer_values=answer_values,
+                                  answer_values=_wjx_values(answer_values),
                                   missing_codes=missing_code or [])
     except ResponseDataError as exc:
         fail(str(exc), ExitCode.DATA_PROBLEMS)
@@ -391,7 +421,8 @@ def score_command(
                                 columns=plan.columns or None, policy=policy,
                                 missing_codes=codes, lang=lang,  # type: ignore[arg-type]
                                 norms=norms or (), group_columns=groups or None,
-                                careless=careless, time_column=time_column)
+                                careless=careless, time_column=time_column,
+                                answer_values=answer_values)
                 prepared = None
             else:
                 result, prepared = screen_with_responses(
@@ -399,7 +430,8 @@ def score_command(
                     columns=plan.columns or None, policy=policy,
                     missing_codes=codes, lang=lang,  # type: ignore[arg-type]
                     norms=norms or (), group_columns=groups or None,
-                    careless=careless, time_column=time_column, progress=step)
+                    careless=careless, time_column=time_column, progress=step,
+                    answer_values=answer_values)
         except FileNotFoundError as exc:
             fail(str(exc), ExitCode.USAGE)
         except (InstrumentDefinitionError, PolicyDefinitionError, NormDefinitionError) as exc:
