@@ -327,7 +327,7 @@ def charts(report: GroupReport, lang: str = "zh") -> dict[str, list[dict[str, st
 
     Returns
     -------
-    dict wave -> list of {"alt", "uri"}
+    dict wave -> list of {"title", "alt", "uri"}
         ``uri``: ``data:image/svg+xml;base64,...`` (:mod:`xinli_screen.report._charts`).
     """
     from xinli_screen.plotting import TIER_COLOURS
@@ -346,7 +346,7 @@ def charts(report: GroupReport, lang: str = "zh") -> dict[str, list[dict[str, st
             labels: Sequence[str] = [_short_label(report, r, lang) for _, r in rows.iterrows()]
             uri = bar_chart(labels, _series(report, rows, lang), text["rate_axis"],
                             colours=colours, hidden_note=HIDDEN_NOTE[lang])
-            found.append({"alt": f"{title} {name}", "uri": uri})
+            found.append({"title": title, "alt": f"{title} {name}", "uri": uri})
         out[name] = found
     return out
 
