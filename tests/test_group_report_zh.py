@@ -134,8 +134,9 @@ def _relations_from_labels(pub: pd.DataFrame) -> list[list[tuple[int, int]]]:
 
 
 def _attack(pub: pd.DataFrame, truth: pd.DataFrame) -> list[str]:
-    """Hidden cells whose value is the same in every table consistent with what is shown
-    (shown cells, row and column relations, counts >= 0, cut-off <= its shown n:)."""
+    """Hidden cells holding one pupil or more whose value is the same in every table
+    consistent with what is shown (shown cells, row and column relations, counts >= 0,
+    cut-off <= its shown n:)."""
     cols = ["n", *[f"count:{t}" for t in TIER_ORDER], f"count:{CUT}"]
     unknown = [(r, c) for r in range(len(pub)) for c in cols if pub.iloc[r][c] == HIDDEN]
     if not unknown:
@@ -181,7 +182,7 @@ def _attack(pub: pd.DataFrame, truth: pd.DataFrame) -> list[str]:
         if hi.status == 3:  # unbounded: nothing shown above it (the total hidden too)
             continue
         assert lo.fun - 1e-6 <= truth.iloc[r][c] <= -hi.fun + 1e-6
-        if -hi.fun - lo.fun < 0.5:
+        if -hi.fun - lo.fun < 0.5 and truth.iloc[r][c] > 0:  # a forced 0 tells no pupil
             leaks.append(f"row {r} ({pub.iloc[r]['level']}) {c} = {truth.iloc[r][c]}")
     return leaks
 
@@ -231,6 +232,16 @@ def test_a_small_school_cannot_be_recovered_from_the_district_total() -> None:
     assert _attack(pub, group_counts(t, BY)) == []
     small = pub[(pub["school"] == "小校") & (pub["level"] == "subtotal") & (pub["depth"] == 1)]
     assert small["count:district"].tolist() == [HIDDEN]
+
+
+def test_a_zero_total_is_not_hidden_to_protect_zeros() -> None:
+    """Hidden 0s that a shown 0 forces are no disclosure: the total stays shown."""
+    t = pd.DataFrame({"grade": ["初一"] * 7 + ["四年级"] * 3, "class": ["1班"] * 10,
+                      "warning_tier": ["none"] * 6 + ["school"] * 4})
+    pub = build_group_report({"w": t}, ["grade", "class"]).waves["w"]
+    assert pub.iloc[-1]["n"] == 10 and pub.iloc[-1]["count:district"] == 0
+    assert pub.iloc[-1]["count:school"] == 4
+    assert (pub.iloc[:-1]["count:school"] == HIDDEN).all()
 
 
 # -- what a person reads ---------------------------------------------------------------------

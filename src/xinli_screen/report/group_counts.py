@@ -38,8 +38,10 @@ from a shown subtotal. The method:
    hidden cell by combining relations. :func:`recomputable` finds every such cell exactly:
    one linear programme finds the hidden cells that the bounds force to their bound, then the
    null space of the relations (with those cells fixed) shows which hidden cells are
-   determined. For each one, a further cell in one of its relations is hidden and steps 2-3
-   repeat until the audit finds nothing;
+   determined. For each one holding a count of one or more, a further cell in one of its
+   relations is hidden and steps 2-3 repeat until the audit finds nothing. (A hidden 0 that
+   the shown cells force to 0, e.g. the classes of a school whose shown 区级 subtotal is 0,
+   says only what the shown zero says: it is left alone rather than hiding the total.)
 4. 无预警 (``count:none``) is "the rest" of its row: during steps 2-3 it is an unknown (so a
    hidden 区级 count is protected within its row by it, not by hiding 校级), protected like
    any cell only when it is small itself or was hidden to protect another; at the end it is
@@ -211,6 +213,11 @@ def group_counts(table: pd.DataFrame, by: Sequence[str], *, weight: str | None =
     ------
     KeyError
         A grouping or weight column is absent.
+
+    References
+    ----------
+    Kish, L. (1965). *Survey Sampling*, section 8.2 (effective sample size of a weighted
+    mean). Wiley. Intervals: :func:`wilson_interval`.
     """
     by = list(by)
     missing = [c for c in [*by, *([weight] if weight else [])] if c not in table.columns]
@@ -490,6 +497,15 @@ def suppress(counts: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
     -------
     DataFrame of bool, columns ``n`` and every ``count:*``, same index as ``counts``
         True = hidden.
+
+    References
+    ----------
+    Hundepool, A. et al. (2012). *Statistical Disclosure Control*, ch. 4 (tabular data:
+    primary and secondary cell suppression, linked and hierarchical tables, auditing a
+    suppression pattern by linear programming). Wiley.
+    de Wolf, P.-P. (2002). HiTaS: a heuristic approach to cell suppression in hierarchical
+    tables. In *Inference Control in Statistical Databases*, LNCS 2316, 74-82 (each subtotal
+    and the rows under it treated as one small table).
     """
     rel = relations(counts)
     values = counts[rel.columns].to_numpy(dtype=float)
@@ -561,7 +577,7 @@ def suppress(counts: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
     for _ in range(values.size + 1):
         spread()
         pinned = audit()
-        leaks = np.argwhere(pinned & ~slack)
+        leaks = np.argwhere(pinned & ~slack & (values > 0))
         if not len(leaks):
             hidden &= ~(pinned & slack)  # 无预警 that follows from what is shown: shown
             break
