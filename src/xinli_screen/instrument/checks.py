@@ -331,20 +331,16 @@ def _vector_results(inst: Instrument) -> Iterator[Finding]:
                        f"the key gives {got_band!r}", (*where, "expected_bands", scale_id),
                        "error")
         given = tv.model_fields_set  # flags are compared only when the vector states them
-        checks = validity_flags(scores, inst)
-        fired_checks = [c.id for c in inst.validity_checks
-                        if _fired(checks.loc[0, f"{inst.id}.{c.id}"])]
-        if "expected_validity" in given and sorted(fired_checks) != sorted(tv.expected_validity):
-            yield ("test-vector-validity", f"{label}: expected validity checks "
-                   f"{list(tv.expected_validity)}, fired {fired_checks}",
-                   (*where, "expected_validity"), "error")
-        flags = critical_item_flags(frame, inst)
-        fired = [c.id for c in inst.critical_items
-                 if _fired(flags.loc[0, f"{inst.id}.{c.id}"])]
-        if "expected_critical" in given and sorted(fired) != sorted(tv.expected_critical):
-            yield ("test-vector-critical", f"{label}: expected critical items "
-                   f"{list(tv.expected_critical)}, fired {fired}",
-                   (*where, "expected_critical"), "error")
+        for key, code, what, flags, declared in (
+                ("expected_validity", "test-vector-validity", "validity checks",
+                 validity_flags(scores, inst), inst.validity_checks),
+                ("expected_critical", "test-vector-critical", "critical items",
+                 critical_item_flags(frame, inst), inst.critical_items)):
+            fired = [c.id for c in declared if _fired(flags.loc[0, f"{inst.id}.{c.id}"])]
+            expected = list(getattr(tv, key))
+            if key in given and sorted(fired) != sorted(expected):
+                yield (code, f"{label}: expected {what} {expected}, fired {fired}",
+                       (*where, key), "error")
 
 
 def _fired(value: object) -> bool:
