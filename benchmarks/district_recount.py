@@ -19,8 +19,9 @@ policy files (``yaml.safe_load``); the arithmetic and the rules are this file's 
   critical item (active in the instrument, or listed in ``enable_critical_items``) is met;
   order none < class < school < district;
 * review status: ``retest`` when a validity check fires (MHT lie >= 7) or the sheet was too
-  fast (``所用时间`` under 2 s per item of the form), else ``pending_review`` above none, else
-  ``not_required``;
+  fast (``所用时间`` under 2 s per item of the form), else ``pending_review`` above none or when
+  a critical item the policy uses is unanswered (unless ``unknown_critical_item: none``;
+  docs/policy.md, critical-item states), else ``not_required``;
 * double submissions (rule ``first_complete``): among the rows of one 学号 in submission order
   (提交答卷时间, then 序号), the first row with every item of every non-optional scale answered
   is kept, else the first row; rows without a 学号 are not pupils.
@@ -255,6 +256,18 @@ class Evaluator:
         raise ValueError(f"condition not recounted: {cond}")
 
 
+def unknown_critical(scored: Mapping[str, Scored], policy: Mapping[str, Any],
+                     n: int) -> np.ndarray:
+    """Rows where a critical item the policy uses (active or enabled) has no answer."""
+    out = np.zeros(n, dtype=bool)
+    enabled = set(policy.get("enable_critical_items") or [])
+    for inst, s in scored.items():
+        for crit in s.definition.get("critical_items", []):
+            if crit.get("active", True) or f"{inst}.{crit['id']}" in enabled:
+                out |= np.isnan(s.codes[crit["item"]].to_numpy(dtype=float))
+    return out
+
+
 def tiers(scored: Mapping[str, Scored], policy: Mapping[str, Any], n: int) -> np.ndarray:
     """Tier rank (0-3) per row: rules that are true, critical items at least their tier."""
     rank = np.zeros(n, dtype=int)
@@ -324,7 +337,10 @@ def recount_part(path: Path, form: Mapping[str, Any], policy: Mapping[str, Any],
     lie = validity_fired(scored)
     with np.errstate(invalid="ignore"):
         fast = seconds(frame[form.get("time_column", "所用时间")]) < 2 * n_items
-    review = np.where(lie | fast, "retest", np.where(rank > 0, "pending_review",
+    unknown = (unknown_critical(scored, policy, n)
+               if policy.get("unknown_critical_item", "pending_review") == "pending_review"
+               else np.zeros(n, dtype=bool))
+    review = np.where(lie | fast, "retest", np.where((rank > 0) | unknown, "pending_review",
                                                      "not_required"))
     ids = frame[_column(frame, form["id_column"])].fillna("").astype(str).str.strip()
     return pd.DataFrame({
