@@ -21,7 +21,15 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
+from xinli_screen.archive.audit_chain import (
+    GENESIS,
+    canonical_detail,
+    chain_hash,
+    commit_pupil,
+    key_fingerprint,
+)
 from xinli_screen.archive.models import (
+    ArchiveMeta,
     AuditEvent,
     Result,
     Wave,
@@ -84,6 +92,19 @@ def archive_url(target: str | Path) -> str:
     return "sqlite:///" + str(Path(text).expanduser().resolve())
 
 
+def _private_sqlite_file(url: str) -> None:
+    """Create a new SQLite archive file readable by its owner only (0600) before SQLite
+    creates it with the process umask (an existing file keeps its mode)."""
+    import os
+
+    if not url.startswith("sqlite:///") or url in ("sqlite:///", "sqlite:///:memory:"):
+        return
+    path = Path(url[len("sqlite:///"):])
+    if not path.exists() and path.parent.is_dir():
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -118,7 +139,10 @@ class _StoreBase:
                  policy: str | Path | Policy = "default",
                  clock: Callable[[], str] | None = None) -> None:
         self.url = archive_url(target)
-        self.engine: Engine = create_engine(self.url)
+        _private_sqlite_file(self.url)
+        # hide_parameters: a database error's text never carries the row values (ids,
+        # critical items, reasons quoting answers), only the statement
+        self.engine: Engine = create_engine(self.url, hide_parameters=True)
         self.key = key
         self._policy = load_policy(policy)
         loaded = self._policy.policy
@@ -151,8 +175,42 @@ class _StoreBase:
     # -- helpers ----------------------------------------------------------------------------
     def _audit(self, s: Session, actor: str, event: str, *, wave: str | None = None,
                pupil_key: str | None = None, **detail: Any) -> None:
-        s.add(AuditEvent(at=self.clock(), actor=actor, event=event, wave=wave,
-                         pupil_key=pupil_key, detail={k: _plain(v) for k, v in detail.items()}))
+        """Append one entry to the hash-chained audit trail (within the caller's
+        transaction; the chain head is read with a row lock)."""
+        plain = canonical_detail({k: _plain(v) for k, v in detail.items()})
+        at = self.clock()
+        commit, salt = commit_pupil(pupil_key)
+        head = s.scalar(select(ArchiveMeta).where(ArchiveMeta.name == "audit_head")
+                        .with_for_update())
+        prev = head.value if head is not None else GENESIS
+        chain = chain_hash(prev, at=at, actor=actor, event=event, wave=wave,
+                           pupil_commit=commit, detail=plain)
+        s.add(AuditEvent(at=at, actor=actor, event=event, wave=wave, pupil_key=pupil_key,
+                         detail=plain, chain=chain, pupil_commit=commit, pupil_salt=salt))
+        if head is None:
+            s.add(ArchiveMeta(name="audit_head", value=chain))
+        else:
+            head.value = chain
+        s.flush()
+
+    def _check_key(self, s: Session, *, record: bool = False) -> None:
+        """Refuse a pseudonymisation key other than the one the archive was written with;
+        with ``record``, remember this key's fingerprint when none is stored yet."""
+        if self.key is None:
+            return
+        mine = key_fingerprint(self.key)
+        stored = s.get(ArchiveMeta, "key_fingerprint")
+        if stored is None:
+            if record:
+                s.add(ArchiveMeta(name="key_fingerprint", value=mine))
+            return
+        if stored.value != mine:
+            from xinli_screen.privacy import PrivacyKeyError
+
+            raise PrivacyKeyError(
+                f"this key (fingerprint {mine[:12]}) is not the key the archive's pseudonyms "
+                f"were made with (fingerprint {stored.value[:12]}); with another key every "
+                "pupil's file would split in two. Use the archive's key")
 
     def _wave(self, s: Session, name: str) -> Wave:
         wave = s.scalar(select(Wave).where(Wave.name == name))
@@ -171,6 +229,7 @@ class _StoreBase:
             if s.scalar(select(func.count()).select_from(Result)
                         .where(Result.pupil_key == key)):
                 return key
+        self._check_key(s)
         pseudo = s.scalar(select(func.count()).select_from(Wave).where(Wave.pseudonymised))
         hint = (" (the archive holds pseudonymised ids: give the key, e.g. XINLI_HMAC_KEY)"
                 if pseudo and self.key is None else "")

@@ -17,6 +17,12 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from xinli_screen.archive.at_rest import (
+    DEFAULT_ATTRIBUTES,
+    allowed_attributes,
+    engine_columns,
+    refuse_sensitive,
+)
 from xinli_screen.archive.base import (
     NAME_COLUMNS,
     ArchiveError,
@@ -39,6 +45,10 @@ if TYPE_CHECKING:
     from xinli_screen.wave.run import WaveRun
 
 __all__: list[str] = []
+
+
+#: Longest pupil id the archive stores (``results.pupil_key`` is VARCHAR(128)).
+_MAX_ID = 128
 
 
 class _Importing(_StoreBase):
@@ -82,8 +92,11 @@ class _Importing(_StoreBase):
             Pupil attributes joined on the id column (school, grade, class ...), text cells.
             Name columns (:data:`NAME_COLUMNS`) are kept only with ``keep_names``.
         attributes : sequence of str, optional
-            Columns of ``table`` or ``roster`` stored as attributes (default: every roster
-            column, and ``school``/``grade``/``class``/学校/年级/班级 when in ``table``).
+            Columns of ``table`` or ``roster`` stored as attributes (default:
+            :data:`~xinli_screen.archive.at_rest.DEFAULT_ATTRIBUTES`, i.e. school, grade,
+            class, sex and their Chinese headers). Identity numbers, phone numbers and IP
+            addresses are refused (:func:`~xinli_screen.archive.at_rest.refuse_sensitive`).
+            Of ``table`` only the engine's result columns are stored.
         pseudonymise_ids : bool
             Store the HMAC pseudonym instead of the id (needs ``key``).
         keep_names : bool
@@ -106,7 +119,8 @@ class _Importing(_StoreBase):
         ------
         ArchiveError
             No id column; a policy that is not the one the results were scored with, or not
-            the wave's frozen policy.
+            the wave's frozen policy; an attribute holding identity numbers, phone numbers
+            or IP addresses; a pupil id longer than 128 characters.
         PrivacyKeyError
             ``pseudonymise_ids`` without a key.
         """
@@ -135,20 +149,22 @@ class _Importing(_StoreBase):
             rost = roster.astype(object)
             names = [c for c in rost.columns if str(c).strip().lower() in NAME_COLUMNS]
             name_col = names[0] if names else None
-            cols = [c for c in (attributes or rost.columns)
-                    if c in rost.columns and c != id_column and c not in names]
+            chosen = list(attributes) if attributes else allowed_attributes(rost.columns)
+            cols = [c for c in chosen if c in rost.columns and c != id_column and c not in names]
+            refuse_sensitive(rost, cols, where=f"roster for {source_name}")
             attr_map = {str(c): str(c) for c in cols}
         matched = match_roster(sheets, rost, roster_id=id_column, attributes=attr_map or None,
                                name_column=None)
         attrs = matched[list(attr_map)].copy() if attr_map else pd.DataFrame(index=frame.index)
-        for c in (attributes or ("school", "grade", "class", "学校", "年级", "班级")):
+        for c in (attributes or DEFAULT_ATTRIBUTES):
             if c in frame.columns and c not in attrs.columns and c != id_column:
+                refuse_sensitive(frame, [c], where=source_name)
                 attrs[c] = frame[c]
         names_out = pd.Series(None, index=frame.index, dtype=object)
         if keep_names and rost is not None and name_col is not None:
             lookup = rost.assign(_k=rost[id_column].astype(str)).drop_duplicates("_k")
             names_out = matched["pupil_key"].map(lookup.set_index("_k")[name_col])
-        data = frame.drop(columns=[id_column])
+        data = frame[engine_columns(c for c in frame.columns if c != id_column)]
         status = (data["status"].astype(str).to_numpy() if "status" in data.columns
                   else np.full(len(data), "scored"))
         extra = pd.DataFrame({"part": part, "file_row": sheets["file_row"],
@@ -203,11 +219,12 @@ class _Importing(_StoreBase):
             sheets = sp.sheets.copy()
             attrs = pd.DataFrame({a: sheets[a] for a in names if a in sheets.columns},
                                  index=sheets.index)
+            refuse_sensitive(attrs, attrs.columns, where=f"part {sp.part.part_name}")
             if not keep_names or "name" not in sheets.columns:
                 sheets["name"] = None
             id_col = sp.result.provenance.get("id_column")
-            data = sp.result.table.drop(columns=[c for c in (id_col,)
-                                                 if c and c in sp.result.table.columns])
+            data = sp.result.table[engine_columns(c for c in sp.result.table.columns
+                                                  if c != id_col)]
             imports.append(self._part_import(
                 sheets.drop(columns=[a for a in names if a in sheets.columns]), data, attrs,
                 name=sp.part.part_name, form=sp.part.form, kind=sp.part.kind,
@@ -240,6 +257,12 @@ class _Importing(_StoreBase):
         if pseudonymise_ids and self.key is not None:
             real = ~keys.str.startswith("NOID-")
             keys = keys.where(~real, pseudonymise(keys.where(real, ""), self.key))
+        too_long = np.flatnonzero(keys.str.len().to_numpy() > _MAX_ID)
+        if len(too_long):
+            rows = ", ".join(str(int(sheets["file_row"].iat[k])) for k in too_long[:10])
+            raise ArchiveError(f"part {name!r}: {len(too_long)} pupil id(s) longer than "
+                               f"{_MAX_ID} characters (file row(s) {rows}); an id column "
+                               "holding other text? Nothing was stored")
         records = _records(data)
         attr_records = _records(attrs)
         if content_sha256 is None:
@@ -279,6 +302,8 @@ class _Importing(_StoreBase):
             policy_text = path.read_text(encoding="utf-8") if path.is_file() else ""
         now = self.clock()
         with Session(self.engine) as s, s.begin():
+            if pseudonymised:
+                self._check_key(s, record=True)
             row = s.scalar(select(Wave).where(Wave.name == wave))
             if row is None:
                 seq = (s.scalar(select(func.max(Wave.seq))) or 0) + 1

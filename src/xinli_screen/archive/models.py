@@ -17,7 +17,11 @@ Tables (schema created and upgraded by the Alembic migrations in ``migrations/``
   nothing.
 - ``actions``: interview, parent contact, referral, return to school, other (with
   ``on_date`` and ``source_key`` as for reviews).
-- ``audit``: append-only trail of every change and every report (who, when, what).
+- ``audit``: append-only trail of every change and every report (who, when, what),
+  hash-chained (``chain``; :mod:`xinli_screen.archive.audit_chain`) so that an edited,
+  inserted or removed entry is detected; the pupil is bound to an entry by a salted
+  commitment (``pupil_commit``), so erasing a pupil keeps the chain whole.
+- ``archive_meta``: the pseudonymisation key's fingerprint and the head of the audit chain.
 
 Times are ISO-8601 UTC text, the same on SQLite and PostgreSQL.
 """
@@ -29,7 +33,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ACTION_KINDS", "Action", "AuditEvent", "Base", "Part", "Result", "Review", "Wave"]
+__all__ = ["ACTION_KINDS", "Action", "ArchiveMeta", "AuditEvent", "Base", "Part", "Result",
+           "Review", "Wave"]
 
 #: Kinds of follow-up action, with their Chinese wording.
 ACTION_KINDS: dict[str, str] = {
@@ -160,3 +165,15 @@ class AuditEvent(Base):
     wave: Mapped[str | None] = mapped_column(String(100), nullable=True)
     pupil_key: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    chain: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pupil_commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pupil_salt: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class ArchiveMeta(Base):
+    """Facts about the archive itself: the pseudonymisation key's fingerprint, the head of
+    the audit chain."""
+
+    __tablename__ = "archive_meta"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

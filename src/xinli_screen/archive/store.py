@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from xinli_screen.archive.audit_chain import AuditVerification, verify_chain
 from xinli_screen.archive.base import (
     NAME_COLUMNS,
     ArchiveError,
@@ -35,6 +36,7 @@ from xinli_screen.archive.importing import _Importing
 from xinli_screen.archive.models import (
     ACTION_KINDS,
     Action,
+    ArchiveMeta,
     AuditEvent,
     Part,
     Result,
@@ -403,6 +405,21 @@ class ArchiveStore(_Importing, _FollowUp):
         return pd.DataFrame(rows, columns=["at", "actor", "event", "wave", "pupil_key",
                                            "detail"])
 
+    def verify_audit(self) -> AuditVerification:
+        """Check the hash chain of the audit trail
+        (:func:`~xinli_screen.archive.audit_chain.verify_chain`).
+
+        Returns
+        -------
+        AuditVerification
+            ``ok``, the entries read and verified, those written before the chain existed,
+            the head, and one line per break (by entry number, never a pupil).
+        """
+        with Session(self.engine) as s:
+            head = s.get(ArchiveMeta, "audit_head")
+            return verify_chain(s.scalars(select(AuditEvent).order_by(AuditEvent.id)),
+                                head.value if head is not None else None)
+
     def counts(self) -> dict[str, int]:
         """Row counts of every table (to check that an operation changed nothing)."""
         with Session(self.engine) as s:
@@ -425,7 +442,9 @@ class ArchiveStore(_Importing, _FollowUp):
     def delete_pupil(self, pupil_id: str, *, by: str) -> dict[str, int]:
         """Erase one pupil's results, reviews and actions, and their key from the audit trail.
 
-        The deletion itself is audited without the id (only the counts removed).
+        The deletion itself is audited without the id (only the counts removed). The audit
+        entries keep their salted commitment (the salt goes with the key), so the hash chain
+        stays whole and nothing links them to the id any more.
 
         Returns
         -------
@@ -443,7 +462,7 @@ class ArchiveStore(_Importing, _FollowUp):
                 res = s.execute(delete(model).where(model.pupil_key == key))
                 removed[model.__tablename__] = int(res.rowcount or 0)
             res = s.execute(update(AuditEvent).where(AuditEvent.pupil_key == key)
-                            .values(pupil_key=None))
+                            .values(pupil_key=None, pupil_salt=None))
             removed["audit_entries_unlinked"] = int(res.rowcount or 0)
             self._audit(s, by, "delete_pupil", **removed)
         return removed

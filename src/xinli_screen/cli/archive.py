@@ -41,8 +41,9 @@ def import_command(
         "--roster", help="CSV/XLSX with the id column and school, grade, class ... columns.")
     ] = None,
     attributes: Annotated[str | None, typer.Option(
-        "--attributes", help="Comma-separated roster columns to store (default: all but "
-        "names).")] = None,
+        "--attributes", help="Comma-separated roster columns to store (default: school, "
+        "grade, class, sex / 学校, 年级, 班级, 性别). Identity numbers, phone numbers and IP "
+        "addresses are refused.")] = None,
     pseudonymise: Annotated[bool, typer.Option(
         "--pseudonymise", help="Store HMAC pseudonyms instead of ids (key: XINLI_HMAC_KEY or "
         "--key-file; never stored).")] = False,
@@ -140,6 +141,29 @@ def audit_command(
         from xinli_screen.io.writers import csv_safe
 
         csv_safe(table).to_csv(output, index=False, encoding="utf-8-sig")
+
+
+@app.command("verify")
+def verify_command(archive: ArchiveOpt = "xinli-archive.db") -> None:
+    """Check the audit trail's hash chain: an entry edited, inserted or removed in the
+    database is found. Prints the head of the chain: note it down (e.g. in the wave's paper
+    file) to detect later removal of the last entries.
+
+    Exit codes: 0 intact, 1 the chain is broken (the entries are named by number).
+
+    Example: xinli-screen archive verify --archive district.db
+    """
+    store = open_store(archive)
+    result = guarded(store.verify_audit)
+    store.close()
+    stderr.print(f"audit trail: {result.entries} entries, {result.verified} verified, "
+                 f"{result.before_chain} written before the chain existed (not covered); "
+                 f"head {result.head}", markup=False)
+    for problem in result.problems:
+        stderr.print(f"  BROKEN: {problem}", markup=False)
+    if not result.ok:
+        raise typer.Exit(int(ExitCode.DATA_PROBLEMS))
+    stderr.print("intact", markup=False)
 
 
 @app.command("export")
