@@ -152,6 +152,15 @@ class Cutoff(_Frozen):
     source: str = Field(description="paper, manual, page or table the cut-off comes from")
 
 
+class Retest(_Frozen):
+    """A published test-retest reliability of a scale (used by the reliable change index)."""
+
+    r: float = Field(gt=0, lt=1)
+    interval_days: int | None = Field(None, ge=1)
+    n: int | None = Field(None, ge=2)
+    source: str = Field(description="paper, table or page the value comes from")
+
+
 class ItemFilter(_Frozen):
     """Which keyed answers count, e.g. SCL-90 positive items: ``{op: ">=", value: 2}``."""
 
@@ -196,6 +205,7 @@ class Scale(_Frozen):
     role: Literal["scale", "validity"] = "scale"
     bands: tuple[Band, ...] = ()
     cutoffs: tuple[Cutoff, ...] = ()
+    retest: Retest | None = Field(None, description="test-retest reliability, for reliable change")
     loinc: str | None = None
     source: str | None = None
 

@@ -18,7 +18,10 @@ one-wave function):
    ``tier_changed`` sets the reviewer's tier, ``closed`` closes the file.
 
 3. :func:`run_history` runs both over several waves in order, feeding each wave's effective
-   tiers into the next.
+   tiers into the next. Before that, it adds each wave's reliable change since the pupil's
+   previous wave (``change.{scale}.*`` columns, :mod:`xinli_screen.evaluation.change`,
+   configured by ``history.change``), which the ``history.rules`` of the policy can test with
+   change conditions (``{change: phqa.total, is: reliable_deterioration}``).
 
 No function here logs or raises with a pupil id.
 """
@@ -30,7 +33,21 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from xinli_screen.policy.models import TIER_ORDER, HistoryRules
+from xinli_screen.policy.models import (
+    TIER_ORDER,
+    AllOf,
+    AnyOf,
+    AtLeast,
+    BandCondition,
+    ChangeCondition,
+    ChangeRules,
+    ColumnCondition,
+    Condition,
+    CutoffCondition,
+    HistoryRules,
+    ScaleCondition,
+    condition_leaves,
+)
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -38,7 +55,9 @@ __all__ = [
     "REVIEW_STATUS_LABELS",
     "apply_history",
     "apply_reviews",
+    "evaluate_stored",
     "run_history",
+    "wave_change",
 ]
 
 #: Review outcomes a person can record, with their Chinese wording.
@@ -77,6 +96,152 @@ def _join(old: np.ndarray, new: str, where: np.ndarray) -> np.ndarray:
 def _label(rank: int, labels: Mapping[str, str] | None) -> str:
     tier = TIER_ORDER[rank]
     return f"{labels[tier]} ({tier})" if labels and tier in labels else tier
+
+
+_CMP = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less,
+        "==": np.equal}
+_CMP_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}
+
+
+def _num_text(x: np.ndarray) -> np.ndarray:
+    return np.array([f"{v:.2f}".rstrip("0").rstrip(".") if v == v else "" for v in x],
+                    dtype=object)
+
+
+def evaluate_stored(cond: Condition, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluate a policy condition on stored results (the history stage's evidence).
+
+    Parameters
+    ----------
+    cond : Condition
+        ``change``, ``scale``, ``band``, ``cutoff`` and ``column`` leaves combined with
+        ``all`` / ``any`` / ``at_least``. ``column`` reads ``attr.{column}`` (roster
+        attribute) or the column itself; ``item`` conditions are never true here (answers
+        are not stored).
+    table : DataFrame, shape (n, ...)
+        One wave's stored results with the ``change.*`` columns of :func:`wave_change`.
+
+    Returns
+    -------
+    (true, evidence) : ndarray of bool, shape (n,); ndarray of str, shape (n,)
+        Whether the condition holds (unknown counts as not true) and, where true, the
+        evidence text (e.g. ``phqa.total RCI = 2.31 (reliable_deterioration)``).
+    """
+    n = len(table)
+    empty = np.full(n, "", dtype=object)
+    if isinstance(cond, (AllOf, AnyOf, AtLeast)):
+        kids = cond.all if isinstance(cond, AllOf) else (
+            cond.any if isinstance(cond, AnyOf) else cond.of)
+        parts = [evaluate_stored(k, table) for k in kids]
+        count = np.sum([t for t, _ in parts], axis=0)
+        need = (len(parts) if isinstance(cond, AllOf) else 1 if isinstance(cond, AnyOf)
+                else cond.at_least)
+        true = count >= need
+        ev = empty.copy()
+        for t, e in parts:
+            ev = np.where(t & (ev != ""), ev + "; " + e, np.where(t, e, ev))
+        return true, np.where(true, ev, "")
+    if isinstance(cond, ChangeCondition):
+        clinical = cond.is_.startswith("clinically_significant")
+        col = f"change.{cond.change}.{'clinical' if clinical else 'status'}"
+        if col not in table.columns:
+            return np.zeros(n, bool), empty
+        true = (table[col].astype(object) == cond.is_).to_numpy(dtype=bool)
+        rci = pd.to_numeric(table.get(f"change.{cond.change}.rci"), errors="coerce")
+        rci_text = _num_text(np.asarray(rci, dtype=float))
+        return true, np.where(true, f"{cond.change} RCI = " + rci_text + f" ({cond.is_})", "")
+    if isinstance(cond, ScaleCondition):
+        col = cond.scale if cond.metric == "score" else f"{cond.scale}.{cond.metric}"
+        if col not in table.columns:
+            return np.zeros(n, bool), empty
+        x = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            true = _CMP[cond.op](x, cond.value) & ~np.isnan(x)
+        text = f"{col} = " + _num_text(x) + f" {_CMP_TEXT[cond.op]} {cond.value:g}"
+        return true, np.where(true, text, "")
+    if isinstance(cond, BandCondition):
+        col = f"{cond.band}.band"
+        if col not in table.columns:
+            return np.zeros(n, bool), empty
+        band = table[col].astype(object)
+        true = band.isin(cond.in_).to_numpy(dtype=bool)
+        return true, np.where(true, f"{cond.band} band = " + band.astype(str).to_numpy(
+            dtype=object), "")
+    if isinstance(cond, CutoffCondition):
+        if cond.cutoff not in table.columns:
+            return np.zeros(n, bool), empty
+        true = table[cond.cutoff].map(lambda v: v is True or v is np.True_).to_numpy(bool)
+        return true, np.where(true, cond.cutoff, "")
+    if isinstance(cond, ColumnCondition):
+        col = (f"attr.{cond.column}" if f"attr.{cond.column}" in table.columns
+               else cond.column)
+        if col not in table.columns:
+            return np.zeros(n, bool), empty
+        raw = table[col]
+        if isinstance(cond.value, str):
+            text = raw.astype("string").str.strip()
+            eq = (text == cond.value.strip()).fillna(False).to_numpy(dtype=bool)
+            known = text.notna().to_numpy() & (text != "").fillna(False).to_numpy()
+            true = known & (eq if cond.op == "==" else ~eq)
+            return true, np.where(true, f"{cond.column} = " + text.fillna("").to_numpy(
+                dtype=object), "")
+        x = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            true = _CMP[cond.op](x, float(cond.value)) & ~np.isnan(x)
+        return true, np.where(true, f"{cond.column} = " + _num_text(x), "")
+    return np.zeros(n, bool), empty  # item conditions: answers are not stored
+
+
+def wave_change(current: pd.DataFrame, earlier: pd.DataFrame, rules: ChangeRules,
+                named: tuple[str, ...] = (), *, id_column: str = "pupil_id") -> pd.DataFrame:
+    """Reliable change of one wave since each pupil's previous wave (``change.*`` columns).
+
+    Parameters
+    ----------
+    current : DataFrame, shape (n, ...)
+        One wave's stored results (``id_column``, score and cut-off columns).
+    earlier : DataFrame, shape (m, ...)
+        The earlier waves' results with ``wave_seq``; each pupil's latest row is the
+        previous score, the first wave gives the SD.
+    rules : ChangeRules
+    named : tuple of str
+        Scales named by change conditions (always followed).
+
+    Returns
+    -------
+    DataFrame, shape (n, ...)
+        ``current`` with, per scale, the columns of
+        :func:`xinli_screen.evaluation.change.reliable_change` and ``change.{s}.reliability``,
+        ``change.{s}.sd``, ``change.{s}.se_difference`` (score units) and
+        ``change.{s}.source`` (where r and SD came from). Unchanged when ``earlier`` is
+        empty.
+    """
+    from xinli_screen.evaluation.change import (
+        change_parameters,
+        change_scales,
+        reliable_change,
+    )
+
+    if not len(earlier) or not len(current):
+        return current
+    earlier = earlier.sort_values("wave_seq", kind="stable")
+    previous = earlier.groupby(id_column, sort=False).tail(1)
+    first = earlier[earlier["wave_seq"] == earlier["wave_seq"].min()]
+    scales = change_scales(current, (*rules.scales, *named)) if not rules.scales else [
+        s for s in dict.fromkeys((*rules.scales, *named)) if s in current.columns]
+    params = change_parameters(previous, current, scales, first_wave=first,
+                               reliability=rules.reliability, sd=rules.sd,
+                               higher_is_better=rules.higher_is_better, id_column=id_column)
+    changes = reliable_change(previous, current, params, id_column=id_column, z=rules.z)
+    extra = {}
+    for scale, p in params.items():
+        extra[f"change.{scale}.reliability"] = p.reliability
+        extra[f"change.{scale}.sd"] = p.sd
+        extra[f"change.{scale}.se_difference"] = p.se_difference
+        extra[f"change.{scale}.source"] = f"r: {p.reliability_source}; SD: {p.sd_source}"
+    consts = pd.DataFrame({k: pd.Series([v] * len(current), index=current.index)
+                           for k, v in extra.items()})
+    return pd.concat([current, changes, consts], axis=1)
 
 
 def apply_history(
@@ -146,6 +311,17 @@ def apply_history(
     zh = np.full(n, "", dtype=object)
     en = np.full(n, "", dtype=object)
     codes = np.full(n, "", dtype=object)
+
+    for rule in rules.rules:
+        hit, evidence = evaluate_stored(rule.when, out)
+        hit = hit & (tier < _RANK[rule.tier])
+        tier = np.where(hit, _RANK[rule.tier], tier)
+        zh = _join(zh, (rule.reason.zh or rule.reason.en or rule.id), hit)
+        en = _join(en, (rule.reason.en or rule.reason.zh or rule.id), hit)
+        for lang_text in (zh, en):
+            lang_text[hit] = [t.replace("{evidence}", e) for t, e in
+                              zip(lang_text[hit], evidence[hit], strict=True)]
+        codes = _join(codes, rule.id, hit).astype(object)
 
     if rules.reopen is not None:
         hit = (prev_status == "closed") & critical
@@ -316,7 +492,14 @@ def run_history(
                     else labels)
         if rules_by_wave and int(seq) in rules_by_wave and w_rules is None:
             w_rules = HistoryRules(persistence=None, lower_only_after_review=False,
-                                   reopen=None)
+                                   reopen=None, change=None)
+        rules_now = HistoryRules() if w_rules is None else w_rules
+        if rules_now.change is not None and len(done):
+            named = tuple(leaf.change for r in rules_now.rules
+                          for leaf in condition_leaves(r.when)
+                          if isinstance(leaf, ChangeCondition))
+            wave = wave_change(wave.reset_index(drop=True),
+                               screens[screens["wave_seq"] < seq], rules_now.change, named)
         adjusted = apply_history(wave, hist, w_rules, labels=w_labels)
         wave_reviews = reviews[reviews["wave_seq"] == seq] if len(reviews) else reviews
         final = apply_reviews(adjusted, wave_reviews, labels=w_labels)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from xinli_screen.instrument.models import Comparison, LocalText
 from xinli_screen.yaml_source import definition_json_schema
@@ -21,6 +21,8 @@ __all__ = [
     "AnyOf",
     "AtLeast",
     "BandCondition",
+    "ChangeCondition",
+    "ChangeRules",
     "ColumnCondition",
     "Condition",
     "CutoffCondition",
@@ -36,6 +38,7 @@ __all__ = [
     "TierDeadlines",
     "TierSpec",
     "Tiers",
+    "condition_leaves",
     "policy_json_schema",
 ]
 
@@ -98,6 +101,27 @@ class ColumnCondition(_Frozen):
     value: float | str
 
 
+#: Reliable-change statuses a :class:`ChangeCondition` can test (Jacobson & Truax 1991).
+CHANGE_STATUSES = ("reliable_deterioration", "reliable_improvement", "no_reliable_change",
+                   "clinically_significant_deterioration", "clinically_significant_improvement")
+
+
+class ChangeCondition(_Frozen):
+    """Reliable change since the pupil's previous wave:
+    ``{change: phqa.total, is: reliable_deterioration}``.
+
+    Evaluated in the history stage (``policy.history``), which knows the previous wave; a rule
+    using it belongs under ``history.rules``. ``clinically_significant_*`` also needs the
+    scale's cut-off to be crossed (Jacobson & Truax 1991). Unknown (no previous score, no
+    reliability) is never true.
+    """
+
+    change: str = Field(description="'{instrument}.{scale}'")
+    is_: Literal["reliable_deterioration", "reliable_improvement", "no_reliable_change",
+                 "clinically_significant_deterioration",
+                 "clinically_significant_improvement"] = Field(alias="is")
+
+
 class AllOf(_Frozen):
     """True when every condition is true."""
 
@@ -118,7 +142,8 @@ class AtLeast(_Frozen):
 
 
 _KEYS = {"scale": "scale", "band": "band", "cutoff": "cutoff", "item": "item",
-         "column": "column", "all": "all", "any": "any", "at_least": "at_least"}
+         "column": "column", "change": "change", "all": "all", "any": "any",
+         "at_least": "at_least"}
 
 
 def _condition_kind(value: Any) -> str | None:
@@ -129,7 +154,8 @@ def _condition_kind(value: Any) -> str | None:
         return None
     for cls, tag in ((ScaleCondition, "scale"), (BandCondition, "band"),
                      (CutoffCondition, "cutoff"), (ItemCondition, "item"),
-                     (ColumnCondition, "column"), (AllOf, "all"),
+                     (ColumnCondition, "column"), (ChangeCondition, "change"),
+                     (AllOf, "all"),
                      (AnyOf, "any"), (AtLeast, "at_least")):
         if isinstance(value, cls):
             return tag
@@ -142,6 +168,7 @@ Condition = Annotated[
     | Annotated[CutoffCondition, Tag("cutoff")]
     | Annotated[ItemCondition, Tag("item")]
     | Annotated[ColumnCondition, Tag("column")]
+    | Annotated[ChangeCondition, Tag("change")]
     | Annotated[AllOf, Tag("all")]
     | Annotated[AnyOf, Tag("any")]
     | Annotated[AtLeast, Tag("at_least")],
@@ -149,7 +176,7 @@ Condition = Annotated[
         _condition_kind,
         custom_error_type="unknown-condition",
         custom_error_message="a condition needs one of the keys: scale, band, cutoff, item, "
-        "column, all, any, at_least",
+        "column, change, all, any, at_least",
     ),
 ]
 
@@ -216,18 +243,45 @@ class ReopenRule(_Frozen):
     tier: TierId = "school"
 
 
+class ChangeRules(_Frozen):
+    """Reliable change index between a pupil's consecutive waves (Jacobson & Truax 1991).
+
+    ``RCI = (x2 - x1) / (sqrt(2) * SD * sqrt(1 - r))``; ``|RCI| > z`` is reliable change.
+    ``reliability`` and ``sd`` declare r and SD per scale (``{phqa.total: 0.84}``) with their
+    ``source``; a scale without a declared value uses the instrument's declared test-retest
+    value, else the correlation of the scale between the two waves (pupils in both), and
+    the SD of the first wave in which the scale was scored. ``scales``: the scales to
+    follow (default: every scale with a cut-off, and those named by change conditions).
+    ``higher_is_better``: scales on which a higher score is better (WHO-5, RSES).
+    """
+
+    scales: tuple[str, ...] = ()
+    reliability: dict[str, float] = Field(default_factory=dict)
+    sd: dict[str, float] = Field(default_factory=dict)
+    higher_is_better: tuple[str, ...] = ()
+    z: float = Field(1.96, gt=0, description="two-sided criterion (1.96: 95%)")
+    source: str | None = None
+
+
 class HistoryRules(_Frozen):
     """How earlier waves change the current tier (``policy.history.apply_history``).
 
     ``persistence``: a persisting tier escalates. ``lower_only_after_review``: a screen tier
     below the previous wave's effective tier keeps the previous tier, pending a review, until
     a person records one. ``reopen``: a closed file is re-opened by a new critical answer.
-    Any part set to null is switched off.
+    ``change``: the reliable change index since the previous wave (:class:`ChangeRules`).
+    ``rules``: rules that need the previous wave (change conditions), raising the tier like
+    the policy's own rules. Any part set to null is switched off.
     """
 
     persistence: PersistenceRule | None = PersistenceRule()
     lower_only_after_review: bool = True
     reopen: ReopenRule | None = ReopenRule()
+    change: ChangeRules | None = Field(
+        ChangeRules(), description="reliable change since the previous wave (null: off)")
+    rules: tuple[Rule, ...] = Field(
+        (), description="rules evaluated with the previous wave: may use change conditions "
+        "as well as scale, band, cut-off and column conditions on the stored results")
 
 
 class Deadline(_Frozen):
@@ -303,6 +357,27 @@ class Policy(_Frozen):
         "unanswered, skipped (问卷星 -2) or not shown (-3): pending_review (default: a person "
         "looks at the sheet) or none (listed in critical_unknown and the reasons only)")
     notes: str | None = None
+
+    @model_validator(mode="after")
+    def _change_in_history(self) -> Policy:
+        for rule in self.rules:
+            if any(isinstance(leaf, ChangeCondition) for leaf in condition_leaves(rule.when)):
+                raise ValueError(f"rule {rule.id!r} uses a change condition, which needs the "
+                                 "previous wave: put it under history.rules")
+        return self
+
+
+def condition_leaves(cond: Condition) -> list[Condition]:
+    """The leaf conditions of ``cond`` (all / any / at_least opened), in order."""
+    if isinstance(cond, AllOf):
+        kids = cond.all
+    elif isinstance(cond, AnyOf):
+        kids = cond.any
+    elif isinstance(cond, AtLeast):
+        kids = cond.of
+    else:
+        return [cond]
+    return [leaf for kid in kids for leaf in condition_leaves(kid)]
 
 
 def policy_json_schema() -> dict[str, Any]:
