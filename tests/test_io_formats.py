@@ -64,7 +64,8 @@ BUILDERS = {
     "utf8-bom-csv": (lambda p: write_csv(p / "bom.csv", "utf-8-sig"), "学号"),
     "xlsx": (lambda p: write_xlsx(p / "a.xlsx"), "sid"),
     "xls": (lambda p: write_xls(p / "a.xls"), "sid"),
-    "sav-value-labels": (lambda p: write_sav(p / "a.sav"), "sid"),
+    # 问卷星's SPSS download is coded 1-4 with labels: read through them (codes are the default)
+    "sav-value-labels": (lambda p: write_sav(p / "a.sav"), "sid", "--spss-values", "labels"),
     "parquet": (lambda p: write_parquet(p / "a.parquet"), "sid"),
     "jsonl": (lambda p: write_jsonl(p / "a.jsonl"), "sid"),
 }
@@ -72,8 +73,8 @@ BUILDERS = {
 
 @pytest.mark.parametrize("fmt", list(BUILDERS))
 def test_every_format_gives_identical_scores(cli, tmp_path, expected, fmt):
-    build, id_column = BUILDERS[fmt]
-    table = score_file(cli, build(tmp_path), tmp_path, id_column)
+    build, id_column, *extra = BUILDERS[fmt]
+    table = score_file(cli, build(tmp_path), tmp_path, id_column, *extra)
     pd.testing.assert_frame_equal(table, expected)
 
 
@@ -121,7 +122,7 @@ def test_sav_value_without_label_in_a_recoded_column_is_a_failure(tmp_path):
     labels = {i: {1.0: "完全不会", 2.0: "好几天", 3.0: "一半以上的天数", 4.0: "几乎每天"}
               for i in ITEMS[:9]}
     pyreadstat.write_sav(frame, str(path), variable_value_labels=labels)
-    loaded = load_answers(path, [PHQ9], id_column="sid")
+    loaded = load_answers(path, [PHQ9], id_column="sid", spss_values="labels")
     result = xs.screen(loaded.data, ["phq9"], id_column="sid")
     assert result.table["status"].tolist() == ["scored", "invalid"]
     assert result.failures["code"].tolist() == ["unrecognised-text"]

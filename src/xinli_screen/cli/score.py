@@ -309,6 +309,11 @@ def score_command(
         "coded 1-4 for a 0-3 instrument), shift-up (add 1); for 问卷星 files also sequence "
         "(按序号: 1 = first option) or text (default: the map's answer_values, else auto).")
     ] = None,
+    spss_values: Annotated[str | None, typer.Option(
+        "--spss-values", help="SPSS .sav files: codes (default: the stored numbers are the "
+        "codes) or labels (map them through their value labels); labels that disagree with "
+        "the instrument's options are reported per variable either way.")
+    ] = None,
     bom: Annotated[bool, typer.Option(
         "--bom/--no-bom", help="CSV output starts with a UTF-8 byte-order mark (default: on, "
         "so Excel on Chinese Windows shows Chinese text).")] = True,
@@ -339,6 +344,8 @@ def score_command(
     if lang not in {"zh", "en"}:
         fail("--lang must be zh or en", ExitCode.USAGE)
     answer_values = _answer_values(answer_values)
+    if spss_values is not None and spss_values not in ("codes", "labels"):
+        fail("--spss-values must be codes or labels", ExitCode.USAGE)
     if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
         fail(f"output {output} must end in one of {', '.join(OUTPUT_FORMATS)}", ExitCode.USAGE)
     if failures is not None and failures.suffix.lower() not in FAILURE_FORMATS:
@@ -384,18 +391,22 @@ def score_command(
             bom=bom, stats=stats, stats_by=stats_by)
         return
     try:
-        if blocks:  # as load_answers, with the blocks resolved against the header read
-            raw, info = read_table(input_file)
-            cmap = _resolve_blocks(cmap, list(raw.columns), insts, input_file)
-            plan = plan_input(raw, info, insts, column_map=cmap, id_column=id_column,
-                              answer_values=_wjx_values(answer_values),
-                              missing_codes=missing_code or [])
-            loaded = LoadedAnswers(apply_plan(raw, plan), plan, info)
-            del raw
-        else:
-            loaded = load_answers(input_file, insts, column_map=cmap, id_column=id_column,
+        with warnings.catch_warnings():
+            # the plan's warnings (SPSS labels ...) are printed as notes below
+            warnings.simplefilter("ignore", XinliScreenWarning)
+            if blocks:  # as load_answers, with the blocks resolved against the header read
+                raw, info = read_table(input_file)
+                cmap = _resolve_blocks(cmap, list(raw.columns), insts, input_file)
+                plan = plan_input(raw, info, insts, column_map=cmap, id_column=id_column,
                                   answer_values=_wjx_values(answer_values),
-                                  missing_codes=missing_code or [])
+                                  missing_codes=missing_code or [], spss_values=spss_values)
+                loaded = LoadedAnswers(apply_plan(raw, plan), plan, info)
+                del raw
+            else:
+                loaded = load_answers(input_file, insts, column_map=cmap, id_column=id_column,
+                                      answer_values=_wjx_values(answer_values),
+                                      missing_codes=missing_code or [],
+                                      spss_values=spss_values)
     except ResponseDataError as exc:
         fail(str(exc), ExitCode.DATA_PROBLEMS)
     data, plan = loaded.data, loaded.plan

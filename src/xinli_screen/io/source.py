@@ -15,6 +15,7 @@ dropped from every input, whatever its format.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xinli_screen.errors import ResponseDataError
+from xinli_screen.errors import ResponseDataError, XinliScreenWarning
 from xinli_screen.instrument.models import Instrument, ResponseScale
 from xinli_screen.io.column_map import ColumnMap
 from xinli_screen.io.fhir import RESPONSE_COLUMN, SUBJECT_COLUMN, fhir_item_columns
 from xinli_screen.io.readers import read_table
-from xinli_screen.io.spss import resolve_value_labels
+from xinli_screen.io.spss import SPSS_VALUES, label_disagreements, resolve_value_labels
 from xinli_screen.io.wjx import (
     SKIP_CODES,
     detect_answer_values,
@@ -62,7 +63,9 @@ class InputPlan:
     scales : dict column -> ResponseScale
         Each item column with its item's response scale.
     value_labels : dict column -> {value: label}
-        SPSS value labels (resolved per chunk).
+        SPSS value labels (resolved per chunk when ``spss_values`` is ``labels``).
+    spss_values : {"codes", "labels"} or None
+        How SPSS item values are read (None: not an SPSS file with value labels).
     notes : list of str
         What was recognised or guessed, for the summary (no data values).
     provenance : dict
@@ -76,6 +79,7 @@ class InputPlan:
     scales: dict[str, ResponseScale] = field(default_factory=dict)
     value_labels: dict[str, dict[float, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    spss_values: str | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
@@ -115,6 +119,7 @@ def plan_input(
     id_column: str | None = None,
     answer_values: str | None = None,
     missing_codes: Sequence[float] = (),
+    spss_values: str | None = None,
 ) -> InputPlan:
     """Decide the column map, id column and answer coding of an input.
 
@@ -135,6 +140,11 @@ def plan_input(
         How numbers in 问卷星 item cells are read; else the map's; else ``auto``.
     missing_codes : sequence of float
         Extra missing codes (the map's are added).
+    spss_values : {"codes", "labels"}, optional
+        SPSS files: ``codes`` (default) takes the stored numbers as the codes; ``labels``
+        maps them through their value labels. Labels that disagree with the item's option
+        labels are reported per variable either way (a note, a
+        :class:`~xinli_screen.errors.XinliScreenWarning` and the provenance).
 
     Returns
     -------
@@ -144,6 +154,8 @@ def plan_input(
     ------
     ResponseDataError
         The id column is an IP-address column (never read).
+    ValueError
+        ``spss_values`` is not ``codes`` or ``labels``.
     """
     cmap = column_map or ColumnMap({})
     frame, dropped = drop_ip_columns(frame)
@@ -189,6 +201,24 @@ def plan_input(
         notes.append(f"answers read as {_MODE_TEXT[mode]}")
         prov["answer_values"] = mode
     labels = dict(info.get("value_labels") or {})
+    spss = None
+    if labels:
+        spss = spss_values or "codes"
+        if spss not in SPSS_VALUES:
+            raise ValueError(f"spss_values must be one of {', '.join(SPSS_VALUES)}, not "
+                             f"{spss!r}")
+        stale = label_disagreements(labels, scales)
+        prov["spss_values"] = spss
+        prov["spss_label_disagreements"] = stale
+        if stale:
+            how = ("read as codes (the stored numbers); --spss-values labels maps them "
+                   "through the labels" if spss == "codes" else
+                   "read through the labels where every label names an option")
+            text = (f"SPSS value labels disagree with the instrument's option labels in "
+                    f"{len(stale)} variable(s), {how}: "
+                    + "; ".join(f"{c}: {t}" for c, t in list(stale.items())[:10]))
+            notes.append(text)
+            warnings.warn(text, XinliScreenWarning, stacklevel=2)
     prov.update({"id_column": chosen_id, "dropped_columns": dropped,
                  "columns_from_input": {k: v for k, v in explicit.items()
                                         if k not in cmap.columns}})
@@ -199,7 +229,8 @@ def plan_input(
         codes = (*codes, *(c for c in SKIP_CODES if c not in codes))
     return InputPlan(columns=explicit, id_column=chosen_id,
                      missing_codes=codes, answer_values=mode,
-                     scales=scales, value_labels=labels, notes=notes, provenance=prov)
+                     scales=scales, value_labels=labels, notes=notes, provenance=prov,
+                     spss_values=spss)
 
 
 _MODE_TEXT = {"text": "option text (按选项文本)", "sequence": "option positions (按序号)",
@@ -218,7 +249,7 @@ def apply_plan(frame: pd.DataFrame, plan: InputPlan) -> pd.DataFrame:
     """
     source = frame
     frame, _ = drop_ip_columns(frame)
-    if plan.value_labels:
+    if plan.value_labels and plan.spss_values == "labels":
         frame, _ = resolve_value_labels(frame, plan.value_labels, plan.scales)
     if plan.answer_values is not None:
         frame, _ = normalise_answers(frame, plan.scales, plan.answer_values)
@@ -287,6 +318,7 @@ def load_answers(
     id_column: str | None = None,
     answer_values: str | None = None,
     missing_codes: Sequence[float] = (),
+    spss_values: str | None = None,
 ) -> LoadedAnswers:
     """Read ``path`` and apply the export conventions; see :func:`plan_input`.
 
@@ -297,7 +329,8 @@ def load_answers(
     """
     frame, info = read_table(path)
     plan = plan_input(frame, info, instruments, column_map=column_map, id_column=id_column,
-                      answer_values=answer_values, missing_codes=missing_codes)
+                      answer_values=answer_values, missing_codes=missing_codes,
+                      spss_values=spss_values)
     return LoadedAnswers(apply_plan(frame, plan), plan, info)
 
 

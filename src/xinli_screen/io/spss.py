@@ -2,11 +2,16 @@
 
 An SPSS file carries, per variable, value labels (``1 = "完全不会"``) and declared user-missing
 values (``9 = refused``). User-missing values become missing when the file is read. Value labels
-are kept aside (:func:`read_sav` returns them) and resolved per item by
-:func:`resolve_value_labels` once the items are known: when every labelled value of an item
-column is an option label of the item (``"完全不会"``, ``"A.好几天"``, ``"Not at all"``), the
-values are replaced by the option codes (so a 问卷星 SPSS download coded 1-4 scores as 0-3);
-otherwise the stored numbers are taken as the codes.
+are kept aside (:func:`read_sav` returns them).
+
+The stored numbers are the codes by default (``spss_values="codes"``): labels left stale after
+an SPSS ``RECODE`` (a common trap) would otherwise reverse an item without a word.
+:func:`label_disagreements` reports, per variable, every value whose label names another
+option of the item (or no option at all); the CLI prints it and the provenance records it.
+With ``spss_values="labels"`` (``--spss-values labels``), :func:`resolve_value_labels` maps
+the values through their labels where every labelled value of an item column is an option
+label of the item (``"完全不会"``, ``"A.好几天"``, ``"Not at all"``), so a 问卷星 SPSS download
+coded 1-4 scores as 0-3.
 """
 
 from __future__ import annotations
@@ -23,7 +28,11 @@ from xinli_screen.errors import ResponseDataError
 from xinli_screen.instrument.labels import option_code, option_labels
 from xinli_screen.instrument.models import ResponseScale
 
-__all__ = ["read_sav", "resolve_value_labels"]
+__all__ = ["SPSS_VALUES", "label_disagreements", "read_sav", "resolve_value_labels"]
+
+#: How SPSS item values are read: ``codes`` (default: the stored numbers) or ``labels``
+#: (through the value labels, where they name the item's options).
+SPSS_VALUES = ("codes", "labels")
 
 #: Encodings tried, in order, for files whose header declares none (old Chinese SPSS files).
 _FALLBACK_ENCODINGS = ("gb18030",)
@@ -93,6 +102,40 @@ def _missing_ranges(pyreadstat: Any, path: Path, encoding: str | None
 
 def _in_ranges(value: float, ranges: list[tuple[float, float]]) -> bool:
     return any(lo <= value <= hi for lo, hi in ranges)
+
+
+def label_disagreements(
+    value_labels: Mapping[str, Mapping[float, str]],
+    scales: Mapping[str, ResponseScale],
+) -> dict[str, str]:
+    """Per item column, the value labels that disagree with the item's option labels.
+
+    A labelled value disagrees when its label names another option (``1 = "完全不会"`` on an
+    item where 完全不会 is code 0) or no option of the item at all. Only the file's metadata is
+    read (labels and values), never an answer.
+
+    Returns
+    -------
+    dict column -> str
+        ``"1 = '完全不会' (option code 0), 4 = '几乎每天' (option code 3)"``; columns whose
+        labels all agree (or that have none) are left out.
+    """
+    out: dict[str, str] = {}
+    for col, scale in scales.items():
+        labels = value_labels.get(col)
+        if not labels:
+            continue
+        known = option_labels(scale)
+        bad = []
+        for value, label in sorted(labels.items()):
+            code = option_code(label, known)
+            if code is None:
+                bad.append(f"{value:g} = {label!r} (not an option of the item)")
+            elif float(code) != value:
+                bad.append(f"{value:g} = {label!r} (option code {code})")
+        if bad:
+            out[col] = ", ".join(bad)
+    return out
 
 
 def resolve_value_labels(
