@@ -138,6 +138,7 @@ def line_chart(x: Sequence[str], series: Mapping[str, Sequence[float | None]],
                     marker="os^"[j // 10 % 3], linestyle=("-", "--", ":")[j // 10 % 3],
                     label=str(name))
         ax.set_xticks(positions, [str(v) for v in x])
+        ax.margins(x=0.08)  # markers and wave names clear of the frame
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         if series:

@@ -8,7 +8,7 @@ wave names, school and class names, review and action notes), so:
 - every template starts with the Content-Security-Policy :data:`CSP` (written out in the
   template's ``<meta http-equiv>``, so that it holds however the template is rendered; a test
   checks every template carries it), which forbids every script, inline or not, and every
-  network load: the charts are PNG data URIs and the styles are inline, which is all a report
+  network load: the charts are SVG data URIs and the styles are inline, which is all a report
   needs.
 """
 
