@@ -200,3 +200,17 @@ def test_change_off_leaves_the_history_stage_as_before() -> None:
     on = run_history(screens, empty, HistoryRules(change={"reliability": {"s.total": 0.8},
                                                           "sd": {"s.total": 3.0}}))
     assert on.loc[1, "change.s.total.status"] == "reliable_deterioration"
+
+
+def test_pupil_report_shows_reliable_change_to_the_psychologist_only(
+        two_wave_store: ArchiveStore) -> None:
+    from xinli_screen.report.pupil import build_pupil_report, render_pupil_html
+
+    rep = build_pupil_report(two_wave_store, "up", view="psychologist", by="t")
+    change = rep["waves"][1]["changes"][0]
+    assert change["scale"] == "phq9.total" and change["status"] == "reliable_deterioration"
+    assert change["rci_text"] == "2.12" and change["label"]["zh"] == "可靠恶化"
+    html = render_pupil_html(rep)
+    assert "可靠变化指数" in html and "可靠恶化" in html
+    teacher = render_pupil_html(build_pupil_report(two_wave_store, "up", view="teacher", by="t"))
+    assert "可靠恶化" not in teacher and "RCI" not in teacher

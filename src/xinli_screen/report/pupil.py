@@ -146,6 +146,36 @@ def _scales(rec: dict[str, Any], labels: ScaleLabels) -> list[dict[str, Any]]:
     return out
 
 
+def _changes(rec: dict[str, Any], labels: ScaleLabels) -> list[dict[str, Any]]:
+    """Reliable change since the previous wave (``change.{scale}.*``, policy.history)."""
+    from xinli_screen.evaluation.change import CHANGE_STATUS_LABELS
+
+    out = []
+    for key, status in rec.items():
+        if not (key.startswith("change.") and key.endswith(".status")) or _missing(status):
+            continue
+        scale = key[len("change."):-len(".status")]
+        clinical = rec.get(f"change.{scale}.clinical")
+        shown = clinical if not _missing(clinical) else status
+        zh, en = CHANGE_STATUS_LABELS.get(shown, (shown, shown))
+        num = {k: rec.get(f"change.{scale}.{k}") for k in ("previous", "rci", "reliability",
+                                                              "sd")}
+        out.append({
+            "scale": scale, "name": labels.scale(scale)["name"], "status": status,
+            "clinical": None if _missing(clinical) else clinical,
+            "label": {"zh": zh, "en": en},
+            "previous_text": "" if _missing(num["previous"]) else format_number(
+                num["previous"], 1),
+            "score_text": "" if _missing(rec.get(scale)) else format_number(rec[scale], 1),
+            "rci_text": "" if _missing(num["rci"]) else format_number(num["rci"], 2),
+            "basis": "r = {} · SD = {}".format(
+                "" if _missing(num["reliability"]) else format_number(num["reliability"], 2),
+                "" if _missing(num["sd"]) else format_number(num["sd"], 2)),
+            "source": _text(rec.get(f"change.{scale}.source")),
+        })
+    return out
+
+
 def _groups(scales: list[dict[str, Any]], labels: ScaleLabels) -> list[dict[str, Any]]:
     """Scales grouped by instrument, in the order the results list them."""
     groups: dict[str, dict[str, Any]] = {}
@@ -337,6 +367,7 @@ def build_pupil_report(store: ArchiveStore, pupil_id: str, *, view: View = "psyc
                 "validity_reasons": _text(rec.get("validity_reasons")),
                 "scales": scales,
                 "scale_groups": _groups(scales, labels),
+                "changes": _changes(rec, labels),
                 "critical_items": rec["critical_items"],
                 "critical_item_names": [labels.critical(c) for c in crit],
                 "reasons": rec["reasons"],
