@@ -27,7 +27,7 @@ __all__ = ["FIGURE_COLUMNS", "TODO_COLUMNS", "deadline_lines", "render_follow_up
 #: Column key -> Chinese header of the follow-up list, in order.
 TODO_COLUMNS: dict[str, str] = {
     "school": "学校", "grade": "年级", "class": "班级", "pupil_id": "学号", "name": "姓名",
-    "psychologist": "负责心理教师", "tier_label": "预警级别", "critical_items": "关键题",
+    "psychologist": "负责心理教师", "tier_label": "预警级别", "critical_label": "关键题",
     "start": "列入名单日期", "review_due": "复核期限", "review_state_label": "复核状态",
     "reviewed_on": "复核日期", "review_days_overdue": "复核逾期天数",
     "action_due": "首次干预期限", "first_action_label": "首次干预",
@@ -47,8 +47,10 @@ FIGURE_COLUMNS: dict[str, str] = {
 }
 #: Columns of the HTML list (it must fit an A4 page: the XLSX has every column).
 _HTML_COLUMNS = ("grade", "class", "pupil_id", "name", "psychologist", "tier_label",
-                 "critical_items", "review_due", "review_state_label", "first_action_label",
+                 "critical_label", "review_due", "review_state_label", "first_action_label",
                  "action_state_label", "open_items")
+#: Short columns kept on one line.
+_NO_WRAP = ("grade", "class", "pupil_id", "tier_label", "review_due")
 _UNITS = {"days": "天", "school_days": "个上学日"}
 _TIERS = ("district", "school", "class", "critical_item")
 
@@ -101,6 +103,7 @@ def render_follow_up_html(fu: FollowUp) -> str:
                for school, sub in todo.groupby("school", sort=False)]
     return environment().get_template("followup.html.j2").render(
         fu=fu, deadlines=deadline_lines(fu), schools=schools,
+        short={TODO_COLUMNS[c] for c in _NO_WRAP},
         district=_headers(_figures(fu.district), FIGURE_COLUMNS),
         by_school=_headers(_figures(fu.by_school), FIGURE_COLUMNS),
         by_psychologist=_headers(_figures(fu.by_psychologist), FIGURE_COLUMNS))
@@ -149,7 +152,8 @@ def write_follow_up(fu: FollowUp, path: str | Path) -> Path:
             return [{str(k): _json_value(v) for k, v in r.items()}
                     for r in frame.astype(object).to_dict(orient="records")]
 
-        keep = [c for c in [*TODO_COLUMNS, "tier", "effective_tier", "review_state",
+        keep = [c for c in [*TODO_COLUMNS, "critical_items", "tier", "effective_tier",
+                            "review_state",
                             "action_state", "first_action", "held", "reopened",
                             "critical_no_interview", "referred", "returned", "closed",
                             "todo"] if c in fu.table.columns]

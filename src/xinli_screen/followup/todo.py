@@ -28,7 +28,7 @@ from xinli_screen.followup.status import (
 from xinli_screen.policy.history import REVIEW_OUTCOMES
 from xinli_screen.policy.models import TIER_ORDER, FollowUpRules
 from xinli_screen.wave.labels import sort_frame
-from xinli_screen.wave.warning_list import UNMATCHED_SCHOOL
+from xinli_screen.wave.warning_list import UNMATCHED_SCHOOL, critical_labels
 
 __all__ = ["UNASSIGNED", "FollowUp", "follow_up", "listed_mask"]
 
@@ -138,7 +138,8 @@ def follow_up(store: Any, wave: str, *, as_of: dt.date | None = None,
     FollowUp
         ``table`` columns: ``school``, ``grade``, ``class``, ``pupil_id``, ``name``,
         ``psychologist``, ``tier`` and ``tier_label`` (as listed, before review),
-        ``effective_tier`` (after reviews), ``critical_items``, ``start``, ``held``,
+        ``effective_tier`` (after reviews), ``critical_items`` (ids) and
+        ``critical_label`` (``PHQ-A 第9题``), ``start``, ``held``,
         ``reopened``, ``latest_outcome``, the state columns of
         :func:`~xinli_screen.followup.status.follow_up_states` with ``review_state_label``
         and ``action_state_label`` in Chinese, and ``open_items`` (what is still open, in
@@ -192,6 +193,7 @@ def follow_up(store: Any, wave: str, *, as_of: dt.date | None = None,
         "latest_outcome": status.where(status.isin(list(REVIEW_OUTCOMES)), None),
     })
     listed["tier_label"] = listed["tier"].map(labels)
+    listed["critical_label"] = critical_labels(listed["critical_items"])
     rules = policy.follow_up
     states = follow_up_states(listed, frames["reviews"], frames["actions"], rules, as_of)
     states["review_state_label"] = states["review_state"].map(REVIEW_STATES)

@@ -24,7 +24,7 @@ from xinli_screen.policy.history import REVIEW_STATUS_LABELS
 from xinli_screen.policy.models import TIER_ORDER
 from xinli_screen.wave.labels import scale_label, sort_frame
 
-__all__ = ["LIST_COLUMNS", "UNMATCHED_SCHOOL", "warning_list"]
+__all__ = ["LIST_COLUMNS", "UNMATCHED_SCHOOL", "critical_labels", "warning_list"]
 
 #: Display name of the group of pupils not found on the roster and with no school given.
 UNMATCHED_SCHOOL = "（未匹配名册）"
@@ -64,6 +64,23 @@ def _score(value: Any) -> float | None:
     return None if np.isnan(out) else out
 
 
+def critical_labels(values: pd.Series) -> pd.Series:
+    """``PHQ-A 第9题、PHQ-A 第13题`` for ``;``-joined critical-item ids (the id when the
+    instrument is unknown); "" stays ""."""
+    from xinli_screen.report._pupil_labels import ScaleLabels
+
+    labels = ScaleLabels()
+    cache: dict[str, str] = {}
+
+    def one(text: str) -> str:
+        if text not in cache:
+            cache[text] = "、".join(labels.critical(k.strip())["zh"]
+                                   for k in text.split(";") if k.strip())
+        return cache[text]
+
+    return values.fillna("").astype(str).map(one)
+
+
 def warning_list(store: Any, wave: str, *, include_names: bool = False,
                  include_all: bool = False) -> tuple[pd.DataFrame, dict[str, str]]:
     """The warning list of one wave from the pupil file.
@@ -82,8 +99,9 @@ def warning_list(store: Any, wave: str, *, include_names: bool = False,
     -------
     (table, scale_columns)
         ``table``: one row per pupil on the list, columns :data:`LIST_COLUMNS` keys plus
-        ``tier`` (effective tier id), ``screen_tier``, ``review_status``, ``part`` and
-        ``file_row``, then one column per scale score (``{instrument}.{scale}``).
+        ``tier`` (effective tier id), ``screen_tier``, ``review_status``, ``part``,
+        ``file_row`` and ``critical_items`` (the ids; ``critical`` shows them as
+        ``PHQ-A 第9题``), then one column per scale score (``{instrument}.{scale}``).
         ``scale_columns``: scale column -> Chinese display name (``"MHT 学习焦虑"``).
 
     Raises
@@ -121,7 +139,8 @@ def warning_list(store: Any, wave: str, *, include_names: bool = False,
     out["school"] = out["school"].map(lambda v: _text(v) or UNMATCHED_SCHOOL)
     out["tier_label"] = out["tier"].map(labels)
     out["screen_label"] = out["screen_tier"].map(labels)
-    out["critical"] = t["critical_items"].fillna("").astype(str)
+    out["critical_items"] = t["critical_items"].fillna("").astype(str)
+    out["critical"] = critical_labels(out["critical_items"])
     out["reasons"] = t["reasons"].map(_text)
     out["history"] = t["history_reasons_zh"].map(_text) if "history_reasons_zh" in t else ""
     invalid = t["protocol_valid"].astype(object).eq(False) if "protocol_valid" in t else False
