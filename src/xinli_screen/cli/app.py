@@ -15,6 +15,7 @@ from xinli_screen.cli.example import example_data_command
 from xinli_screen.cli.exit_codes import ExitCode
 from xinli_screen.cli.reliability import reliability_command
 from xinli_screen.cli.score import score_command
+from xinli_screen.cli.validate_screen import validate_screen_command
 
 app = typer.Typer(
     name="xinli-screen",
@@ -37,6 +38,7 @@ app.add_typer(followup.app, name="followup")
 app.add_typer(report_cli.app, name="report")
 app.add_typer(columns.app, name="columns")
 app.add_typer(wave_cli.app, name="wave")
+app.command("validate-screen")(validate_screen_command)
 
 
 def _version(value: bool) -> None:

@@ -13,8 +13,16 @@ wave. The rows filled and their expected verdicts are returned (and written as
 Command line::
 
     python -m xinli_screen.demo.returns FOLDER [--date 2026-09-25] [--seed 2026] [--no-invalid]
+        [--from-truth DIR/truth/pupils_w1.csv [--interview-miss 0.10]
+         [--interview-false-alarm 0.01] [--negative-share 0.10]]
 
 The shares are illustrative, not data: 区级 90 %, 校级 75 %, 班级 40 % reviewed.
+
+With ``--from-truth`` (``truth=``) the outcomes follow the generator's true state instead of
+chance: a pupil is a case when the latent severity is at least :data:`CASE_THRESHOLD`, the
+interview misses 10 % of cases and confirms 1 % of non-cases (:data:`INTERVIEW_ERROR`), and
+:data:`NEGATIVE_SHARE` of each school's screen negatives are interviewed too (rows with
+名单外学生 = 是), see :func:`interview_truth`.
 """
 
 from __future__ import annotations
@@ -28,7 +36,17 @@ import pandas as pd
 
 from xinli_screen.demo._files import PSYCHOLOGISTS
 
-__all__ = ["fill_return_sheets"]
+__all__ = ["CASE_THRESHOLD", "INTERVIEW_ERROR", "NEGATIVE_SHARE", "fill_return_sheets",
+           "interview_truth"]
+
+#: Truth-driven mode: a pupil is truly a case when the generator's latent severity is at least
+#: this (about 8 % of pupils: z ~ N(0, 1), 5 % shifted up by 1).
+CASE_THRESHOLD = 1.5
+#: Truth-driven mode: interview errors (stated, illustrative): a true case is not confirmed
+#: with probability ``miss``, a pupil who is not a case is confirmed with ``false_alarm``.
+INTERVIEW_ERROR = {"miss": 0.10, "false_alarm": 0.01}
+#: Truth-driven mode: share of each school's screen-negative pupils interviewed as a check.
+NEGATIVE_SHARE = 0.10
 
 _REVIEWED = {"区级预警": 0.90, "校级预警": 0.75, "班级关注": 0.40}
 #: outcome shares per listed tier: (confirmed, not confirmed, tier changed) and the new tier
@@ -46,8 +64,18 @@ def _header(ws: object) -> tuple[int, dict[str, int]]:
 
 
 def fill_return_sheets(folder: str | Path, *, on_date: dt.date | None = None, seed: int = 2026,
-                       invalid: bool = True) -> pd.DataFrame:
+                       invalid: bool = True, truth: pd.DataFrame | str | Path | None = None,
+                       case_threshold: float = CASE_THRESHOLD,
+                       interview_error: dict[str, float] | None = None,
+                       negative_share: float = NEGATIVE_SHARE) -> pd.DataFrame:
     """Fill every ``复核回执_*.xlsx`` in ``folder`` in place.
+
+    Without ``truth`` the outcomes are random (the shares of the module docstring). With
+    ``truth`` (the scenario's ``truth/pupils_w1.csv``, or that table) they follow the
+    generator's true state instead, see :func:`interview_truth`: a listed pupil is interviewed
+    with the same shares, and a small random sample of screen-negative pupils of each school
+    (``negative_share``) is interviewed too and written in rows below the list with
+    名单外学生 = 是, so that verification-bias corrections have data.
 
     Parameters
     ----------
@@ -58,13 +86,23 @@ def fill_return_sheets(folder: str | Path, *, on_date: dt.date | None = None, se
     seed : int
     invalid : bool
         Spoil five rows on purpose (see the module docstring).
+    truth : DataFrame, str or Path, optional
+        Truth-driven outcomes (see above).
+    case_threshold : float
+        Truth-driven mode: latent severity from which a pupil is truly a case.
+    interview_error : dict, optional
+        Truth-driven mode: ``miss`` and ``false_alarm`` rates of the interview (default
+        :data:`INTERVIEW_ERROR`).
+    negative_share : float
+        Truth-driven mode: share of screen negatives interviewed.
 
     Returns
     -------
     DataFrame
         One row per filled sheet row: ``file``, ``sheet_row``, ``pupil_id``, ``outcome``,
         ``new_tier``, ``measures``, ``referral``, ``valid`` and ``problem`` (the column the
-        import must name for a spoilt row).
+        import must name for a spoilt row); with ``truth`` also ``off_list``, ``true_case``
+        and ``interview_case``.
 
     Raises
     ------
@@ -78,6 +116,9 @@ def fill_return_sheets(folder: str | Path, *, on_date: dt.date | None = None, se
     if not paths:
         raise FileNotFoundError(f"{folder}: no 复核回执_*.xlsx (run xinli-screen wave list)")
     on_date = on_date or dt.date.today()
+    if truth is not None:
+        return _fill_from_truth(paths, on_date, seed, invalid, truth, case_threshold,
+                                interview_error, negative_share)
     rng = np.random.default_rng(seed)
     rows = []
     for k, path in enumerate(paths):
@@ -155,6 +196,116 @@ def _spoil(ws: object, col: dict[str, int], k: int, filled: list[int], last: int
         mark(filled[0], "测评批次")
 
 
+def interview_truth(truth: pd.DataFrame | str | Path, *, seed: int = 2026,
+                    case_threshold: float = CASE_THRESHOLD,
+                    interview_error: dict[str, float] | None = None) -> pd.DataFrame:
+    """What a 复核 interview would conclude for every pupil of the scenario.
+
+    Parameters
+    ----------
+    truth : DataFrame, str or Path
+        ``truth/pupils_w1.csv`` of the scenario (or that table): ``学号``, ``学校``,
+        ``latent``, ``absent``.
+    seed : int
+        The interview errors are drawn from ``(seed, 1)``, the same for every call.
+    case_threshold : float
+        True state: a case when ``latent >= case_threshold``.
+    interview_error : dict, optional
+        ``miss``: chance that the interview does not confirm a true case; ``false_alarm``:
+        chance that it confirms a pupil who is not a case; each pupil independently
+        (illustrative figures, not data; default :data:`INTERVIEW_ERROR`).
+
+    Returns
+    -------
+    DataFrame
+        One row per roster pupil: ``学号`` (text), ``学校``, ``absent``, ``latent``,
+        ``true_case`` and ``interview_case`` (bool) -- the verdict the interview gives if the
+        pupil is interviewed, so the reference standard is known for every pupil and the
+        accuracy of the screen against it can be computed over all pupils.
+    """
+    table = (pd.read_csv(truth, dtype={"学号": str}) if not isinstance(truth, pd.DataFrame)
+             else truth.copy())
+    out = table[["学号", "学校", "absent", "latent"]].copy()
+    out["学号"] = out["学号"].astype(str)
+    out["absent"] = out["absent"].astype(str).str.lower().isin(("true", "1"))
+    out["true_case"] = out["latent"].astype(float) >= case_threshold
+    err = {**INTERVIEW_ERROR, **(interview_error or {})}
+    u = np.random.default_rng([seed, 1]).random(len(out))
+    out["interview_case"] = np.where(out["true_case"], u >= err["miss"], u < err["false_alarm"])
+    return out.reset_index(drop=True)
+
+
+def _fill_from_truth(paths: list[Path], on_date: dt.date, seed: int, invalid: bool,
+                     truth: pd.DataFrame | str | Path, case_threshold: float,
+                     interview_error: dict[str, float] | None,
+                     negative_share: float) -> pd.DataFrame:
+    """Truth-driven return sheets (see :func:`fill_return_sheets`)."""
+    from openpyxl import load_workbook
+
+    verdicts = interview_truth(truth, seed=seed, case_threshold=case_threshold,
+                               interview_error=interview_error)
+    case = dict(zip(verdicts["学号"], verdicts["interview_case"], strict=True))
+    true = dict(zip(verdicts["学号"], verdicts["true_case"], strict=True))
+    rng = np.random.default_rng([seed, 2])
+    rows: list[dict[str, object]] = []
+    for k, path in enumerate(paths):
+        book = load_workbook(path)
+        ws = book.worksheets[0]
+        top, col = _header(ws)
+        school = str(ws.cell(top + 1, col["学校"]).value or "")
+        wave = ws.cell(top + 1, col["测评批次"]).value
+        person = PSYCHOLOGISTS.get(school, "心理教师")
+        filled, listed, last = [], set(), top
+        for r in range(top + 1, ws.max_row + 1):
+            pid = ws.cell(r, col["学号"]).value
+            if pid is None:
+                continue
+            last = r
+            pid = str(pid)
+            listed.add(pid)
+            tier = str(ws.cell(r, col["预警级别"]).value or "")
+            critical = bool(ws.cell(r, col["关键题"]).value)
+            if (tier not in _REVIEWED or rng.random() >= _REVIEWED[tier]) and not critical:
+                continue
+            positive = bool(case.get(pid, False))
+            outcome, new_tier = ("复核确认", None) if positive else ("复核未确认", None)
+            if positive and tier == "区级预警" and rng.random() < 0.15:
+                outcome, new_tier = "复核调整级别", "校级预警"    # still a case, lower tier
+            measures = "面谈、家校沟通" if positive or critical else "面谈"
+            for name, value in {"复核结果": outcome, "调整后级别": new_tier, "干预措施": measures,
+                                "复核人": person, "复核日期": on_date}.items():
+                if value is not None:
+                    ws.cell(r, col[name]).value = value
+            ws.cell(r, col["复核日期"]).number_format = "yyyy-mm-dd"
+            filled.append(r)
+            rows.append({"file": path.name, "sheet_row": r, "pupil_id": pid, "outcome": outcome,
+                         "new_tier": new_tier, "measures": measures, "referral": None,
+                         "valid": True, "problem": None, "off_list": False,
+                         "true_case": bool(true.get(pid, False)), "interview_case": positive})
+        pool = verdicts[(verdicts["学校"] == school) & ~verdicts["absent"]
+                        & ~verdicts["学号"].isin(listed)]["学号"].to_numpy()
+        chosen = np.sort(rng.choice(pool, size=round(negative_share * len(pool)),
+                                    replace=False)) if len(pool) else []
+        for j, pid in enumerate(chosen):
+            r = last + 1 + j
+            positive = bool(case[pid])
+            outcome, new_tier = (("复核调整级别", "班级关注") if positive else ("复核未确认", None))
+            for name, value in {"测评批次": wave, "学号": pid, "学校": school, "复核结果": outcome,
+                                "调整后级别": new_tier, "干预措施": "面谈", "复核人": person,
+                                "复核日期": on_date, "名单外学生": "是"}.items():
+                if value is not None:
+                    ws.cell(r, col[name]).value = value
+            ws.cell(r, col["复核日期"]).number_format = "yyyy-mm-dd"
+            rows.append({"file": path.name, "sheet_row": r, "pupil_id": pid, "outcome": outcome,
+                         "new_tier": new_tier, "measures": "面谈", "referral": None,
+                         "valid": True, "problem": None, "off_list": True,
+                         "true_case": bool(true[pid]), "interview_case": positive})
+        if invalid and filled:
+            _spoil(ws, col, k, filled, last + len(chosen), on_date, rows, path.name, person)
+        book.save(path)
+    return pd.DataFrame(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: fill the return sheets in FOLDER and write returns_truth.csv there."""
     parser = argparse.ArgumentParser(prog="python -m xinli_screen.demo.returns",
@@ -163,9 +314,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--date", type=dt.date.fromisoformat, default=None)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--no-invalid", action="store_true")
+    parser.add_argument("--from-truth", type=Path, default=None, metavar="PUPILS_CSV",
+                        help="outcomes from the scenario's truth/pupils_w1.csv instead of "
+                        "random ones (also writes interview_truth.csv: the verdict for every "
+                        "pupil)")
+    parser.add_argument("--interview-miss", type=float, default=INTERVIEW_ERROR["miss"])
+    parser.add_argument("--interview-false-alarm", type=float,
+                        default=INTERVIEW_ERROR["false_alarm"])
+    parser.add_argument("--negative-share", type=float, default=NEGATIVE_SHARE)
     args = parser.parse_args(argv)
+    errors = {"miss": args.interview_miss, "false_alarm": args.interview_false_alarm}
     truth = fill_return_sheets(args.folder, on_date=args.date, seed=args.seed,
-                               invalid=not args.no_invalid)
+                               invalid=not args.no_invalid, truth=args.from_truth,
+                               interview_error=errors, negative_share=args.negative_share)
+    if args.from_truth is not None:
+        interview_truth(args.from_truth, seed=args.seed, interview_error=errors).to_csv(
+            args.folder / "interview_truth.csv", index=False, encoding="utf-8")
     truth.to_csv(args.folder / "returns_truth.csv", index=False, encoding="utf-8")
     print(f"filled {int(truth['valid'].sum())} valid and {int((~truth['valid']).sum())} "
           f"spoilt rows in {truth['file'].nunique()} return sheet(s); truth: "

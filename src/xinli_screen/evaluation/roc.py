@@ -22,7 +22,8 @@ Formulas and their R equivalents:
   best.weights = c(cost, prevalence))``).
 - Bootstrap CIs of cut-offs: percentile intervals of the optimal threshold over stratified
   resamples (cases and non-cases resampled separately, as ``pROC::ci.coords(...,
-  boot.stratified = TRUE)``).
+  boot.stratified = TRUE)``), quantiles taken among the resampled thresholds (observed
+  scores, ``quantile(type = 1)``).
 """
 
 from __future__ import annotations
@@ -221,6 +222,32 @@ def _best(cases: np.ndarray, controls: np.ndarray, r: float) -> tuple[float, flo
     return float(values[k]), float(sens[k]), float(spec[k]), values[top[1:]]
 
 
+def _boot_best(cases: np.ndarray, controls: np.ndarray, r: float, n_boot: int,
+               seed: int) -> np.ndarray:
+    """Optimal thresholds of ``n_boot`` stratified resamples, all at once.
+
+    Resampling m cases with replacement is drawing their counts over the observed values from
+    a multinomial; the criterion is then evaluated for every resample with cumulative sums
+    (shape (n_boot, k) for k distinct values). A value absent from a resample can still be
+    the best threshold there; it classifies like the next value present, so it is replaced by
+    that value.
+    """
+    values = np.unique(np.concatenate([cases, controls]))
+    rng = np.random.default_rng(seed)
+    fc = np.bincount(np.searchsorted(values, cases), minlength=len(values)) / len(cases)
+    fk = np.bincount(np.searchsorted(values, controls), minlength=len(values)) / len(controls)
+    cc = rng.multinomial(len(cases), fc, size=n_boot)
+    kc = rng.multinomial(len(controls), fk, size=n_boot)
+    # sens(t_j) = share of cases >= values[j]; spec(t_j) = share of controls < values[j]
+    sens = np.cumsum(cc[:, ::-1], axis=1)[:, ::-1] / len(cases)
+    spec = (np.cumsum(kc, axis=1) - kc) / len(controls)
+    crit = sens + r * spec
+    present = (cc + kc) > 0
+    crit = np.where(present, crit, -np.inf)   # thresholds at observed values of the resample
+    best = np.argmax(crit >= crit.max(axis=1, keepdims=True) - 1e-12, axis=1)
+    return values[best]
+
+
 def optimal_cutoff(score: np.ndarray, reference: np.ndarray, *, criterion: str = "youden",
                    cost: float = 1.0, prevalence: float | None = None,
                    direction: str = "<", n_boot: int = 1000, level: float = 0.95,
@@ -276,13 +303,8 @@ def optimal_cutoff(score: np.ndarray, reference: np.ndarray, *, criterion: str =
     thr, sens, spec, ties = _best(cases, controls, r)
     lo = hi = float("nan")
     if n_boot > 0:
-        rng = np.random.default_rng(seed)
-        boots = np.empty(n_boot)
-        for b in range(n_boot):
-            c = cases[rng.integers(0, len(cases), len(cases))]
-            k = controls[rng.integers(0, len(controls), len(controls))]
-            boots[b] = _best(c, k, r)[0]
-        lo, hi = np.quantile(boots, [0.5 - level / 2, 0.5 + level / 2])
+        boots = _boot_best(cases, controls, r, n_boot, seed)
+        lo, hi = np.quantile(boots, [0.5 - level / 2, 0.5 + level / 2], method="inverted_cdf")
     sign = 1.0 if direction == "<" else -1.0
     if sign < 0:
         thr, lo, hi, ties = -thr, -hi, -lo, -ties

@@ -190,7 +190,7 @@ def begg_greenes(screen: np.ndarray, reference: np.ndarray, *,
             return float("nan"), np.zeros_like(pi), np.zeros_like(pi)
         g_pi = (y[0] * x[1] - x[0] * y[1]) / s ** 2
         g_p = (y[0] * x[2] - x[0] * y[2]) / s ** 2
-        return x[0] / s, g_pi, g_p
+        return np.float64(x[0] / s), g_pi, g_p
 
     est = {"sensitivity": ratio(a1, a0), "specificity": ratio(b0, b1),
            "ppv": ratio(a1, b1), "npv": ratio(b0, a0),
@@ -210,6 +210,10 @@ def begg_greenes(screen: np.ndarray, reference: np.ndarray, *,
 
     for m, (value, g_pi, g_p) in {**est, "lr_pos": lrp, "lr_neg": lrn}.items():
         if measures.loc[m, "reason"]:
+            continue
+        if not np.isfinite(value) or not (np.isfinite(g_pi).all() and np.isfinite(g_p).all()):
+            measures.loc[m, "reason"] = ("not estimable: the corrected sensitivity or "
+                                         "specificity is 0 or 1")
             continue
         v = var(g_pi, g_p)
         if m.startswith("lr"):
