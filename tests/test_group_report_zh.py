@@ -234,6 +234,26 @@ def test_a_small_school_cannot_be_recovered_from_the_district_total() -> None:
     assert small["count:district"].tolist() == [HIDDEN]
 
 
+def test_sampled_null_space_agrees_with_the_dense_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large systems are audited by sparse least squares: same verdict as the dense SVD."""
+    import xinli_screen.report.group_counts as gc
+
+    rng = np.random.default_rng(3)
+    spec = {(f"学校{s}", g, f"{c}班"): list(rng.integers(0, 9, 4) + np.array([20, 0, 0, 0]))
+            for s in range(4) for g in ("四年级", "初一") for c in range(1, 5)}
+    counts = group_counts(_pupils(spec), BY)
+    rel = gc.relations(counts)
+    values = counts[rel.columns].to_numpy(float)
+    hidden = gc.suppress(counts).to_numpy().copy()
+    shown_again = np.argwhere(hidden)[rng.choice(int(hidden.sum()), 15, replace=False)]
+    hidden[tuple(shown_again.T)] = False  # a weakened pattern: some cells become pinned
+    monkeypatch.setattr(gc, "_DENSE_LIMIT", 10**6)
+    dense = gc.recomputable(values, hidden, rel)
+    monkeypatch.setattr(gc, "_DENSE_LIMIT", 0)
+    sampled = gc.recomputable(values, hidden, rel)
+    assert dense.any() and (dense == sampled).all()
+
+
 def test_a_zero_total_is_not_hidden_to_protect_zeros() -> None:
     """Hidden 0s that a shown 0 forces are no disclosure: the total stays shown."""
     t = pd.DataFrame({"grade": ["初一"] * 7 + ["四年级"] * 3, "class": ["1班"] * 10,

@@ -65,6 +65,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from xinli_screen.policy.models import TIER_ORDER
 from xinli_screen.wave.labels import grade_rank, natural_key
@@ -411,7 +412,10 @@ def recomputable(values: np.ndarray, hidden: np.ndarray, rel: Relations,
     moves it. One linear programme (maximise the number of bound cells a feasible direction
     moves off their bound; cone directions add up, so one optimum frees them all) finds the
     bound cells that must stay; with those fixed, the feasible directions span the null space
-    of the relations, whose rows show which other cells can move.
+    of the relations, whose rows show which other cells can move (a dense SVD for up to
+    :data:`_DENSE_LIMIT` hidden cells, else the projection of fixed pseudo-random vectors onto
+    the null space by sparse least squares, which agrees with it and scales to thousands of
+    classes).
     """
     out = np.zeros(hidden.shape, dtype=bool)
     for cols in _blocks(rel):
@@ -420,54 +424,85 @@ def recomputable(values: np.ndarray, hidden: np.ndarray, rel: Relations,
     return out
 
 
+#: Above this many hidden cells in one system the null space is sampled (sparse least squares)
+#: instead of computed by a dense SVD.
+_DENSE_LIMIT = 400
+
+
+def _moving(a: sparse.csr_matrix, m: int) -> np.ndarray:
+    """Which coordinates some vector of the null space of ``a`` (shape (q, m)) moves.
+
+    Coordinate j is fixed iff e_j lies in the row space of ``a``, i.e. iff the orthogonal
+    projection onto the null space maps e_j to 0. Small systems: the null space from a dense
+    SVD. Large ones: the projections of two fixed pseudo-random vectors, each computed by
+    sparse least squares (LSQR); a fixed coordinate projects to 0 for every vector, a moving
+    one almost never does.
+    """
+    from scipy.linalg import null_space
+    from scipy.sparse.linalg import lsqr
+
+    if a.shape[0] == 0:
+        return np.ones(m, dtype=bool)
+    if m <= _DENSE_LIMIT:
+        free = null_space(a.toarray(), lapack_driver="gesvd")
+        return np.abs(free).max(axis=1) > 1e-9 if free.size else np.zeros(m, dtype=bool)
+    rng = np.random.default_rng(20260)
+    moving = np.zeros(m, dtype=bool)
+    at = a.T.tocsr()
+    for _ in range(2):
+        r = rng.uniform(1.0, 2.0, m) * rng.choice([-1.0, 1.0], m)
+        y = lsqr(at, r, atol=1e-14, btol=1e-14, iter_lim=20 * (m + a.shape[0]))[0]
+        moving |= np.abs(r - at @ y) > 1e-6
+    return moving
+
+
 def _audit_block(values: np.ndarray, hidden: np.ndarray, rel: Relations,
                  upper: np.ndarray | None, cols: list[int]) -> dict[tuple[int, int], bool]:
     """:func:`recomputable` for one independent system: hidden cell -> pinned."""
-    from scipy.linalg import null_space, qr
     from scipy.optimize import linprog
 
     cells = [(r, j) for j in cols for r in range(hidden.shape[0]) if hidden[r, j]]
     if not cells:
         return {}
+    m = len(cells)
     pos = {c: i for i, c in enumerate(cells)}
-    rows = []
+    ri: list[int] = []
+    ci: list[int] = []
+    data: list[float] = []
+    q = 0
     for eq in _equations(rel, cols):
         coef = [(pos[(r, j)], s) for r, j, s in eq if (r, j) in pos]
         if coef:
-            row = np.zeros(len(cells))
-            for i, s in coef:
-                row[i] = s
-            rows.append(row)
-    a = np.array(rows) if rows else np.zeros((0, len(cells)))
+            for i, sign in coef:
+                ri.append(q)
+                ci.append(i)
+                data.append(float(sign))
+            q += 1
+    a = sparse.csr_matrix((data, (ri, ci)), shape=(q, m))
     val = np.array([values[c] for c in cells], dtype=float)
     ub = np.array([np.nan if upper is None else upper[c] for c in cells], dtype=float)
     at_zero = np.flatnonzero(val <= 0)
     at_top = np.flatnonzero(np.isfinite(ub) & (val >= ub))
     bound = [(i, -1.0) for i in at_zero] + [(i, 1.0) for i in at_top]
     fixed: list[int] = []
-    m = len(cells)
     if bound:
         k = len(bound)
         # variables: d (m, free), t (k, in [0, 1]); sign * d_i + t_j <= 0; A d = 0
-        a_ub = np.zeros((k, m + k))
-        for j, (i, sign) in enumerate(bound):
-            a_ub[j, i] = sign
-            a_ub[j, m + j] = 1.0
-        eq = a.shape[0] > 0
+        a_ub = sparse.hstack([
+            sparse.csr_matrix(([s for _, s in bound], (range(k), [i for i, _ in bound])),
+                              shape=(k, m)),
+            sparse.identity(k, format="csr")], format="csr")
         res = linprog(np.r_[np.zeros(m), -np.ones(k)], A_ub=a_ub, b_ub=np.zeros(k),
-                      A_eq=np.hstack([a, np.zeros((a.shape[0], k))]) if eq else None,
-                      b_eq=np.zeros(a.shape[0]) if eq else None,
+                      A_eq=sparse.hstack([a, sparse.csr_matrix((q, k))], format="csr")
+                      if q else None, b_eq=np.zeros(q) if q else None,
                       bounds=[(None, None)] * m + [(0, 1)] * k, method="highs")
         t = res.x[m:] if res.status == 0 else np.zeros(k)
         fixed = sorted({bound[j][0] for j in range(k) if t[j] < 0.5})
     if fixed:
-        pin = np.zeros((len(fixed), m))
-        pin[np.arange(len(fixed)), fixed] = 1.0
-        a = np.vstack([a, pin])
-    if a.shape[0] > m:  # same null space, smaller matrix
-        a = qr(a, mode="r")[0][:m]
-    free = null_space(a) if a.shape[0] else np.eye(m)
-    moves = np.abs(free).max(axis=1) > 1e-9 if free.size else np.zeros(m, dtype=bool)
+        pin = sparse.csr_matrix((np.ones(len(fixed)), (range(len(fixed)), fixed)),
+                                shape=(len(fixed), m))
+        a = sparse.vstack([a, pin], format="csr")
+    moves = _moving(a, m)
     return {c: not moves[i] for i, c in enumerate(cells)}
 
 
@@ -527,6 +562,10 @@ def suppress(counts: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
         slack[:, none] = ~hidden[:, none] & ~known[:, none]
         hidden |= slack
     eqs = [eq for cols in _blocks(rel) for eq in _equations(rel, cols)]
+    by_cell: dict[tuple[int, int], list[list[tuple[int, int, int]]]] = {}
+    for eq in eqs:
+        for r, j, _ in eq:
+            by_cell.setdefault((r, j), []).append(eq)
     total = int(np.flatnonzero(level == "total")[-1])
 
     def pick(eq: list[tuple[int, int, int]]) -> tuple[int, int] | None:
@@ -581,15 +620,21 @@ def suppress(counts: pd.DataFrame, *, min_cell: int = 5) -> pd.DataFrame:
         if not len(leaks):
             hidden &= ~(pinned & slack)  # 无预警 that follows from what is shown: shown
             break
-        r, j = map(int, leaks[0])
-        options = [pick(eq) for eq in eqs if any((a, b) == (r, j) for a, b, _ in eq)]
-        options = [c for c in options if c is not None]
-        if not options:  # nothing left to hide around it: hide everything
-            hidden[:] = ~known
+        touched: set[int] = set()
+        for r, j in map(tuple, leaks.tolist()):
+            if r in touched:  # a cell was just hidden in this row: audit again first
+                continue
+            options = [pick(eq) for eq in by_cell.get((r, j), ())]
+            options = [c for c in options if c is not None]
+            if not options:  # nothing left to hide around it: hide everything
+                hidden[:] = ~known
+                break
+            cell = min(options, key=lambda c: (values[c] == 0, values[c], c))
+            hidden[cell] = True
+            slack[cell] = False
+            touched |= {r, cell[0]}
+        if hidden[~known].all():
             break
-        cell = min(options, key=lambda c: (values[c] == 0, values[c], c))
-        hidden[cell] = True
-        slack[cell] = False
     else:  # pragma: no cover - the loop hides at least one cell per round
         hidden[:] = ~known
     return pd.DataFrame(hidden, columns=rel.columns, index=counts.index)
