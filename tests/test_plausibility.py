@@ -93,7 +93,10 @@ def test_wilson_by_hand() -> None:
     half = 1.96 * np.sqrt(0.14 * 0.86 / 100 + 1.96**2 / 40000) / (1 + 1.96**2 / 100)
     assert float(lo) == pytest.approx(centre - half) and float(hi) == pytest.approx(
         centre + half)
-    assert float(lo) == pytest.approx(0.0852, abs=1e-4)
+    # R: prop.test(14, 100, correct = FALSE)$conf.int -> 0.08526344 0.22137188
+    lo, hi = wilson(14, 100)
+    assert float(lo) == pytest.approx(0.08526344, abs=1e-7)
+    assert float(hi) == pytest.approx(0.22137188, abs=1e-7)
 
 
 def test_validity_by_school_and_item_missingness() -> None:
