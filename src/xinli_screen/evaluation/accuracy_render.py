@@ -69,14 +69,15 @@ def accuracy_tables(report: AccuracyReport) -> dict[str, pd.DataFrame]:
     about = pd.DataFrame({"项目 / item": [
         "批次 wave", "参照标准 reference standard", "学生数 pupils", "排除 excluded",
         "分析 analysed", "已复核 verified", "其中名单内 of them on the list",
-        "其中名单外 of them not on the list", "置信水平 confidence level",
+        "其中名单外 of them not on the list", "已复核但被排除 verified but excluded",
+        "置信水平 confidence level",
         "成本比 cost ratio (missed case : false alarm)", "小格阈值 min cell"],
         "内容 / value": [
         report.wave, report.reference, report.counts["pupils"], report.counts["excluded"],
         report.counts["analysed"], report.counts["verified"],
         report.counts["verified_screen_positive"], report.counts["verified_screen_negative"],
-        report.settings.get("level"), report.settings.get("cost"),
-        report.settings.get("min_cell")]})
+        report.counts["verified_excluded"], report.settings.get("level"),
+        report.settings.get("cost"), report.settings.get("min_cell")]})
     return {"figures": m, "roc": roc, "verification": report.verification,
             "exclusions": report.exclusions, "about": about,
             "notes": pd.DataFrame({"说明 / notes": report.notes})}

@@ -160,7 +160,8 @@ class AccuracyReport:
         The reference standard, in words (:data:`REFERENCE_RULES`).
     counts : dict
         ``pupils`` in the table, ``excluded``, ``analysed``, ``verified``,
-        ``verified_screen_positive``, ``verified_screen_negative`` (warning list), ``closed``.
+        ``verified_screen_positive``, ``verified_screen_negative`` (warning list), ``closed``
+        (结案, counted as not verified), ``verified_excluded`` (verified but excluded).
     exclusions : DataFrame
         ``reason``, ``n``: pupils left out of every figure and why.
     verification : DataFrame
@@ -291,6 +292,7 @@ def screen_accuracy(table: pd.DataFrame, *, wave: str = "", tier_changed: str = 
     excluded = status != "scored"
     exclusions = (status[excluded].map(lambda s: _STATUS_REASON.get(s, f"status {s}"))
                   .value_counts().rename_axis("reason").rename("n").reset_index())
+    verified_excluded = int(ref_all[excluded].notna().sum())
     t, ref_all = t[~excluded].reset_index(drop=True), ref_all[~excluded].reset_index(drop=True)
     if t.empty:
         raise ValueError("no scored pupil in this wave")
@@ -310,7 +312,8 @@ def screen_accuracy(table: pd.DataFrame, *, wave: str = "", tier_changed: str = 
               "verified": int(verified.sum()),
               "verified_screen_positive": int((verified & on_list).sum()),
               "verified_screen_negative": int((verified & ~on_list).sum()),
-              "closed": int((t["review_status"].astype(str) == "closed").sum())}
+              "closed": int((t["review_status"].astype(str) == "closed").sum()),
+              "verified_excluded": verified_excluded}
     notes = [f"reference standard: the district's 复核 outcome ({REFERENCE_RULES[tier_changed]})",
              "naive = among verified (interviewed) pupils only; corrected = Begg-Greenes, "
              "stratified by tier before review and critical answer",

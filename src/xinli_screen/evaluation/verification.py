@@ -22,7 +22,8 @@ v_s verified, k_s of them reference positive; pi_s = N_s / N, p_s = k_s / v_s):
   binomial (p_s (1 - p_s) / v_s), independent; without strata this equals Zhou (1994), Stat Med
   13:1737-1745, e.g. Var(sens) = [sens (1 - sens)]^2 (N / (N_0 N_1) + r_1 / (s_1 (s_1 + r_1))
   + r_0 / (s_0 (s_0 + r_0))). Intervals are Wald intervals on the logit scale (log scale for
-  the likelihood ratios).
+  the likelihood ratios); a figure of exactly 0 or 1 gets the Wilson interval of 0 or n out of
+  the n verified pupils it rests on.
 
 R equivalents: ``PVBcorrect::acc_bg(data, "test", "disease", ci = TRUE)`` (no strata; its
 intervals are Wald on the raw scale, the standard errors are the same) and
@@ -36,6 +37,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from xinli_screen.evaluation.accuracy import wilson
 
 __all__ = ["BeggGreenesResult", "begg_greenes"]
 
@@ -204,6 +207,11 @@ def begg_greenes(screen: np.ndarray, reference: np.ndarray, *,
         lrn = ((1 - sens[0]) / spec[0], -sens[1] / (1 - sens[0]) - spec[1] / spec[0],
                -sens[2] / (1 - sens[0]) - spec[2] / spec[0])
     z = stats.norm.ppf(0.5 + level / 2)
+    v_t = {u: verified & (screen == u) for u in (0, 1)}
+    n_ref = {"sensitivity": int((verified & (reference == 1)).sum()),
+             "specificity": int((verified & (reference == 0)).sum()),
+             "ppv": int(v_t[1].sum()), "npv": int(v_t[0].sum()),
+             "prevalence": int(verified.sum())}
 
     def var(g_pi: np.ndarray, g_p: np.ndarray) -> float:
         return float(g_pi @ cov_pi @ g_pi + (g_p ** 2 * var_p).sum())
@@ -227,7 +235,10 @@ def begg_greenes(screen: np.ndarray, reference: np.ndarray, *,
                 lg = np.log(value / (1 - value))
                 lo, hi = 1 / (1 + np.exp(-(lg - half))), 1 / (1 + np.exp(-(lg + half)))
             else:
-                lo = hi = float("nan")
+                # 0 % or 100 %: no logit; the Wilson interval of k = 0 or n out of the
+                # verified pupils the figure rests on
+                k_eff = float(n_ref[m]) * value
+                lo, hi = (float(v) for v in wilson(k_eff, float(n_ref[m]), level))
         measures.loc[m, ["estimate", "se", "lower", "upper"]] = [value, se, lo, hi]
     for col in ("estimate", "se", "lower", "upper"):
         measures[col] = pd.to_numeric(measures[col])
