@@ -125,3 +125,34 @@ def test_exclusions_are_counted_and_stated() -> None:
     assert res.excluded == {"group missing": 1, "an item unanswered": 1}
     with pytest.raises(ValueError, match="criterion"):
         dif_scale(items, group, criterion="wald")
+
+
+def test_cli_dif_on_an_answers_file(cli, tmp_path: Path) -> None:
+    import json
+
+    rng = np.random.default_rng(7)
+    n = 700
+    sex = rng.choice(["男", "女"], n)
+    trait = rng.normal(0, 1, n)
+    cols = {}
+    for k in range(1, 10):
+        shift = 0.8 if k == 4 else 0.0
+        latent = 1.6 * (trait + np.where(sex == "女", shift, 0.0)) + rng.logistic(0, 1, n)
+        cols[f"phq9_{k:02d}"] = np.digitize(latent, [0.5, 2.0, 3.5]).astype(str)
+    data = pd.DataFrame({"学号": [f"s{i}" for i in range(n)], "性别": sex, **cols})
+    path = tmp_path / "answers.csv"
+    data.to_csv(path, index=False)
+    out = tmp_path / "dif.json"
+    run = cli("panel", "dif", path, "-i", "phq9", "--group", "性别", "-o", out)
+    assert run.code == 0, run.err
+    js = json.loads(out.read_text(encoding="utf-8"))
+    assert "phq9_04" in js["dif"][0]["flagged"] and js["n"] == n
+    run = cli("panel", "dif", path, "-i", "phq9", "--group", "性别", "--criterion", "r2",
+              "-o", out)
+    js = json.loads(out.read_text(encoding="utf-8"))
+    assert js["dif"][0]["flagged"] == ["phq9_04"]
+    assert "s1" not in out.read_text(encoding="utf-8")
+    html = tmp_path / "dif.html"
+    assert cli("panel", "dif", path, "-i", "phq9", "--group", "性别", "-o", html).code == 0
+    assert "phq9_04" in html.read_text(encoding="utf-8")
+    assert cli("panel", "dif", path, "-i", "phq9", "--group", "年级", "-o", out).code == 2

@@ -112,3 +112,37 @@ def test_validity_by_school_and_item_missingness() -> None:
     answers.iloc[:60, 2] = np.nan
     miss = item_missingness(answers).set_index("item")
     assert miss.loc["x", "flag"] and not miss.loc["v", "flag"]
+
+
+def test_cli_panels_write_html_xlsx_json_without_ids(cli, tmp_path) -> None:
+    import json
+
+    from xinli_screen.archive import ArchiveStore
+
+    base = load_policy("default").policy
+    store = ArchiveStore(tmp_path / "a.db", policy=base)
+    r1 = xs.screen(_answers(300, 5), ["phq9"], id_column="sid", policy=base)
+    r2 = xs.screen(_answers(300, 6), ["phq9"], id_column="sid", policy=base)
+    roster = pd.DataFrame({"sid": [f"p{i:04d}" for i in range(300)],
+                           "school": np.where(np.arange(300) % 2, "一中", "二中"),
+                           "sex": np.where(np.arange(300) % 3, "男", "女")})
+    for name, r in (("w1", r1), ("w2", r2)):
+        store.import_wave(r.table, r.provenance, name, by="t", policy=base, roster=roster)
+    db = tmp_path / "a.db"
+    for kind in ("plausibility", "fairness"):
+        for ext in ("html", "xlsx", "json"):
+            out = tmp_path / f"{kind}.{ext}"
+            run = cli("panel", kind, "--archive", db, "--wave", "w2", "-o", out)
+            assert run.code == 0, run.err
+            assert out.exists() and "n = 300" in run.out
+        html = (tmp_path / f"{kind}.html").read_text(encoding="utf-8")
+        assert "Content-Security-Policy" in html and "不是诊断" in html
+        assert "p0001" not in html and "p0001" not in (tmp_path / f"{kind}.json").read_text()
+    js = json.loads((tmp_path / "plausibility.json").read_text(encoding="utf-8"))
+    assert js["n"] == 300 and js["settings"]["previous_wave_name"] == "w1"
+    fair = json.loads((tmp_path / "fairness.json").read_text(encoding="utf-8"))
+    assert set(fair["settings"]["attributes"]) == {"attr.school", "attr.sex"}
+    assert {r["group"] for r in fair["rates"]} == {"一中", "二中", "男", "女"}
+    bad = cli("panel", "plausibility", "--archive", db, "--wave", "w2", "-o",
+              tmp_path / "x.pdf")
+    assert bad.code == 2

@@ -6,7 +6,7 @@ import typer
 
 from xinli_screen import __version__
 from xinli_screen.cli import archive as archive_cli
-from xinli_screen.cli import columns, followup, instruments, policy
+from xinli_screen.cli import columns, followup, instruments, panels, policy
 from xinli_screen.cli import norms as norms_cli
 from xinli_screen.cli import report as report_cli
 from xinli_screen.cli import review as review_cli
@@ -39,6 +39,7 @@ app.add_typer(report_cli.app, name="report")
 app.add_typer(columns.app, name="columns")
 app.add_typer(wave_cli.app, name="wave")
 app.command("validate-screen")(validate_screen_command)
+app.add_typer(panels.app, name="panel")
 
 
 def _version(value: bool) -> None:
