@@ -83,6 +83,30 @@ def accuracy_tables(report: AccuracyReport) -> dict[str, pd.DataFrame]:
             "notes": pd.DataFrame({"说明 / notes": report.notes})}
 
 
+def _compact(measures: pd.DataFrame) -> pd.DataFrame:
+    """One row per test and group: counts, then naive and corrected sens/spec/PPV/NPV."""
+    if measures.empty:
+        return measures
+    rows = []
+    for (_test, by, group), sub in measures.groupby(["test", "by", "group"], sort=False):
+        sub = sub.set_index("measure")
+        first = sub.iloc[0]
+        row: dict[str, Any] = {
+            _HEADERS["rule"]: first["rule"], _HEADERS["by"]: _BY_ZH.get(by, by),
+            _HEADERS["group"]: group, _HEADERS["n"]: int(first["n"]),
+            _HEADERS["n_verified"]: int(first["n_verified"]),
+            "TP/FP/FN/TN": "/".join("·" if pd.isna(first[k]) else str(int(first[k]))
+                                    for k in ("tp", "fp", "fn", "tn"))}
+        for key in ("sensitivity", "specificity", "ppv", "npv"):
+            r = sub.loc[key]
+            row[f"{MEASURES[key][0]} 未校正"] = _fmt(r["naive"], r["naive_lower"],
+                                                  r["naive_upper"], r["naive_reason"])
+            row[f"{MEASURES[key][0]} 校正"] = _fmt(r["corrected"], r["corrected_lower"],
+                                                r["corrected_upper"], r["corrected_reason"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def roc_chart(curves: dict[str, pd.DataFrame], title: str | None = None) -> str:
     """ROC curves (sensitivity against 1 - specificity), one line per scale, as an SVG URI.
 
@@ -188,13 +212,19 @@ def write_accuracy(report: AccuracyReport, path: str | Path) -> Path:
                   if k in set(report.roc.get("score", [])) else k: c
                   for k, c in list(report.curves.items())[:10]}
         roc_uri = roc_chart(curves, "ROC（仅已复核学生）") if curves else None
-        figures = tables["figures"]
+        compact = _compact(m)
+        by_col = _HEADERS["by"]
+        ver = report.verification.copy()
+        ver["share_verified"] = (100 * ver["share_verified"]).round(1)
+        ver = ver.rename(columns={"tier_before_review": "复核前级别 tier before review",
+                                  "critical": "关键题 critical", "n": "人数 n",
+                                  "verified": "已复核 verified", "confirmed": "确认 confirmed",
+                                  "share_verified": "复核比例 % verified"})
         html = environment().get_template("accuracy.html.j2").render(
-            report=report, about=tables["about"], figures=figures[
-                figures[_HEADERS["by"]] == _BY_ZH["all"]] if not figures.empty else figures,
-            groups=figures[figures[_HEADERS["by"]] != _BY_ZH["all"]]
-            if not figures.empty else figures,
-            roc=_roc_display(report.roc), verification=report.verification,
+            report=report, about=tables["about"],
+            figures=compact[compact[by_col] == _BY_ZH["all"]] if not m.empty else compact,
+            groups=compact[compact[by_col] != _BY_ZH["all"]] if not m.empty else compact,
+            roc=_roc_display(report.roc), verification=ver,
             exclusions=report.exclusions, bar=bar, roc_uri=roc_uri)
         path.write_text(html, encoding="utf-8")
         return path
