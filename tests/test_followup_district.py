@@ -118,7 +118,8 @@ def _recount(db: Path, policy: dict) -> dict[str, set[str]]:
                           "pupil_key"])
     act = res[res["active"].astype(bool)].copy()
     invalid = act["data"].map(lambda d: json.loads(d).get("protocol_valid") is False)
-    act["critical"] = act["critical_items"].ne("") | act["pupil_key"].isin(carried)
+    unknown = act["data"].map(lambda d: bool(json.loads(d).get("critical_unknown")))
+    act["critical"] = act["critical_items"].ne("") | act["pupil_key"].isin(carried) | unknown
     rank = {"none": 0, "class": 1, "school": 2, "district": 3}
     tier = act["screen_tier"].map(rank)
     tier = np.where(act["pupil_key"].isin(carried), np.maximum(tier, 2), tier)

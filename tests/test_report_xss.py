@@ -39,8 +39,11 @@ TITLES = {"pupil": "一生一策档案 / Pupil file", "group": "群体报告 / G
 
 
 def payload(field: str) -> str:
-    """Four classic injections, each setting the page title to ``PWNED-<field>``."""
+    """Four classic injections, each setting the page title to ``PWNED-<field>`` (the id gets
+    the first two: the archive refuses ids longer than 128 characters)."""
     js = f"document.title='PWNED-{field}'"
+    if field == "id":
+        return f"<script>{js}</script><img src=x onerror=\"{js}\">"
     return (f"<script>{js}</script>"
             f"<img src=x onerror=\"{js}\">"
             f"\"><svg onload=\"{js}\">"

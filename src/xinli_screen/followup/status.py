@@ -118,8 +118,9 @@ def follow_up_states(listed: pd.DataFrame, reviews: pd.DataFrame, actions: pd.Da
     listed : DataFrame, shape (n, ...)
         One row per listed pupil: ``pupil_id``, ``tier`` (the tier listed with, before any
         review: ``none``/``class``/``school``/``district``), ``critical_items`` (text, "" when
-        none), ``start`` (local date listed), ``latest_outcome`` (latest review outcome or
-        None); other columns are kept.
+        none), optionally ``critical_unknown`` (critical items whose answer is unknown: due
+        and followed up like a critical answer), ``start`` (local date listed),
+        ``latest_outcome`` (latest review outcome or None); other columns are kept.
     reviews : DataFrame, shape (k, ...)
         Reviews of the wave: ``pupil_id``, ``on_date`` (local date).
     actions : DataFrame, shape (m, ...)
@@ -148,6 +149,8 @@ def follow_up_states(listed: pd.DataFrame, reviews: pd.DataFrame, actions: pd.Da
         else actions
     holidays = rules.holidays if rules is not None else ()
     critical = out["critical_items"].fillna("").astype(str).ne("").to_numpy()
+    if "critical_unknown" in out:  # an unanswered critical item is asked about the same way
+        critical = critical | out["critical_unknown"].fillna("").astype(str).ne("").to_numpy()
     review_due, action_due = [], []
     for tier, start, crit in zip(out["tier"].astype(str), out["start"], critical, strict=True):
         spec = rules.for_tier(tier) if rules is not None and tier != "none" else None

@@ -103,7 +103,8 @@ def _open_items(row: pd.Series) -> str:
 
 def listed_mask(table: pd.DataFrame) -> np.ndarray:
     """Which rows of a wave table (``ArchiveStore.wave_table``) the warning list named: a tier
-    above none before any review, a critical answer, or a sheet to retest.
+    above none before any review, a critical answer, a critical item whose answer is unknown,
+    or a sheet to retest.
 
     Returns
     -------
@@ -114,9 +115,11 @@ def listed_mask(table: pd.DataFrame) -> np.ndarray:
     before = (table["tier_before_review"] if "tier_before_review" in table
               else table["warning_tier"]).astype(str)
     critical = table["critical_items"].fillna("").astype(str)
+    unknown = (table["critical_unknown"].fillna("").astype(str) if "critical_unknown" in table
+               else pd.Series("", index=table.index))
     invalid = (table["protocol_valid"].astype(object).eq(False) if "protocol_valid" in table
                else pd.Series(False, index=table.index))
-    return (before.ne("none") | critical.ne("") | invalid).to_numpy()
+    return (before.ne("none") | critical.ne("") | unknown.ne("") | invalid).to_numpy()
 
 
 def follow_up(store: Any, wave: str, *, as_of: dt.date | None = None,
@@ -184,6 +187,8 @@ def follow_up(store: Any, wave: str, *, as_of: dt.date | None = None,
         "tier": before,
         "effective_tier": t["warning_tier"].astype(str),
         "critical_items": t["critical_items"].fillna("").astype(str),
+        "critical_unknown": (t["critical_unknown"].fillna("").astype(str)
+                             if "critical_unknown" in t else ""),
         "retest": (t["protocol_valid"].astype(object).eq(False).to_numpy()
                    if "protocol_valid" in t else np.zeros(len(t), dtype=bool)),
         "start": [frames["starts"].get(None if pd.isna(p) else int(p), frames["starts"][None])

@@ -2,9 +2,10 @@
 
 Who is on it: every pupil whose effective tier (after history rules and reviews, under the
 policy frozen with the wave) is above none, every pupil with a critical answer (in any of
-their sheets of the wave), and every pupil whose sheet must be retested (需重测). Order:
-区级 -> 校级 -> 班级 -> none, critical answers first within a tier, then school, grade (in
-school order) and class, then id.
+their sheets of the wave), every pupil whose critical item is unanswered, skipped or not shown
+(the answer is unknown: ask in person), and every pupil whose sheet must be retested
+(需重测). Order: 区级 -> 校级 -> 班级 -> none, critical answers first within a tier, then
+school, grade (in school order) and class, then id.
 
 :func:`warning_list` returns it as a DataFrame (English column keys, values as stored);
 :func:`write_warning_lists` writes one XLSX per school, a district summary XLSX and the same
@@ -39,6 +40,7 @@ LIST_COLUMNS: dict[str, tuple[str, str]] = {
     "tier_label": ("预警级别", "Warning tier"),
     "screen_label": ("本次筛查级别", "Screen tier (this wave)"),
     "critical": ("关键题", "Critical items"),
+    "unknown": ("关键题未作答（须当面询问）", "Critical items unanswered (ask in person)"),
     "reasons": ("预警原因", "Reasons"),
     "history": ("历史说明", "History"),
     "validity": ("效度（需重测）", "Validity (retest)"),
@@ -123,8 +125,10 @@ def warning_list(store: Any, wave: str, *, include_names: bool = False,
     valid = table["protocol_valid"] if "protocol_valid" in table.columns else None
     retest = review.eq("retest") | (valid.astype(object).eq(False) if valid is not None
                                     else False)
+    unknown = (table["critical_unknown"].fillna("").astype(str) if "critical_unknown" in table
+               else pd.Series("", index=table.index))
     keep = np.ones(len(table), dtype=bool) if include_all else (
-        tier.ne("none") | critical.ne("") | retest).to_numpy()
+        tier.ne("none") | critical.ne("") | retest | unknown.ne("")).to_numpy()
     t = table[keep].reset_index(drop=True)
     out = pd.DataFrame({
         "school": t["attr.school"] if "attr.school" in t.columns else None,
@@ -141,6 +145,9 @@ def warning_list(store: Any, wave: str, *, include_names: bool = False,
     out["screen_label"] = out["screen_tier"].map(labels)
     out["critical_items"] = t["critical_items"].fillna("").astype(str)
     out["critical"] = critical_labels(out["critical_items"])
+    out["critical_unknown"] = (t["critical_unknown"].fillna("").astype(str)
+                               if "critical_unknown" in t else "")
+    out["unknown"] = critical_labels(out["critical_unknown"].str.replace("?", "", regex=False))
     out["reasons"] = t["reasons"].map(_text)
     out["history"] = t["history_reasons_zh"].map(_text) if "history_reasons_zh" in t else ""
     invalid = t["protocol_valid"].astype(object).eq(False) if "protocol_valid" in t else False
