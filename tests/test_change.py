@@ -214,3 +214,22 @@ def test_pupil_report_shows_reliable_change_to_the_psychologist_only(
     assert "可靠变化指数" in html and "可靠恶化" in html
     teacher = render_pupil_html(build_pupil_report(two_wave_store, "up", view="teacher", by="t"))
     assert "可靠恶化" not in teacher and "RCI" not in teacher
+
+
+def test_pupil_file_uses_the_whole_wave_for_r_and_sd(tmp_path: Path) -> None:
+    """One pupil's file estimates r and SD on every pupil, as the wave table does."""
+    rng = np.random.default_rng(4)
+    base = rng.integers(0, 14, 60)
+    first = {f"s{i:02d}": int(b) for i, b in enumerate(base)}
+    second = {k: int(np.clip(v + rng.integers(-2, 3), 0, 24)) for k, v in first.items()}
+    second["s00"] = 22
+    store = ArchiveStore(tmp_path / "b.db")
+    for name, totals in (("w1", first), ("w2", second)):
+        r = _screen(totals)
+        store.import_wave(r.table, r.provenance, name, by="t")
+    row = store.wave_table("w2").set_index("pupil_id").loc["s00"]
+    rec = store.pupil_file("s00")["waves"][1]
+    assert "between-wave correlation" in rec["change.phq9.total.source"]
+    for key in ("rci", "reliability", "sd", "status"):
+        assert rec[f"change.phq9.total.{key}"] == row[f"change.phq9.total.{key}"]
+    assert rec["change.phq9.total.status"] == "reliable_deterioration"

@@ -223,9 +223,11 @@ class ArchiveStore(_Importing, _FollowUp):
             self._wave_policies[sha] = model
         return self._wave_policies[sha]
 
-    def effective(self, screens: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
+    def effective(self, screens: pd.DataFrame, reviews: pd.DataFrame,
+                  population: pd.DataFrame | None = None) -> pd.DataFrame:
         """Effective tiers of stored results (history rules, then reviews), wave by wave,
-        each wave under the policy frozen with it."""
+        each wave under the policy frozen with it (``population``: every pupil's scores, for
+        the reliable-change r and SD when ``screens`` is one pupil's)."""
         if not len(screens):
             return screens
         with Session(self.engine) as s:
@@ -235,7 +237,18 @@ class ArchiveStore(_Importing, _FollowUp):
         labels = {int(k): {t: p.tiers.spec(t).label.get("zh") for t in TIER_ORDER}
                   for k, p in policies.items()}
         return run_history(screens, reviews, self.history_rules, labels=self.labels,
-                           rules_by_wave=rules, labels_by_wave=labels)
+                           rules_by_wave=rules, labels_by_wave=labels,
+                           change_population=population)
+
+    def _population(self, s: Session) -> pd.DataFrame:
+        """Every pupil's counted result per wave: ``pupil_id``, ``wave_seq``, stored data."""
+        q = (select(Result.pupil_key, Result.data, Wave.seq)
+             .join(Wave, Wave.id == Result.wave_id)
+             .outerjoin(Part, Part.id == Result.part_id)
+             .where(or_(Part.id.is_(None), Part.superseded_at.is_(None)),
+                    Result.active.is_(True)))
+        return pd.DataFrame([{**data, "pupil_id": key, "wave_seq": seq}
+                             for key, data, seq in s.execute(q)])
 
     def wave_table(self, wave: str) -> pd.DataFrame:
         """One wave's results with effective tiers.
@@ -367,6 +380,8 @@ class ArchiveStore(_Importing, _FollowUp):
         with Session(self.engine) as s:
             key = self._pupil_key(s, pupil_id)
             screens, reviews = self._frames(s, pupil_key=key)
+            population = (self._population(s) if len(screens)
+                          and screens["wave_seq"].nunique() > 1 else None)
             actions = [{"wave_id": a.wave_id, "kind": a.kind, "kind_zh": ACTION_KINDS[a.kind],
                         "by": a.by, "at": a.at, "on_date": a.on_date, "note": a.note}
                        for a in s.scalars(select(Action).where(Action.pupil_key == key)
@@ -376,7 +391,7 @@ class ArchiveStore(_Importing, _FollowUp):
                       "detail": e.detail}
                      for e in s.scalars(select(AuditEvent).where(AuditEvent.pupil_key == key)
                                         .order_by(AuditEvent.id))]
-        table = self.effective(screens, reviews)
+        table = self.effective(screens, reviews, population)
         by_seq = {w.seq: w for w in waves.values()}
         out_waves = []
         for rec in _records(table):

@@ -193,7 +193,8 @@ def evaluate_stored(cond: Condition, table: pd.DataFrame) -> tuple[np.ndarray, n
 
 
 def wave_change(current: pd.DataFrame, earlier: pd.DataFrame, rules: ChangeRules,
-                named: tuple[str, ...] = (), *, id_column: str = "pupil_id") -> pd.DataFrame:
+                named: tuple[str, ...] = (), *, id_column: str = "pupil_id",
+                population: pd.DataFrame | None = None) -> pd.DataFrame:
     """Reliable change of one wave since each pupil's previous wave (``change.*`` columns).
 
     Parameters
@@ -206,6 +207,10 @@ def wave_change(current: pd.DataFrame, earlier: pd.DataFrame, rules: ChangeRules
     rules : ChangeRules
     named : tuple of str
         Scales named by change conditions (always followed).
+    population : DataFrame, optional
+        Every pupil's stored results of every wave (``id_column``, ``wave_seq``, scores):
+        r and SD are estimated on it rather than on ``current`` and ``earlier`` (which may be
+        one pupil's rows, as in the pupil file). Default: ``current`` and ``earlier``.
 
     Returns
     -------
@@ -226,10 +231,18 @@ def wave_change(current: pd.DataFrame, earlier: pd.DataFrame, rules: ChangeRules
         return current
     earlier = earlier.sort_values("wave_seq", kind="stable")
     previous = earlier.groupby(id_column, sort=False).tail(1)
-    first = earlier[earlier["wave_seq"] == earlier["wave_seq"].min()]
     scales = change_scales(current, (*rules.scales, *named)) if not rules.scales else [
         s for s in dict.fromkeys((*rules.scales, *named)) if s in current.columns]
-    params = change_parameters(previous, current, scales, first_wave=first,
+    base_cur, base_prev = current, previous
+    if population is not None and len(population):
+        seq = current["wave_seq"].iloc[0] if "wave_seq" in current.columns else None
+        if seq is not None:
+            pop = population.sort_values("wave_seq", kind="stable")
+            base_cur = pop[pop["wave_seq"] == seq]
+            base_prev = pop[pop["wave_seq"] < seq].groupby(id_column, sort=False).tail(1)
+            earlier = pop[pop["wave_seq"] < seq]
+    first = earlier[earlier["wave_seq"] == earlier["wave_seq"].min()]
+    params = change_parameters(base_prev, base_cur, scales, first_wave=first,
                                reliability=rules.reliability, sd=rules.sd,
                                higher_is_better=rules.higher_is_better, id_column=id_column)
     changes = reliable_change(previous, current, params, id_column=id_column, z=rules.z)
@@ -459,6 +472,7 @@ def run_history(
     labels: Mapping[str, str] | None = None,
     rules_by_wave: Mapping[int, HistoryRules | None] | None = None,
     labels_by_wave: Mapping[int, Mapping[str, str]] | None = None,
+    change_population: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Effective tiers of several waves: history then reviews, wave by wave in order.
 
@@ -475,6 +489,10 @@ def run_history(
         Per-wave rules and labels (each wave under the policy frozen with it); a wave not
         in the mapping uses ``rules`` / ``labels``. A wave's own rules decide how its tier
         follows from the earlier waves' effective tiers.
+    change_population : DataFrame, optional
+        All pupils' stored results (``pupil_id``, ``wave_seq``, scores) for estimating the
+        reliable-change r and SD when ``screens`` holds only some pupils (one pupil's file);
+        see :func:`wave_change`.
 
     Returns
     -------
@@ -499,7 +517,8 @@ def run_history(
                           for leaf in condition_leaves(r.when)
                           if isinstance(leaf, ChangeCondition))
             wave = wave_change(wave.reset_index(drop=True),
-                               screens[screens["wave_seq"] < seq], rules_now.change, named)
+                               screens[screens["wave_seq"] < seq], rules_now.change, named,
+                               population=change_population)
         adjusted = apply_history(wave, hist, w_rules, labels=w_labels)
         wave_reviews = reviews[reviews["wave_seq"] == seq] if len(reviews) else reviews
         final = apply_reviews(adjusted, wave_reviews, labels=w_labels)
