@@ -119,7 +119,7 @@ def test_matrix_sub_columns_without_wording_are_taken_in_order(tmp_path):
     header = ["序号", "提交答卷时间", "所用时间", "来源", "来自IP", "学号",
               *[f"Q5_{k}" for k in range(1, 10)], "第6题"]
     frame = pd.DataFrame([["1", "2026/09/03 12:00:00", "80秒", "微信", "1.2.3.4", "0001",
-                           *["2"] * 9, "1"]], columns=header)
+                           *["2"] * 8, "4", "1"]], columns=header)  # 4: only a position
     guess = guess_columns(frame, [PHQ9])
     assert [guess.columns[f"phq9_{k:02d}"] for k in range(1, 10)] == header[6:15]
     assert guess.how["phq9_01"] == "matrix order"

@@ -16,7 +16,13 @@ from xinli_screen.instrument.models import Instrument
 from xinli_screen.io.column_map import ColumnMap, format_column_map
 from xinli_screen.io.fhir import fhir_item_columns
 from xinli_screen.io.readers import read_table
-from xinli_screen.io.wjx import ColumnGuess, detect_answer_values, drop_ip_columns, guess_columns
+from xinli_screen.io.wjx import (
+    UNDECIDED,
+    ColumnGuess,
+    detect_answer_values,
+    drop_ip_columns,
+    guess_columns,
+)
 from xinli_screen.io.wjx_guess import BlockGuesses, guess_blocks
 
 
@@ -66,7 +72,9 @@ def guess_command(
     or codes are guessed from the first rows. Check the map, then:
     xinli-screen score FILE -i ID --columns MAP.yaml
 
-    Exit codes: 0 every item found, 1 some items have no column (listed in the map), 2 usage.
+    Exit codes: 0 every item found, 1 some items have no column (listed in the map) or the
+    answer coding of a 问卷星 download could not be decided (按序号 or 按分数: say which),
+    2 usage.
     """
     insts = load_instruments(instrument)
     if output is not None and not output.resolve().parent.is_dir():
@@ -87,8 +95,9 @@ def guess_command(
     found = _propose_blocks(frame.head(200), insts, guess)
     order = [i.id for inst in insts for i in inst.items]
     columns = {i: guess.columns[i] for i in order if i in guess.columns}
+    undecided = guess.wjx and guess.answer_values == UNDECIDED
     cmap = ColumnMap(columns, (), guess.id_column,
-                     guess.answer_values if guess.wjx else None,
+                     guess.answer_values if guess.wjx and not undecided else None,
                      blocks={k: b.block for k, b in found.blocks.items()})
     n_found = len(columns) + sum(len(b.columns) for b in found.blocks.values())
     header = [f"column map guessed by xinli-screen from {input_file.name}",
@@ -100,8 +109,10 @@ def guess_command(
     if guess.wjx:
         header.append("问卷星 export: answers read as " + {
             "text": "option text (按选项文本)", "sequence": "option positions (按序号)",
-            "code": "codes (按分数 or cleaned)", "auto": "decided when scoring"}[
-                guess.answer_values])
+            "code": "codes (按分数 or cleaned)", "auto": "decided when scoring",
+            UNDECIDED: "NOT DECIDED: the numbers fit both option positions (按序号) and "
+                       "codes (按分数); add 'answer_values: sequence' or 'answer_values: "
+                       "code' yourself (docs/errors.md#wjx-undecided)"}[guess.answer_values])
     if dropped:
         header.append(f"IP column {', '.join(dropped)} is never read")
     if guess.time_column:
@@ -125,5 +136,10 @@ def guess_command(
                  + (f"; no column for {', '.join(guess.unmatched)}" if guess.unmatched else "")
                  + (f"; id column {guess.id_column!r}" if guess.id_column else "; no id column"),
                  markup=False)
-    if guess.unmatched:
+    if undecided:
+        stderr.print("answer coding NOT DECIDED: the numbers fit both option positions "
+                     "(按序号) and codes (按分数); no answer_values written; add "
+                     "'answer_values: sequence' or 'answer_values: code' to the map "
+                     "(docs/errors.md#wjx-undecided)", markup=False)
+    if guess.unmatched or undecided:
         raise typer.Exit(int(ExitCode.DATA_PROBLEMS))

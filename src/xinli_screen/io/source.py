@@ -32,11 +32,14 @@ from xinli_screen.io.readers import read_table
 from xinli_screen.io.spss import SPSS_VALUES, label_disagreements, resolve_value_labels
 from xinli_screen.io.wjx import (
     SKIP_CODES,
+    UNDECIDED,
+    AnswerValuesUndecidedError,
     detect_answer_values,
     drop_ip_columns,
     guess_columns,
     is_wjx,
     normalise_answers,
+    undecided_message,
 )
 
 __all__ = ["PLAN_APPLIED", "InputPlan", "LoadedAnswers", "apply_plan", "load_answers",
@@ -154,6 +157,9 @@ def plan_input(
     ------
     ResponseDataError
         The id column is an IP-address column (never read).
+    AnswerValuesUndecidedError
+        (a ResponseDataError) A 问卷星 download whose numbers fit both option positions and
+        codes, with ``answer_values`` ``auto`` (docs/errors.md#wjx-undecided).
     ValueError
         ``spss_values`` is not ``codes`` or ``labels``.
     """
@@ -198,6 +204,8 @@ def plan_input(
     values = answer_values or cmap.answer_values or "auto"
     if wjx or values != "auto":
         mode = detect_answer_values(frame, scales) if values == "auto" else values
+        if mode == UNDECIDED:
+            raise AnswerValuesUndecidedError(undecided_message())
         notes.append(f"answers read as {_MODE_TEXT[mode]}")
         prov["answer_values"] = mode
     labels = dict(info.get("value_labels") or {})

