@@ -191,3 +191,28 @@ def test_begg_greenes_strata_equal_the_pooled_version_when_verification_is_unifo
     c = begg_greenes(test, ref2, strata=stratum).measures
     lo, hi = c.loc["sensitivity", ["lower", "upper"]]
     assert lo <= true_sens <= hi
+
+
+def test_ipw_auc_is_the_weighted_mann_whitney_statistic() -> None:
+    from xinli_screen.evaluation.roc import auc_ipw
+
+    rng = np.random.default_rng(4)
+    n = 600
+    dis = rng.random(n) < 0.2
+    score = np.round(rng.normal(dis * 1.0, 1.0), 1)      # ties on purpose
+    cell = np.where(score > 0.8, 1, 0) + 2 * (rng.random(n) < 0.3)
+    share = np.array([0.2, 0.9, 0.3, 0.95])[cell]
+    ver = rng.random(n) < share
+    ref = np.where(ver, dis.astype(float), np.nan)
+    est, lo, hi = auc_ipw(score, ref, cell, n_boot=100)
+    n_cell, v_cell = np.bincount(cell), np.bincount(cell[ver], minlength=4)
+    w = n_cell[cell] / v_cell[cell]
+    c, k = ver & dis, ver & ~dis
+    psi = (score[c][:, None] > score[k][None, :]) + 0.5 * (score[c][:, None] == score[k][None, :])
+    brute = (w[c][:, None] * w[k][None, :] * psi).sum() / (w[c].sum() * w[k].sum())
+    assert est == pytest.approx(brute, abs=1e-12)
+    assert lo < est < hi
+    # a cell with pupils but no verified pupil: not estimable
+    ref2 = ref.copy()
+    ref2[cell == 3] = np.nan
+    assert np.isnan(auc_ipw(score, ref2, cell, n_boot=0)[0])

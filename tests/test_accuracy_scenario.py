@@ -119,6 +119,21 @@ def test_cis_cover_the_truth_for_most_cutoffs(scenario: dict) -> None:
     assert np.mean(inside) >= 0.85, np.mean(inside)
 
 
+def test_corrected_auc_covers_the_truth_for_most_scales(scenario: dict) -> None:
+    from xinli_screen.evaluation.roc import auc_delong
+
+    t = scenario["table"]
+    t = t[t["status"].astype(str) == "scored"].reset_index(drop=True)
+    verdict = dict(zip(scenario["truth"]["学号"], scenario["truth"]["interview_case"],
+                       strict=True))
+    case = t["pupil_id"].astype(str).map(verdict).astype(float).to_numpy()
+    inside = []
+    for r in scenario["report"].roc.to_dict(orient="records"):
+        full = auc_delong(t[r["score"]].to_numpy(float), case, direction=r["direction"]).auc
+        inside.append(r["auc_corrected_lower"] <= full <= r["auc_corrected_upper"])
+    assert len(inside) >= 15 and np.mean(inside) >= 0.8, inside
+
+
 def test_correction_moves_naive_specificity_toward_the_truth(scenario: dict) -> None:
     rep = scenario["report"]
     truth = _truth_figures(scenario, "warning_list")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from xinli_screen.evaluation.accuracy import MEASURES, two_by_two, two_by_two_measures
-from xinli_screen.evaluation.roc import auc_delong, optimal_cutoff, roc_curve
+from xinli_screen.evaluation.roc import auc_delong, auc_ipw, optimal_cutoff, roc_curve
 from xinli_screen.evaluation.verification import begg_greenes
 
 __all__ = ["REFERENCE_RULES", "AccuracyReport", "reference_standard", "screen_accuracy",
@@ -174,7 +174,9 @@ class AccuracyReport:
         ``corrected_lower``, ``corrected_upper``, ``corrected_reason``.
     roc : DataFrame
         Per scale: ``test``, ``score``, ``n_cases``, ``n_controls``, ``auc``, ``auc_lower``,
-        ``auc_upper``, ``youden``, ``youden_lower``, ``youden_upper``, ``youden_sensitivity``,
+        ``auc_upper`` (verified pupils, DeLong), ``auc_corrected``, ``auc_corrected_lower``,
+        ``auc_corrected_upper`` (inverse-probability weighted over the verification cells,
+        bootstrap interval), ``youden``, ``youden_lower``, ``youden_upper``, ``youden_sensitivity``,
         ``youden_specificity``, ``cost_cutoff``, ``cost_lower``, ``cost_upper``, ``cost``,
         ``prevalence``, ``reason``.
     curves : dict test -> DataFrame
@@ -278,10 +280,11 @@ def screen_accuracy(table: pd.DataFrame, *, wave: str = "", tier_changed: str = 
     The Begg-Greenes correction is stratified by the tier before review and by a critical
     answer (the things that decided who was interviewed, besides the screen result); it
     assumes that within each such cell the interviewed pupils are like the others.
-    The ROC/AUC and the optimal cut-offs use the verified pupils only and are therefore
-    subject to verification bias (reported as such). R equivalents are listed in
-    :mod:`~xinli_screen.evaluation.accuracy`, :mod:`~xinli_screen.evaluation.roc` and
-    :mod:`~xinli_screen.evaluation.verification`.
+    The ROC curve, the DeLong AUC and the optimal cut-offs use the verified pupils only and
+    are therefore subject to verification bias (reported as such); ``auc_corrected`` weights
+    each verified pupil by the inverse of its cell's verification share (Alonzo & Pepe 2005).
+    R equivalents are listed in :mod:`~xinli_screen.evaluation.accuracy`,
+    :mod:`~xinli_screen.evaluation.roc` and :mod:`~xinli_screen.evaluation.verification`.
     """
     for col in ("status", "tier_before_review", "review_status", "warning_tier"):
         if col not in table:
@@ -317,7 +320,9 @@ def screen_accuracy(table: pd.DataFrame, *, wave: str = "", tier_changed: str = 
     notes = [f"reference standard: the district's 复核 outcome ({REFERENCE_RULES[tier_changed]})",
              "naive = among verified (interviewed) pupils only; corrected = Begg-Greenes, "
              "stratified by tier before review and critical answer",
-             "ROC/AUC and optimal cut-offs: verified pupils only (subject to verification bias)"]
+             "ROC curve, DeLong AUC and optimal cut-offs: verified pupils only (subject to "
+             "verification bias); the corrected AUC weights verified pupils by the inverse of "
+             "their cell's verification share (Alonzo & Pepe 2005)"]
     if counts["verified_screen_negative"] == 0:
         notes.append("no screen-negative pupil was verified: sensitivity, specificity and NPV "
                      "are not estimable; interview a random sample of pupils not on the list "
@@ -365,8 +370,8 @@ def screen_accuracy(table: pd.DataFrame, *, wave: str = "", tier_changed: str = 
                         "corrected_upper": np.nan if hide else corr.loc[m, "upper"],
                         "corrected_reason": why or corr.loc[m, "reason"]})
         if score is not None and spec["score"] not in curves:
-            roc_rows.append(_roc_row(spec, score, ref, cost, corrected_prev, n_boot, level,
-                                     seed, curves))
+            roc_rows.append(_roc_row(spec, score, ref, strata, cost, corrected_prev, n_boot,
+                                     level, seed, curves))
     measures = pd.DataFrame(rows)
     roc = pd.DataFrame(roc_rows)
     settings = {"tier_changed": tier_changed, "min_cell": min_cell, "level": level,
@@ -376,10 +381,11 @@ def screen_accuracy(table: pd.DataFrame, *, wave: str = "", tier_changed: str = 
                           measures, roc, curves, notes, settings)
 
 
-def _roc_row(spec: dict[str, Any], score: np.ndarray, ref: np.ndarray, cost: float,
-             prevalence: float, n_boot: int, level: float, seed: int,
+def _roc_row(spec: dict[str, Any], score: np.ndarray, ref: np.ndarray, strata: np.ndarray,
+             cost: float, prevalence: float, n_boot: int, level: float, seed: int,
              curves: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    """ROC/AUC and optimal cut-offs of one scale among verified pupils."""
+    """ROC/AUC and optimal cut-offs of one scale among verified pupils, and the AUC
+    corrected for verification bias (IPW over the verification cells)."""
     row: dict[str, Any] = {"test": spec["test"], "score": spec["score"], "rule": spec["rule"],
                            "direction": spec["direction"], "reason": ""}
     ok = ~np.isnan(score) & ~np.isnan(ref)
@@ -390,6 +396,9 @@ def _roc_row(spec: dict[str, Any], score: np.ndarray, ref: np.ndarray, cost: flo
         return row
     a = auc_delong(score, ref, direction=spec["direction"], level=level)
     row.update(auc=a.auc, auc_lower=a.lower, auc_upper=a.upper)
+    w = auc_ipw(score, ref, strata, direction=spec["direction"], n_boot=min(n_boot, 500),
+                level=level, seed=seed)
+    row.update(auc_corrected=w[0], auc_corrected_lower=w[1], auc_corrected_upper=w[2])
     curves[spec["score"]] = roc_curve(score, ref, direction=spec["direction"])
     y = optimal_cutoff(score, ref, direction=spec["direction"], n_boot=n_boot, level=level,
                        seed=seed)

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["AUCResult", "CutoffResult", "auc_delong", "optimal_cutoff", "roc_curve"]
+__all__ = ["AUCResult", "CutoffResult", "auc_delong", "auc_ipw", "optimal_cutoff", "roc_curve"]
 
 
 def _prepare(score: np.ndarray, reference: np.ndarray,
@@ -310,3 +310,79 @@ def optimal_cutoff(score: np.ndarray, reference: np.ndarray, *, criterion: str =
         thr, lo, hi, ties = -thr, -hi, -lo, -ties
     return CutoffResult(criterion, thr, sens, spec, float(lo), float(hi), cost_v, prev_v,
                         tuple(float(t) for t in ties), n_boot)
+
+
+def _weighted_auc(cases: np.ndarray, wc: np.ndarray, controls: np.ndarray,
+                  wk: np.ndarray) -> float:
+    """sum_i sum_j wc_i wk_j psi(case_i, control_j) / (sum wc sum wk), psi = 1, 1/2, 0."""
+    values = np.unique(np.concatenate([cases, controls]))
+    k_at = np.bincount(np.searchsorted(values, controls), weights=wk, minlength=len(values))
+    below = np.cumsum(k_at) - k_at                       # control weight strictly below
+    pos = np.searchsorted(values, cases)
+    return float((wc * (below[pos] + 0.5 * k_at[pos])).sum() / (wc.sum() * wk.sum()))
+
+
+def auc_ipw(score: np.ndarray, reference: np.ndarray, cells: np.ndarray, *,
+            direction: str = "<", n_boot: int = 200, level: float = 0.95,
+            seed: int = 2026) -> tuple[float, float, float]:
+    """AUC corrected for verification bias by inverse probability weighting.
+
+    Every verified pupil stands for the pupils of its verification cell (e.g. screen result x
+    tier x critical answer): weight = pupils in the cell / verified pupils in the cell. The
+    weighted Mann-Whitney AUC is the IPW estimator of Alonzo & Pepe (2005), Appl Stat
+    54:173-190 (the continuous-test extension of Begg & Greenes 1983).
+
+    Parameters
+    ----------
+    score : ndarray, shape (n,)
+        Scores of every screened pupil (NaN rows are left out).
+    reference : ndarray, shape (n,)
+        1 / 0 for verified pupils, NaN for the others.
+    cells : ndarray, shape (n,)
+        Verification cell of every pupil (hashable labels).
+    direction : {"<", ">"}
+    n_boot : int
+        Bootstrap resamples of all pupils (weights re-estimated in each) for the percentile
+        interval; 0 for none.
+    level : float
+    seed : int
+
+    Returns
+    -------
+    (auc, lower, upper) : floats
+        NaN when a cell has pupils but none verified, or no verified case / non-case.
+
+    Notes
+    -----
+    R: ``sum(outer(w[D == 1], w[D == 0]) * (outer(x[D == 1], x[D == 0], ">") +
+    0.5 * outer(x[D == 1], x[D == 0], "=="))) / (sum(w[D == 1]) * sum(w[D == 0]))``.
+    """
+    score = np.asarray(score, dtype=float)
+    ref = np.asarray(reference, dtype=float)
+    ok = ~np.isnan(score)
+    s = score[ok] if direction == "<" else -score[ok]
+    r = ref[ok]
+    codes = pd.factorize(pd.Series(np.asarray(cells, dtype=object)[ok]))[0]
+
+    def one(idx: np.ndarray) -> float:
+        c, rr, ss = codes[idx], r[idx], s[idx]
+        ver = ~np.isnan(rr)
+        n_cell = np.bincount(c)
+        v_cell = np.bincount(c[ver], minlength=len(n_cell))
+        if ((n_cell > 0) & (v_cell == 0)).any():
+            return float("nan")
+        w = n_cell[c[ver]] / v_cell[c[ver]]
+        d = rr[ver] == 1
+        if d.all() or not d.any():
+            return float("nan")
+        return _weighted_auc(ss[ver][d], w[d], ss[ver][~d], w[~d])
+
+    est = one(np.arange(len(s)))
+    lo = hi = float("nan")
+    if n_boot > 0 and np.isfinite(est):
+        rng = np.random.default_rng(seed)
+        boots = np.array([one(rng.integers(0, len(s), len(s))) for _ in range(n_boot)])
+        boots = boots[np.isfinite(boots)]
+        if len(boots) >= 0.9 * n_boot:
+            lo, hi = np.quantile(boots, [0.5 - level / 2, 0.5 + level / 2])
+    return est, float(lo), float(hi)
