@@ -69,9 +69,11 @@ __all__ = [
     "validity",
 ]
 
-# Sample-level analyses load scipy and factor_analyzer (about 1 s); they are imported on first
-# use so that scoring and the command line start quickly.
+# Sample-level analyses load scipy (about 1 s); they are imported on first use so that scoring
+# and the command line start quickly.
 _LAZY = {
+    "evaluation": ("xinli_screen.evaluation", None),
+    "followup": ("xinli_screen.followup", None),
     "factor": ("xinli_screen.factor", None),
     "reliability": ("xinli_screen.reliability", None),
     "validity": ("xinli_screen.validity", None),
