@@ -1,6 +1,8 @@
 """Reliable change across waves (issue 16, point 4): formulas, history rules, pupil file.
 
-Oracle: the Jacobson & Truax (1991) formulas worked by hand on a synthetic two-wave set
+Oracles: a published worked example (Wodrich's open textbook, Piers-Harris-2: SEM 3.07,
+Sdiff 4.34, threshold 8.51) and the Jacobson & Truax (1991) formulas worked by hand on a
+synthetic two-wave set
 (``SE = SD sqrt(1 - r)``, ``Sdiff = sqrt(2) SE``, ``RCI = (x2 - x1) / Sdiff``; cut-off c =
 ``(s0 M1 + s1 M0) / (s0 + s1)``), with every expected figure written out below.
 """
@@ -41,6 +43,20 @@ def test_se_difference_and_rci_by_hand() -> None:
     assert np.isnan(rci[4])
     # r outside (0, 1) or no SD: not computable
     assert np.isnan(se_difference(5.0, 1.0)) and np.isnan(se_difference(0.0, 0.8))
+
+
+def test_published_worked_example_piers_harris() -> None:
+    """Wodrich, *Social-Emotional Assessment in Schools* (open textbook, University of
+    Arizona), appendix "How to calculate reliable change indexes": Piers-Harris-2 total score,
+    SEM 3.07 from the manual (Piers & Herzberg 2002); Sdiff = sqrt(2 * 3.07**2) = 4.34; the
+    95% threshold 1.96 * 4.34 = 8.51; pre 24, post 35: a change of 11 is reliable."""
+    sd, sem = 10.0, 3.07                       # any SD with SD * sqrt(1 - r) = SEM
+    r = 1 - (sem / sd) ** 2
+    assert float(se_difference(sd, r)) == pytest.approx(4.34, abs=0.005)
+    assert 1.96 * float(se_difference(sd, r)) == pytest.approx(8.51, abs=0.01)
+    rci = float(reliable_change_index(24.0, 35.0, sd, r)[()])
+    assert rci == pytest.approx(11 / 4.3417, abs=1e-3) and rci > 1.96
+    assert abs(float(reliable_change_index(24.0, 32.0, sd, r)[()])) < 1.96  # 8 < 8.51
 
 
 def test_jacobson_truax_cutoffs_by_hand() -> None:
