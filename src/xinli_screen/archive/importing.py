@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,15 +29,15 @@ from xinli_screen.archive.base import (
     ArchiveError,
     ImportSummary,
     _plain,
-    _records,
     _StoreBase,
 )
+from xinli_screen.archive.encoding import column_lists, content_digest, encode_rows, texts
 from xinli_screen.archive.models import (
     Part,
     Result,
     Wave,
 )
-from xinli_screen.archive.parts import PartImport, reselect_active, store_part
+from xinli_screen.archive.parts import CHUNK_ROWS, PartImport, reselect_active, store_part
 from xinli_screen.policy.loader import LoadedPolicy, load_policy
 from xinli_screen.policy.models import Policy
 from xinli_screen.privacy import pseudonymise
@@ -175,8 +176,8 @@ class _Importing(_StoreBase):
             name=part, form=None, kind="retest" if retest else "answers",
             source_name=source_name, provenance=dict(provenance),
             pseudonymise_ids=pseudonymise_ids,
-            content={"table": _records(frame), "attributes": _records(attrs),
-                     "names": [_plain(v) for v in names_out], "id": id_column})
+            content={"frames": {"table": frame, "attributes": attrs, "names": names_out},
+                     "id": id_column})
         definition = {"duplicates": "first_complete", "id_column": id_column}
         return self._import_parts(wave, [part_import], by=by, policy=loaded,
                                   definition=definition, pseudonymised=pseudonymise_ids,
@@ -251,8 +252,14 @@ class _Importing(_StoreBase):
     def _part_import(self, sheets: pd.DataFrame, data: pd.DataFrame, attrs: pd.DataFrame, *,
                      name: str, form: str | None, kind: str, source_name: str,
                      provenance: Mapping[str, Any], pseudonymise_ids: bool,
-                     content: dict[str, Any] | None,
+                     content: Mapping[str, Any] | None,
                      content_sha256: str | None = None) -> PartImport:
+        """A part ready to store: keys checked, content hashed (streamed), and the rows
+        to be built chunk by chunk only when the part is stored.
+
+        ``content`` (``import_wave``): ``frames`` (tables hashed column by column) and
+        ``id``; ``content_sha256`` (``import_wave_run``) is used as given.
+        """
         keys = sheets["pupil_key"].astype(str)
         if pseudonymise_ids and self.key is not None:
             real = ~keys.str.startswith("NOID-")
@@ -263,35 +270,22 @@ class _Importing(_StoreBase):
             raise ArchiveError(f"part {name!r}: {len(too_long)} pupil id(s) longer than "
                                f"{_MAX_ID} characters (file row(s) {rows}); an id column "
                                "holding other text? Nothing was stored")
-        records = _records(data)
-        attr_records = _records(attrs)
         if content_sha256 is None:
-            text = json.dumps({**(content or {}), "part": name, "kind": kind,
-                               "pseudonymised": pseudonymise_ids},
-                              sort_keys=True, ensure_ascii=False, default=str)
-            content_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            content = dict(content or {})
+            content_sha256 = content_digest(
+                {"id": content.get("id"), "part": name, "kind": kind,
+                 "pseudonymised": pseudonymise_ids}, content.get("frames"))
         entered = sheets["entered_id"].astype(str) if "entered_id" in sheets.columns else keys
-        rows = []
-        for k, (key, rec, attr) in enumerate(zip(keys, records, attr_records, strict=True)):
-            match = sheets["roster_match"].iat[k]
-            if match in ("name", "unmatched") and not pseudonymise_ids \
-                    and entered.iat[k] != key:
-                attr = {**attr, "entered_id": entered.iat[k]}
-            rows.append({
-                "pupil_key": str(key), "row_index": k,
-                "source_row": int(sheets["file_row"].iat[k]),
-                "source_ref": _plain(sheets["source_ref"].iat[k]),
-                "roster_match": str(match), "complete": bool(sheets["complete"].iat[k]),
-                "screen_tier": str(rec.get("warning_tier") or "none"),
-                "review_status": str(rec.get("review_status") or "not_required"),
-                "critical_items": rec.get("critical_items") or "",
-                "reasons": rec.get("reasons") or "",
-                "reason_codes": rec.get("reason_codes") or "",
-                "data": rec, "attributes": attr,
-                "name": _plain(sheets["name"].iat[k]) if "name" in sheets.columns else None,
-                "note": None})
+        match = sheets["roster_match"].astype(str)
+        add_entered = (match.isin(["name", "unmatched"]) & (entered != keys)).to_numpy() \
+            if not pseudonymise_ids else np.zeros(len(sheets), dtype=bool)
         prov = json.loads(json.dumps(dict(provenance), default=str))
-        return PartImport(name, form, kind, source_name, content_sha256, prov, rows)
+        rows = _SheetRows(keys.reset_index(drop=True), sheets.reset_index(drop=True),
+                          match.reset_index(drop=True), entered.reset_index(drop=True),
+                          add_entered, data.reset_index(drop=True),
+                          attrs.reset_index(drop=True))
+        return PartImport(name, form, kind, source_name, content_sha256, prov, len(sheets),
+                          rows.batches)
 
     def _import_parts(self, wave: str, parts: Sequence[PartImport], *, by: str,
                       policy: LoadedPolicy, definition: dict[str, Any], pseudonymised: bool,
@@ -301,11 +295,13 @@ class _Importing(_StoreBase):
             path = Path(policy.path)
             policy_text = path.read_text(encoding="utf-8") if path.is_file() else ""
         now = self.clock()
+        created = redefined = False
         with Session(self.engine) as s, s.begin():
             if pseudonymised:
                 self._check_key(s, record=True)
             row = s.scalar(select(Wave).where(Wave.name == wave))
             if row is None:
+                created = True
                 seq = (s.scalar(select(func.max(Wave.seq))) or 0) + 1
                 row = Wave(name=wave, seq=seq, imported_at=now, imported_by=by,
                            source_name=parts[0].source_name if parts else "",
@@ -328,6 +324,7 @@ class _Importing(_StoreBase):
                     "its policy: to see another policy's tiers use `xinli-screen wave "
                     "what-if`")
             elif definition.get("sha256") and definition != row.definition:
+                redefined = True
                 row.definition = definition
                 row.definition_sha256 = definition.get("sha256")
                 self._audit(s, by, "update_wave_definition", wave=wave,
@@ -336,13 +333,15 @@ class _Importing(_StoreBase):
                         for p in parts]
             rule = (row.definition or {}).get("duplicates") or "first_complete"
             s.flush()
-            reselect_active(s, row, rule)
-            s.flush()
-            live = (select(Result.active, Result.pupil_key)
-                    .join(Part, Part.id == Result.part_id)
+            if created or redefined or any(o.outcome != "unchanged" for o in outcomes):
+                reselect_active(s, row, rule)
+                s.flush()
+            live = (select(func.count(), func.count().filter(Result.active),
+                           func.count().filter(Result.pupil_key.startswith("NOID-")))
+                    .select_from(Result).join(Part, Part.id == Result.part_id)
                     .where(Result.wave_id == row.id, Part.superseded_at.is_(None)))
-            flags = s.execute(live).all()
-            row.n_rows = sum(1 for a, _ in flags if a)
+            n_live, n_active, n_noid = (int(v or 0) for v in s.execute(live).one())
+            row.n_rows = n_active
             digest = hashlib.sha256("".join(
                 p.content_sha256 for p in s.scalars(
                     select(Part).where(Part.wave_id == row.id, Part.superseded_at.is_(None))
@@ -351,7 +350,61 @@ class _Importing(_StoreBase):
         changed = any(o.outcome != "unchanged" for o in outcomes)
         return ImportSummary(
             wave, changed, sum(o.rows for o in outcomes),
-            without_id=sum(1 for _, k in flags if str(k).startswith("NOID-")),
-            duplicate_sheets=sum(1 for a, _ in flags if not a), parts=tuple(outcomes))
+            without_id=n_noid, duplicate_sheets=n_live - n_active, parts=tuple(outcomes))
 
     # -- reviews and actions ----------------------------------------------------------------
+
+
+class _SheetRows:
+    """The rows of one part, built chunk by chunk (:data:`CHUNK_ROWS` sheets at a time)
+    from the part's columns when the part is stored."""
+
+    def __init__(self, keys: pd.Series, sheets: pd.DataFrame, match: pd.Series,
+                 entered: pd.Series, add_entered: np.ndarray, data: pd.DataFrame,
+                 attrs: pd.DataFrame) -> None:
+        self.keys, self.sheets, self.match, self.entered = keys, sheets, match, entered
+        self.add_entered, self.data, self.attrs = add_entered, data, attrs
+        self.data_names = [str(c) for c in data.columns]
+        self.attr_names = [str(c) for c in attrs.columns]
+
+    def _sheet(self, column: str, start: int, stop: int) -> list[Any]:
+        if column not in self.sheets.columns:
+            return [None] * (stop - start)
+        return self.sheets[column].iloc[start:stop].tolist()
+
+    def _chunk(self, start: int, stop: int, wave_id: int,
+               part_id: int) -> list[tuple[Any, ...]]:
+        n = stop - start
+        dcols = column_lists(self.data, start, stop)
+        by_name = dict(zip(self.data_names, dcols, strict=True))
+        data_json = encode_rows(self.data_names, dcols, n)
+        acols = column_lists(self.attrs, start, stop)
+        attr_json = encode_rows(self.attr_names, acols, n)
+        for i in np.flatnonzero(self.add_entered[start:stop]).tolist():
+            attr = dict(zip(self.attr_names, (c[i] for c in acols), strict=True))
+            attr["entered_id"] = self.entered.iat[start + i]
+            attr_json[i] = encode_rows(list(attr), [[v] for v in attr.values()], 1)[0]
+
+        def text(column: str, default: str) -> list[str]:
+            values = by_name.get(column)
+            return texts(values, default) if values is not None else [default] * n
+
+        plain = [[v if v is None or type(v) is str else _plain(v) for v in col]
+                 for col in (self._sheet("source_ref", start, stop),
+                             self._sheet("name", start, stop))]
+        return list(zip(
+            repeat(wave_id), repeat(part_id), repeat(False),
+            self.keys.iloc[start:stop].tolist(), range(start, stop),
+            [int(v) for v in self._sheet("file_row", start, stop)], plain[0],
+            self.match.iloc[start:stop].tolist(),
+            [bool(v) for v in self._sheet("complete", start, stop)],
+            text("warning_tier", "none"), text("review_status", "not_required"),
+            text("critical_items", ""), text("reasons", ""), text("reason_codes", ""),
+            data_json, attr_json, plain[1], repeat(None)))
+
+    def batches(self, wave_id: int, part_id: int) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows as tuples of :data:`~xinli_screen.archive.parts.ROW_COLUMNS`,
+        :data:`CHUNK_ROWS` at a time."""
+        for start in range(0, len(self.keys), CHUNK_ROWS):
+            yield self._chunk(start, min(start + CHUNK_ROWS, len(self.keys)), wave_id,
+                              part_id)

@@ -14,7 +14,7 @@ with an id, a name or an answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,35 @@ from sqlalchemy.orm import Session
 
 from xinli_screen.archive.models import Part, Result, Wave
 
-__all__ = ["PartImport", "PartOutcome", "reselect_active", "store_part"]
+__all__ = ["CHUNK_ROWS", "ROW_COLUMNS", "PartImport", "PartOutcome", "reselect_active",
+           "store_part"]
+
+
+#: Sheets inserted per statement batch: a part is stored chunk by chunk, so that the rows of a
+#: whole wave are never Python dicts or JSON text all at once.
+CHUNK_ROWS = 10_000
+
+
+#: Columns of ``results`` in the order of the tuples :attr:`PartImport.batches` yields.
+ROW_COLUMNS: tuple[str, ...] = (
+    "wave_id", "part_id", "active", "pupil_key", "row_index", "source_row", "source_ref",
+    "roster_match", "complete", "screen_tier", "review_status", "critical_items", "reasons",
+    "reason_codes", "data", "attributes", "name", "note")
+
+
+def _insert_sql(s: Session) -> str:
+    """``INSERT INTO results`` of :data:`ROW_COLUMNS` in the driver's parameter style
+    (``data`` and ``attributes`` are bound as JSON text)."""
+    dialect = s.get_bind().dialect
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s", "numeric": ":{n}",
+            "named": ":p{n}"}[dialect.paramstyle]
+    json_cast = "CAST({} AS JSON)" if dialect.name == "postgresql" else "{}"
+    values = []
+    for n, col in enumerate(ROW_COLUMNS, start=1):
+        m = mark.format(n=n)
+        values.append(json_cast.format(m) if col in ("data", "attributes") else m)
+    return (f"INSERT INTO {Result.__tablename__} ({', '.join(ROW_COLUMNS)}) "
+            f"VALUES ({', '.join(values)})")
 
 
 @dataclass(frozen=True)
@@ -43,10 +71,13 @@ class PartImport:
     content_sha256 : str
     provenance : dict
         JSON-ready provenance of the scoring run.
-    rows : list of dict
-        One per sheet, keys: ``pupil_key``, ``row_index``, ``source_row``, ``source_ref``,
-        ``roster_match``, ``complete``, ``data`` (dict), ``attributes`` (dict), ``name``,
-        ``note``.
+    n_rows : int
+        Sheets in the part.
+    batches : callable
+        ``batches(wave_id, part_id)`` yields the sheets in order, by chunks of at most
+        :data:`CHUNK_ROWS`, each a list of tuples of the values of :data:`ROW_COLUMNS`
+        (``active`` False; ``data`` and ``attributes`` JSON text). Called only when the part
+        is stored (never for an unchanged part).
     """
 
     name: str
@@ -55,7 +86,9 @@ class PartImport:
     source_name: str
     content_sha256: str
     provenance: dict[str, Any]
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    n_rows: int = 0
+    batches: Callable[[int, int], Iterator[list[tuple[Any, ...]]]] = field(
+        default=lambda wave_id, part_id: iter(()))
 
 
 @dataclass(frozen=True)
@@ -98,26 +131,37 @@ def store_part(s: Session, wave: Wave, part: PartImport, *, by: str, now: str,
     version = 1 if latest is None else latest.version + 1
     if latest is not None and latest.superseded_at is None:
         latest.superseded_at = now
-        s.execute(update(Result).where(Result.part_id == latest.id).values(active=False))
+        s.execute(update(Result).where(Result.part_id == latest.id).values(active=False)
+                  .execution_options(synchronize_session=False))
         audit(s, by, "supersede_part", wave=wave.name, part=part.name,
               version=latest.version, by_version=version,
               content_sha256=latest.content_sha256)
     row = Part(wave_id=wave.id, name=part.name, form=part.form, kind=part.kind,
                version=version, source_name=part.source_name,
                content_sha256=part.content_sha256, imported_at=now, imported_by=by,
-               n_rows=len(part.rows), provenance=part.provenance)
+               n_rows=part.n_rows, provenance=part.provenance)
     s.add(row)
     s.flush()
-    s.add_all([Result(wave_id=wave.id, part_id=row.id, active=False, **r)
-               for r in part.rows])
+    stored = 0
+    sql = _insert_sql(s)
+    conn = s.connection()
+    for batch in part.batches(wave.id, row.id):
+        # the driver's executemany on plain tuples: no per-row work in SQLAlchemy
+        conn.exec_driver_sql(sql, batch)
+        stored += len(batch)
     audit(s, by, "import_part", wave=wave.name, part=part.name, version=version,
-          kind=part.kind, rows=len(part.rows), source=part.source_name,
+          kind=part.kind, rows=stored, source=part.source_name,
           content_sha256=part.content_sha256)
-    return PartOutcome(part.name, "corrected" if version > 1 else "new", version,
-                       len(part.rows))
+    return PartOutcome(part.name, "corrected" if version > 1 else "new", version, stored)
+
+
+_CANDIDATE_COLUMNS = ["id", "pupil_key", "active", "complete", "source_row", "row_index",
+                      "kind", "first_id"]
 
 
 def _candidates(s: Session, wave: Wave) -> pd.DataFrame:
+    """Every sheet of ``wave`` in a part version in force, read by chunks into columns
+    (never one Python object per sheet for the whole wave)."""
     first = (select(Part.name, func.min(Part.id).label("first_id"))
              .where(Part.wave_id == wave.id).group_by(Part.name).subquery())
     q = (select(Result.id, Result.pupil_key, Result.active, Result.complete,
@@ -125,9 +169,18 @@ def _candidates(s: Session, wave: Wave) -> pd.DataFrame:
          .join(Part, Part.id == Result.part_id)
          .join(first, first.c.name == Part.name)
          .where(Result.wave_id == wave.id, Part.superseded_at.is_(None)))
-    rows = s.execute(q).all()
-    return pd.DataFrame(rows, columns=["id", "pupil_key", "active", "complete", "source_row",
-                                       "row_index", "kind", "first_id"])
+    chunks = []
+    result = s.execute(q.execution_options(yield_per=CHUNK_ROWS * 5))
+    for rows in result.partitions():
+        chunk = pd.DataFrame(dict(zip(_CANDIDATE_COLUMNS, zip(*rows, strict=True),
+                                      strict=True)))
+        chunk["kind"] = chunk["kind"].astype("category")
+        chunks.append(chunk)
+    if not chunks:
+        return pd.DataFrame(columns=_CANDIDATE_COLUMNS)
+    frame = pd.concat(chunks, ignore_index=True)
+    frame["kind"] = frame["kind"].astype(object)
+    return frame
 
 
 def reselect_active(s: Session, wave: Wave, rule: str) -> int:
@@ -159,8 +212,22 @@ def reselect_active(s: Session, wave: Wave, rule: str) -> int:
     return int(changed.sum())
 
 
-def _set_active(s: Session, ids: Sequence[int], value: bool) -> None:
-    ids = [int(i) for i in ids]
-    for start in range(0, len(ids), 500):
-        s.execute(update(Result).where(Result.id.in_(ids[start:start + 500]))
-                  .values(active=value))
+def _set_active(s: Session, ids: Sequence[int] | np.ndarray, value: bool) -> None:
+    """Set ``active`` of the sheets ``ids``: runs of consecutive ids (a part is inserted in
+    order) by one ``BETWEEN`` each, the rest by ``IN`` lists of 500."""
+    ids = np.unique(np.asarray(ids, dtype=np.int64))
+    if not len(ids):
+        return
+    breaks = np.flatnonzero(np.diff(ids) != 1) + 1
+    starts = np.concatenate(([0], breaks))
+    ends = np.concatenate((breaks, [len(ids)]))
+    single: list[int] = []
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        if b - a >= 8:
+            s.execute(update(Result).where(Result.id.between(int(ids[a]), int(ids[b - 1])))
+                      .values(active=value).execution_options(synchronize_session=False))
+        else:
+            single.extend(int(i) for i in ids[a:b])
+    for start in range(0, len(single), 500):
+        s.execute(update(Result).where(Result.id.in_(single[start:start + 500]))
+                  .values(active=value).execution_options(synchronize_session=False))

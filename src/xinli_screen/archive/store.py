@@ -16,10 +16,12 @@ Errors and audit details never contain a pupil id or an answer (the audit stores
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import pandas as pd
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Text, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from xinli_screen.archive.audit_chain import AuditVerification, verify_chain
@@ -48,6 +50,14 @@ from xinli_screen.policy.models import TIER_ORDER, Policy
 
 __all__ = ["NAME_COLUMNS", "ArchiveError", "ArchiveStore", "ImportSummary", "PupilNotFoundError",
            "archive_url"]
+
+#: Stored results read per chunk by :meth:`ArchiveStore.wave_table` and the pupil file.
+_READ_CHUNK = 20_000
+#: What is read of ``results`` (``data`` and ``attributes`` as JSON text, decoded by orjson).
+_LIVE_COLUMNS = (Result.active, Result.pupil_key, Result.name, Result.screen_tier,
+                 Result.review_status, Result.critical_items, Result.reasons,
+                 Result.reason_codes, Result.roster_match, Result.source_row, Result.source_ref,
+                 Result.part_id, cast(Result.data, Text), cast(Result.attributes, Text))
 
 
 class ArchiveStore(_Importing, _FollowUp):
@@ -160,7 +170,8 @@ class ArchiveStore(_Importing, _FollowUp):
 
     def _frames(self, s: Session, *, pupil_key: str | None = None,
                 max_seq: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        live = (select(Result, Wave.name, Wave.seq).join(Wave, Wave.id == Result.wave_id)
+        live = (select(*_LIVE_COLUMNS, Wave.name, Wave.seq)
+                .join(Wave, Wave.id == Result.wave_id)
                 .outerjoin(Part, Part.id == Result.part_id)
                 .where(or_(Part.id.is_(None), Part.superseded_at.is_(None))))
         rq = select(Review, Wave.seq).join(Wave, Wave.id == Review.wave_id)
@@ -170,28 +181,19 @@ class ArchiveStore(_Importing, _FollowUp):
         if max_seq is not None:
             live = live.where(Wave.seq <= max_seq)
             rq = rq.where(Wave.seq <= max_seq)
-        rows, others = [], []
-        for res, name, seq in s.execute(live.order_by(Wave.seq, Result.part_id,
-                                                      Result.row_index)):
-            if not res.active:
-                if res.critical_items:
-                    others.append({"pupil_id": res.pupil_key, "wave_seq": seq,
-                                   "critical_items": res.critical_items,
-                                   "warning_tier": res.screen_tier})
-                continue
-            rows.append({**res.data, **{f"attr.{k}": v for k, v in res.attributes.items()},
-                         "pupil_id": res.pupil_key, "name": res.name, "wave": name,
-                         "wave_seq": seq, "warning_tier": res.screen_tier,
-                         "review_status": res.review_status,
-                         "critical_items": res.critical_items, "reasons": res.reasons,
-                         "reason_codes": res.reason_codes, "roster_match": res.roster_match,
-                         "source_row": res.source_row, "source_ref": res.source_ref,
-                         "part_id": res.part_id})
+        chunks, others = [], []
+        result = s.execute(live.order_by(Wave.seq, Result.part_id, Result.row_index)
+                           .execution_options(yield_per=_READ_CHUNK))
+        for rows in result.partitions():
+            chunk, inactive = _screen_chunk(rows)
+            others.extend(inactive)
+            if chunk is not None:
+                chunks.append(chunk)
         reviews = [{"pupil_id": r.pupil_key, "wave_seq": seq, "outcome": r.outcome,
                     "tier": r.tier, "by": r.by, "at": r.at, "note": r.note,
                     "on_date": r.on_date, "_id": r.id}
                    for r, seq in s.execute(rq.order_by(Review.id))]
-        screens = pd.DataFrame(rows)
+        screens = _concat_screens(chunks)
         if len(screens) and others:
             from xinli_screen.wave.reconcile import carry_critical
 
@@ -482,3 +484,65 @@ class ArchiveStore(_Importing, _FollowUp):
             self._audit(s, by, "delete_pupil", **removed)
         return removed
 
+
+
+def _loads(text: Any) -> dict[str, Any]:
+    """A stored JSON object (text, or already decoded by the driver)."""
+    if text is None:
+        return {}
+    if isinstance(text, (str, bytes)):
+        return orjson.loads(text)
+    return dict(text)
+
+
+def _screen_chunk(rows: Sequence[Any]) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:
+    """One chunk of stored results (rows of :data:`_LIVE_COLUMNS`, wave name, wave seq) as
+    the counted sheets' frame, and the critical items of the sheets that do not count.
+
+    Columns as the per-sheet dict ``{**data, **attr.*, pupil_id, name, wave, ...}`` always
+    gave: the stored result columns first (the fixed ones overwritten in place), then the
+    attributes, then the fixed columns not among the result columns.
+    """
+    (active, key, name, tier, review, critical, reasons, codes, match, source_row,
+     source_ref, part_id, data, attrs, wave, seq) = (list(c) for c in zip(*rows, strict=True))
+    others = [{"pupil_id": key[i], "wave_seq": seq[i], "critical_items": critical[i],
+               "warning_tier": tier[i]}
+              for i, a in enumerate(active) if not a and critical[i]]
+    keep = [i for i, a in enumerate(active) if a]
+    if not keep:
+        return None, others
+    if len(keep) < len(active):
+        (key, name, tier, review, critical, reasons, codes, match, source_row, source_ref,
+         part_id, data, attrs, wave, seq) = ([col[i] for i in keep] for col in (
+             key, name, tier, review, critical, reasons, codes, match, source_row,
+             source_ref, part_id, data, attrs, wave, seq))
+    frame = pd.DataFrame([_loads(d) for d in data])
+    attr_frame = pd.DataFrame([_loads(a) for a in attrs], index=frame.index)
+    for col in attr_frame.columns:
+        frame[f"attr.{col}"] = attr_frame[col]
+    fixed = {"pupil_id": key, "name": name, "wave": wave, "wave_seq": seq,
+             "warning_tier": tier, "review_status": review, "critical_items": critical,
+             "reasons": reasons, "reason_codes": codes, "roster_match": match,
+             "source_row": source_row, "source_ref": source_ref, "part_id": part_id}
+    for col, values in fixed.items():
+        frame[col] = pd.Series(values, index=frame.index)
+    return frame, others
+
+
+def _concat_screens(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    """The chunks as one frame, each column's type inferred over the whole column (as one
+    frame built at once would have it)."""
+    if not chunks:
+        return pd.DataFrame()
+    if len(chunks) == 1:
+        return chunks[0]
+    dtypes: dict[str, set[str]] = {}
+    for chunk in chunks:
+        for col, dtype in chunk.dtypes.items():
+            dtypes.setdefault(str(col), set()).add(str(dtype))
+    frame = pd.concat(chunks, ignore_index=True, sort=False)
+    for col, kinds in dtypes.items():
+        uneven = len(kinds) > 1 or any(col not in c.columns for c in chunks)
+        if uneven and frame[col].dtype == object:
+            frame[col] = frame[col].infer_objects()
+    return frame
