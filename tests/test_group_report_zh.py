@@ -237,6 +237,7 @@ def test_a_small_school_cannot_be_recovered_from_the_district_total() -> None:
 def test_sampled_null_space_agrees_with_the_dense_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """Large systems are audited by sparse least squares: same verdict as the dense SVD."""
     import xinli_screen.report.group_counts as gc
+    import xinli_screen.report.group_relations as gr
 
     rng = np.random.default_rng(3)
     spec = {(f"学校{s}", g, f"{c}班"): list(rng.integers(0, 9, 4) + np.array([20, 0, 0, 0]))
@@ -247,9 +248,9 @@ def test_sampled_null_space_agrees_with_the_dense_one(monkeypatch: pytest.Monkey
     hidden = gc.suppress(counts).to_numpy().copy()
     shown_again = np.argwhere(hidden)[rng.choice(int(hidden.sum()), 15, replace=False)]
     hidden[tuple(shown_again.T)] = False  # a weakened pattern: some cells become pinned
-    monkeypatch.setattr(gc, "_DENSE_LIMIT", 10**6)
+    monkeypatch.setattr(gr, "_DENSE_LIMIT", 10**6)
     dense = gc.recomputable(values, hidden, rel)
-    monkeypatch.setattr(gc, "_DENSE_LIMIT", 0)
+    monkeypatch.setattr(gr, "_DENSE_LIMIT", 0)
     sampled = gc.recomputable(values, hidden, rel)
     assert dense.any() and (dense == sampled).all()
 

@@ -76,7 +76,11 @@ def group_command(
     ] = None,
     weight: Annotated[str | None, typer.Option("--weight", help="Survey-weight column.")
     ] = None,
-    min_cell: Annotated[int, typer.Option("--min-cell", help="Smallest count shown.")] = 5,
+    min_cell: Annotated[int, typer.Option(
+        "--min-cell", help="Smallest count shown (counts 1 to N-1 hidden); 3 or more.")] = 5,
+    unsafe_min_cell: Annotated[bool, typer.Option(
+        "--unsafe-min-cell", help="Allow --min-cell 1 or 2 (every page then says so).")
+    ] = False,
     policy: PolicyOpt = "default",
     actor: Annotated[str, typer.Option("--actor", help="Who asks (audit trail).")] = "report",
     lang: Annotated[str, typer.Option(
@@ -84,6 +88,11 @@ def group_command(
 ) -> None:
     """Counts and rates per tier and screen-positive scale per school, grade and class, with
     subtotals, small-cell suppression and (several --wave) a comparison per school.
+
+    Every grouping of a wave (--by school, --by grade, --by school,grade,class ...) is a view
+    of one suppressed school x grade x class table, so no combination of reports recomputes a
+    hidden count (docs/privacy.md). A column outside school/grade/class (e.g. sex) may only
+    be used alone; --min-cell below 3 needs --unsafe-min-cell.
 
     Example: xinli-screen report group --archive files.db --wave 2025-autumn
     --by school,grade,class -o district.xlsx
@@ -98,6 +107,9 @@ def group_command(
         fail(f"unknown language {lang!r}; use one of {', '.join(LANGS)}", ExitCode.USAGE)
     if (results_file is None) == (archive is None):
         fail("give either a results file or --archive with --wave", ExitCode.USAGE)
+    from xinli_screen.report.group_protect import check_min_cell
+
+    guarded(lambda: check_min_cell(min_cell, unsafe_min_cell))
     tables = {}
     labels: dict[str, str] = {}
     labels_en: dict[str, str] = {}
@@ -127,7 +139,11 @@ def group_command(
             tables[w] = t.rename(columns={c: c[5:] for c in t.columns if c.startswith("attr.")})
         store.log_access(None, "report_group", by=actor, wave=",".join(wave), group_by=by)
         store.close()
-    report = guarded(lambda: build_group_report(tables, by, weight=weight, min_cell=min_cell,
-                                                labels=labels, labels_en=labels_en))
+    report = guarded(lambda: build_group_report(
+        tables, by, weight=weight, min_cell=min_cell, labels=labels, labels_en=labels_en,
+        allow_unsafe_min_cell=unsafe_min_cell))
+    if report.unsafe_min_cell:
+        stderr.print(f"warning: --min-cell {min_cell} is below 3; the report says so on "
+                     "every page")
     write_group_report(report, output, lang=lang)
     stderr.print(f"wrote {output}")

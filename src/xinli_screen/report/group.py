@@ -37,10 +37,16 @@ from xinli_screen.report.group_counts import (
     suppress,
     wilson_interval,
 )
+from xinli_screen.report.group_protect import (
+    SuppressionError,
+    check_min_cell,
+    protected_counts,
+)
 
 __all__ = ["DEFAULT_TIER_LABELS", "HIDDEN", "LANGS", "MISSING", "UNMATCHED", "GroupReport",
-           "build_group_report", "group_counts", "indicator_labels", "render_group_html",
-           "screen_positive_columns", "suppress", "wilson_interval", "write_group_report"]
+           "SuppressionError", "build_group_report", "group_counts", "indicator_labels",
+           "render_group_html", "screen_positive_columns", "suppress", "wilson_interval",
+           "write_group_report"]
 
 #: Report languages: Chinese (with English beside the headers) or English.
 LANGS = ("zh", "en")
@@ -123,6 +129,8 @@ class GroupReport:
     labels : dict tier -> Chinese label (from the policy)
     labels_en : dict tier -> English label
     indicators : dict cut-off column -> names (:func:`indicator_labels`)
+    unsafe_min_cell : bool
+        ``min_cell`` is below 3 (``allow_unsafe_min_cell``): every page says so.
     """
 
     by: list[str]
@@ -134,6 +142,7 @@ class GroupReport:
     labels: dict[str, str] = field(default_factory=dict)
     labels_en: dict[str, str] = field(default_factory=dict)
     indicators: dict[str, dict[str, str]] = field(default_factory=dict)
+    unsafe_min_cell: bool = False
 
     def tier_label(self, tier: str, lang: str = "zh") -> str:
         """The policy's label of a tier in ``lang`` (``"zh"`` or ``"en"``)."""
@@ -203,23 +212,32 @@ def build_group_report(tables: Mapping[str, pd.DataFrame], by: Sequence[str], *,
                        weight: str | None = None, min_cell: int = 5,
                        labels: Mapping[str, str] | None = None,
                        labels_en: Mapping[str, str] | None = None,
-                       subtotals: bool = True) -> GroupReport:
+                       subtotals: bool = True,
+                       allow_unsafe_min_cell: bool = False) -> GroupReport:
     """Counts, rates, CIs, subtotals and suppression for each wave's table.
+
+    Each wave is suppressed once on its school x grade x class cube and ``by`` is published
+    as a view of it (:mod:`~xinli_screen.report.group_protect`), so that no combination of
+    group reports of the same waves recomputes a hidden cell.
 
     Parameters
     ----------
     tables : mapping wave name -> DataFrame
         One row per pupil with the ``by`` columns, ``warning_tier`` and cut-off columns.
     by : sequence of str
-        Grouping columns, coarsest first (``["school", "grade", "class"]``).
+        Grouping columns, coarsest first (``["school", "grade", "class"]``), or one column
+        outside school/grade/class (``["sex"]``).
     weight : str, optional
         Survey-weight column.
     min_cell : int, default 5
-        Smallest count shown (counts 1 to ``min_cell - 1`` are hidden).
+        Smallest count shown (counts 1 to ``min_cell - 1`` are hidden); at least 3 unless
+        ``allow_unsafe_min_cell``.
     labels, labels_en : mapping tier -> display label, optional
         The policy's tier labels (Chinese, English); default: :data:`DEFAULT_TIER_LABELS`.
     subtotals : bool, default True
         Subtotal rows per school and grade, and per grade across the district.
+    allow_unsafe_min_cell : bool, default False
+        Allow ``min_cell`` 1 or 2; the report then says so on every page.
 
     Returns
     -------
@@ -229,6 +247,10 @@ def build_group_report(tables: Mapping[str, pd.DataFrame], by: Sequence[str], *,
     ------
     KeyError
         A grouping or weight column is absent.
+    SuppressionError
+        ``min_cell`` below 1, or below 3 without ``allow_unsafe_min_cell``; a grouping that
+        cannot be protected together with the other reports (``--by school,sex``, or classes
+        pooled across grades by ``--by school,class``).
 
     Examples
     --------
@@ -236,17 +258,19 @@ def build_group_report(tables: Mapping[str, pd.DataFrame], by: Sequence[str], *,
     ... # doctest: +SKIP
     >>> write_group_report(rep, "district.xlsx")                          # doctest: +SKIP
     """
+    unsafe = check_min_cell(min_cell, allow_unsafe_min_cell)
     waves, hidden = {}, {}
     names: list[str] = []
     for name, table in tables.items():
-        counts = group_counts(table, by, weight=weight, subtotals=subtotals)
-        mask = suppress(counts, min_cell=min_cell)
+        counts, mask = protected_counts(table, by, weight=weight, min_cell=min_cell,
+                                        subtotals=subtotals)
         waves[name] = _masked(counts, mask)
         hidden[name] = mask
         names += [c[6:] for c in counts.columns if c.startswith("count:")
                   and c[6:] not in TIER_ORDER and c[6:] not in names]
     return GroupReport(list(by), waves, hidden, _comparison(list(by), waves), min_cell, weight,
-                       dict(labels or {}), dict(labels_en or {}), indicator_labels(names))
+                       dict(labels or {}), dict(labels_en or {}), indicator_labels(names),
+                       unsafe)
 
 
 def render_group_html(report: GroupReport, lang: str = "zh") -> str:
@@ -306,7 +330,8 @@ def write_group_report(report: GroupReport, path: str | Path, lang: str = "zh") 
 
         write_xlsx(report, path, lang)
     elif suffix == ".json":
-        doc = {"by": report.by, "min_cell": report.min_cell, "weight": report.weight,
+        doc = {"by": report.by, "min_cell": report.min_cell,
+               "unsafe_min_cell": report.unsafe_min_cell, "weight": report.weight,
                "hidden": HIDDEN,
                "tiers": {t: {"zh": report.tier_label(t, "zh"), "en": report.tier_label(t, "en")}
                          for t in TIER_ORDER},

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from xinli_screen.report.group import GroupReport
 
 __all__ = ["BY_LABELS", "TEXT", "charts", "column_label", "notes", "render_html",
-           "row_labels", "view"]
+           "row_labels", "unsafe_notice", "view"]
 
 #: Display names of the usual grouping columns.
 BY_LABELS = {"zh": {"school": "学校", "grade": "年级", "class": "班级", "sex": "性别",
@@ -218,6 +218,18 @@ def _comparison(report: GroupReport, lang: str) -> dict[str, Any] | None:
     return {"head": head, "rows": rows}
 
 
+def unsafe_notice(report: GroupReport, lang: str = "zh") -> str:
+    """The warning every page carries when ``min_cell`` is below 3, else ``""``."""
+    if not report.unsafe_min_cell:
+        return ""
+    m = report.min_cell
+    if lang == "zh":
+        return (f"【注意：最小显示人数设为 {m}（低于安全下限 3），{m} 人及以上的计数均显示，"
+                "可能识别到个别学生；本报告不得外传或公开。】")
+    return (f"[Warning: minimum cell size set to {m} (below the safe floor of 3); counts of "
+            f"{m} or more are shown and may identify pupils; do not forward or publish.]")
+
+
 def notes(report: GroupReport, lang: str = "zh") -> list[str]:
     """The report's notes in ``lang``: suppression, the unmatched row, rates, weights.
 
@@ -233,6 +245,9 @@ def notes(report: GroupReport, lang: str = "zh") -> list[str]:
     m = report.min_cell
     if lang == "zh":
         notes = [
+            "隐藏在全区各校、各年级、各班同一张总表上统一计算，各种分组方式（按学校、按年级、"
+            "按学校和年级、按班级）和多个批次的报告只是这张表的不同部分，相互对照或相减也"
+            "不能算出被隐藏的数。",
             f"“{HIDDEN}”表示已隐藏：1–{m - 1} 人的计数和不足 {m} 人的组不显示；并按需要另隐藏"
             "一些格子，使隐藏的数不能由同一行（各预警级别之和等于人数）、同一列或任何小计、"
             "合计反推出来（学校内各班与小计、各校小计与全区合计、各年级合计分别作为一张表检查）。"
@@ -250,6 +265,10 @@ def notes(report: GroupReport, lang: str = "zh") -> list[str]:
                          "人数不加权。")
     else:
         notes = [
+            "Suppression is computed once per wave on the full school x grade x class table; "
+            "every grouping (by school, by grade, by school and grade, by class) and every "
+            "multi-wave report shows parts of that one table, so comparing or subtracting "
+            "reports does not recover a hidden count.",
             f"“{HIDDEN}” = hidden: counts from 1 to {m - 1} and groups under {m} pupils are not "
             "shown, and further cells are hidden so that none can be recomputed from its row "
             "(the tiers add up to the pupils), its column or any subtotal or total (each "
@@ -268,6 +287,8 @@ def notes(report: GroupReport, lang: str = "zh") -> list[str]:
         if report.weight:
             notes.insert(3, f"Rates weighted by {report.weight} (Kish effective n for the "
                          "intervals); counts unweighted.")
+    if report.unsafe_min_cell:
+        notes.insert(0, unsafe_notice(report, lang))
     return notes
 
 
@@ -309,6 +330,7 @@ def view(report: GroupReport, lang: str = "zh") -> dict[str, Any]:
     return {"text": TEXT[lang], "lang": lang, "by": [column_label(report, c, lang)
                                                      for c in report.by],
             "notes": notes(report, lang), "definitions": _definitions(report, lang),
+            "unsafe": unsafe_notice(report, lang),
             "waves": waves, "comparison": _comparison(report, lang)}
 
 

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from xinli_screen.policy.models import TIER_ORDER
 from xinli_screen.report.group_counts import HIDDEN
-from xinli_screen.report.group_render import TEXT, column_label, notes, row_labels
+from xinli_screen.report.group_render import (
+    TEXT,
+    column_label,
+    notes,
+    row_labels,
+    unsafe_notice,
+)
 
 if TYPE_CHECKING:
     from xinli_screen.report.group import GroupReport
@@ -107,6 +113,13 @@ def _write_value(book: _Book, ws: Any, r: int, c: int, value: Any, kind: str,
         ws.write_string(r, c, _clean(value), book.fmt(kind, "text"))
 
 
+def _mark(ws: Any, report: GroupReport, lang: str) -> None:
+    """Print the unsafe-minimum-cell warning in the header of every page of ``ws``."""
+    notice = unsafe_notice(report, lang)
+    if notice:
+        ws.set_header("&L&B" + notice.replace("&", "&&"))
+
+
 def _setup(ws: Any, header_row: int, frozen_cols: int, widths: list[float]) -> None:
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
@@ -131,7 +144,9 @@ def _table_sheet(book: _Book, report: GroupReport, wave: str, lang: str, kind: s
     ws = book.sheet(f"{SHEETS[lang][kind]} {wave}")
     title = (f"群体报告 — {text['wave']} {wave} — {SHEETS[lang][kind]}" if lang == "zh"
              else f"Group report — {text['wave']} {wave} — {SHEETS[lang][kind]}")
-    ws.write_string(0, 0, _clean(title), book.title)
+    ws.write_string(0, 0, _clean(" ".join(filter(None, [title, unsafe_notice(report, lang)]))),
+                    book.title)
+    _mark(ws, report, lang)
     parts = ["count", "rate", "low", "high"] if kind == "tiers" else ["count", "rate"]
     header = [column_label(report, c, lang) for c in report.by] + [text["n"]]
     for name in names:
@@ -162,7 +177,9 @@ def _comparison_sheet(book: _Book, report: GroupReport, lang: str) -> None:
     text = TEXT[lang]
     ws = book.sheet(SHEETS[lang]["comparison"])
     ws.write_string(0, 0, _clean("批次比较（各校）" if lang == "zh"
-                                 else "Comparison between waves (by school)"), book.title)
+                                 else "Comparison between waves (by school)")
+                    + unsafe_notice(report, lang), book.title)
+    _mark(ws, report, lang)
     header = [column_label(report, report.by[0], lang), text["wave"], text["n"]]
     for t in TIER_ORDER[1:]:
         label = report.tier_label(t, lang)
@@ -190,7 +207,9 @@ def _comparison_sheet(book: _Book, report: GroupReport, lang: str) -> None:
 
 def _notes_sheet(book: _Book, report: GroupReport, lang: str) -> None:
     ws = book.sheet(SHEETS[lang]["notes"])
-    ws.write_string(0, 0, "说明" if lang == "zh" else "Notes", book.title)
+    ws.write_string(0, 0, ("说明" if lang == "zh" else "Notes ") + unsafe_notice(report, lang),
+                    book.title)
+    _mark(ws, report, lang)
     r = 1
     for k, note in enumerate(notes(report, lang), start=1):
         ws.write_string(r, 0, _clean(f"{k}. {note}"), book.wrap)
