@@ -149,3 +149,18 @@ def test_grades_in_school_order() -> None:
         "四年级", "五年级", "六年级", "初一", "初二", "高一"]
     frame = pd.DataFrame({"grade": ["六年级", "四年级", "四年级"], "class": ["1班", "10班", "2班"]})
     assert sort_frame(frame, ["grade", "class"])["class"].tolist() == ["2班", "10班", "1班"]
+
+
+def test_instrument_object_hash_is_the_same_in_every_process() -> None:
+    """A part's content hash decides whether `wave run` on unchanged files changes nothing; it
+    must not depend on Python's per-process hash salt (a fresh-user run re-stored every part
+    as a new version on each run)."""
+    import subprocess
+    import sys
+
+    code = ("from xinli_screen.instrument.registry import load_instrument, "
+            "load_instrument_with_hash as h; print(h(load_instrument('phq9')).sha256)")
+    out = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+                          check=True).stdout.strip() for seed in ("1", "2", "3")}
+    assert len(out) == 1 and len(out.pop()) == 64

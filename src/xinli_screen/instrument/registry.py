@@ -7,6 +7,7 @@ folder is used directly.
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -101,7 +102,8 @@ def load_instrument_with_hash(name_or_path: str | Path | Instrument) -> LoadedIn
         issues = check_instrument(name_or_path)
         if any(i.level == "error" for i in issues):
             raise InstrumentDefinitionError(issues)
-        digest = "sha256-of-model:" + str(hash(name_or_path.model_dump_json()))
+        # a content hash, the same in every process (Python's hash() is salted per process)
+        digest = hashlib.sha256(name_or_path.model_dump_json().encode("utf-8")).hexdigest()
         return LoadedInstrument(name_or_path, digest, Path("<model>"))
     path = resolve_definition(name_or_path).resolve()
     return _load_cached(path, path.stat().st_mtime_ns)
