@@ -97,3 +97,111 @@ def test_unambiguous_wjx_downloads_are_still_recognised(tmp_path):
     assert detect_answer_values(frame[["c"]], {"c": scale}) == "undecided"
     # one column's evidence decides the download
     assert detect_answer_values(frame[["a", "c"]], {"a": scale, "c": scale}) == "sequence"
+
+
+# --- bounded YAML, JSON, key files, Parquet ---------------------------------------------
+
+def _billion_laughs() -> str:
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    prev = "a"
+    for name in "bcdefghi":
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+        prev = name
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE_YAML = {
+    "laughs": _billion_laughs(),
+    "deep": "a: " + "[" * 100_000 + "]" * 100_000 + "\n",
+    "compact": "a:\n" + "- " * 5_000 + "x\n",
+    "bigint": "id: x\nversion: " + "9" * 5_000 + "\n",
+    "aliases": "a: &a 1\nb: [" + ", ".join(["*a"] * 500) + "]\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_YAML))
+def test_hostile_yaml_is_a_bounded_definition_error(name):
+    import tracemalloc
+
+    from xinli_screen.yaml_source import read_yaml
+
+    assert len(HOSTILE_YAML["laughs"]) < 1024
+    tracemalloc.start()
+    try:
+        doc = read_yaml(HOSTILE_YAML[name], is_text=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert doc.data is None
+    assert [i.code for i in doc.issues] == ["yaml-limit"]
+    assert peak < 150 * 2**20
+
+
+@pytest.mark.parametrize("name", ["laughs", "deep", "bigint"])
+@pytest.mark.parametrize("where", ["-i", "--policy", "--columns"])
+def test_cli_hostile_yaml_exits_3(cli, tmp_path, name, where):
+    src = tmp_path / "a.csv"
+    src.write_text("sid,phq9_01\nS3CRET90,1\n", encoding="utf-8")
+    bad = tmp_path / f"{name}.yaml"
+    bad.write_text(HOSTILE_YAML[name], encoding="utf-8")
+    args = ["-i", bad] if where == "-i" else ["-i", "phq9", where, bad]
+    run = cli("score", src, *args, "--id-column", "sid", "-o", tmp_path / "out.csv")
+    assert run.code == 3, run.err
+    assert "yaml-limit" in run.err or "yaml-limits" in run.err
+    assert "Traceback" not in run.err
+    _no_secret(run.out, run.err)
+
+
+def test_oversized_yaml_file_is_refused_unread(tmp_path):
+    from xinli_screen.yaml_source import MAX_YAML_BYTES, read_yaml
+
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as fh:
+        fh.truncate(MAX_YAML_BYTES + 1)
+    doc = read_yaml(big)
+    assert doc.data is None and doc.issues[0].code == "yaml-limit"
+
+
+def test_huge_key_file_is_refused_without_reading_it(cli, tmp_path):
+    from xinli_screen.privacy import KeyFileTooLargeError, load_key
+
+    key = tmp_path / "huge.key"
+    with key.open("wb") as fh:
+        fh.truncate(70 * 2**20)
+    with pytest.raises(KeyFileTooLargeError, match="larger than"):
+        load_key(key)
+    results = tmp_path / "r.csv"
+    src = tmp_path / "a.csv"
+    src.write_text("sid," + ",".join(f"phq9_{k:02d}" for k in range(1, 10)) + "\n"
+                   f"{SECRET}," + ",".join(["1"] * 9) + "\n", encoding="utf-8")
+    assert cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", results).code == 0
+    run = cli("archive", "import", results, "--wave", "w1", "--archive", tmp_path / "a.db",
+              "--pseudonymise", "--key-file", key)
+    assert run.code == 3 and "key-file" in run.err
+    _no_secret(run.out, run.err)
+
+
+@pytest.mark.parametrize("suffix,text", [
+    (".json", "[" * 100_000 + "]" * 100_000),
+    (".json", '[{"sid": "S3CRET91", "phq9_01": ' + "9" * 5_000 + "}]"),
+    (".jsonl", '{"sid": "S3CRET92", "phq9_01": ' + "[" * 100_000 + "]" * 100_000 + "}\n"),
+    (".jsonl", '{"sid": "S3CRET93", "phq9_01": ' + "7" * 5_000 + "}\n"),
+], ids=["deep-json", "bigint-json", "deep-jsonl", "bigint-jsonl"])
+def test_hostile_json_is_a_named_data_problem(cli, tmp_path, suffix, text):
+    src = tmp_path / f"hostile{suffix}"
+    src.write_text(text, encoding="utf-8")
+    run = cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "o.csv")
+    assert run.code == 1 and "json-limits" in run.err
+    _no_secret(run.out, run.err)
+    with pytest.raises(xs.ResponseDataError, match="json-limits"):
+        from xinli_screen.io import read_table
+        read_table(src)
+
+
+def test_parquet_list_column_is_named(cli, tmp_path):
+    src = tmp_path / "list.parquet"
+    pd.DataFrame({"sid": [f"{SECRET}a", f"{SECRET}b"], "phq9_01": [[1, 2], [0]],
+                  "phq9_02": [{"x": 1}, {"x": 2}]}).to_parquet(src)
+    run = cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "o.csv")
+    assert run.code == 1 and "'phq9_01'" in run.err and "parquet-nested" in run.err
+    _no_secret(run.out, run.err)

@@ -214,7 +214,8 @@ def test_numeric_fast_path_changes_nothing(rows, declare_nine):
     codes = [9.0] if declare_nine else []
     scales = {c: PHQ9.response_scales[0] for c in ITEMS[:3]}
     fast = numeric_codes(frame, scales, codes)
-    a = xs.screen(frame, ["phq9"], missing_codes=codes)
-    b = xs.screen(fast, ["phq9"], missing_codes=codes)
+    # answer_values="code": random sheets may look shifted (issue 14); not what is tested here
+    a = xs.screen(frame, ["phq9"], missing_codes=codes, answer_values="code")
+    b = xs.screen(fast, ["phq9"], missing_codes=codes, answer_values="code")
     pd.testing.assert_frame_equal(a.table, b.table)
     pd.testing.assert_frame_equal(a.failures, b.failures)

@@ -18,18 +18,25 @@ import pandas as pd
 
 from xinli_screen.errors import XinliScreenError
 
-__all__ = ["KEY_ENV", "PSEUDONYM_PREFIX", "PrivacyKeyError", "load_key", "pseudonymise",
-           "pseudonymise_one"]
+__all__ = ["KEY_ENV", "MAX_KEY_FILE_BYTES", "PSEUDONYM_PREFIX", "KeyFileTooLargeError",
+           "PrivacyKeyError", "load_key", "pseudonymise", "pseudonymise_one"]
 
 #: Environment variable holding the pseudonymisation key.
 KEY_ENV = "XINLI_HMAC_KEY"
 #: Prefix of every pseudonym, so that it is never mistaken for a school id.
 PSEUDONYM_PREFIX = "p_"
 _MIN_KEY_BYTES = 16
+#: Largest key file read (bytes); a key is 16 to a few hundred bytes. A bigger file is refused
+#: without being read whole (issue 15: a 70 MB "key" ran out of memory).
+MAX_KEY_FILE_BYTES = 4096
 
 
 class PrivacyKeyError(XinliScreenError):
     """No usable pseudonymisation key (absent, empty or too short)."""
+
+
+class KeyFileTooLargeError(PrivacyKeyError):
+    """The key file is larger than :data:`MAX_KEY_FILE_BYTES` (exit code 3 on the CLI)."""
 
 
 def load_key(path: str | Path | None = None, env: str = KEY_ENV) -> bytes:
@@ -51,13 +58,23 @@ def load_key(path: str | Path | None = None, env: str = KEY_ENV) -> bytes:
     ------
     PrivacyKeyError
         Neither source gives a key of at least 16 bytes (the key itself is never shown).
+    KeyFileTooLargeError
+        (a PrivacyKeyError) The key file is larger than :data:`MAX_KEY_FILE_BYTES`; at most
+        that many bytes (plus one) are read.
     """
     if path is not None:
         try:
-            key = Path(path).read_bytes().strip()
+            with Path(path).open("rb") as fh:
+                key = fh.read(MAX_KEY_FILE_BYTES + 1)
         except OSError as exc:
             raise PrivacyKeyError(f"cannot read the key file {str(path)!r}: "
                                   f"{exc.strerror}") from None
+        if len(key) > MAX_KEY_FILE_BYTES:
+            raise KeyFileTooLargeError(
+                f"the key file {str(path)!r} is larger than {MAX_KEY_FILE_BYTES:,} bytes; a "
+                "key is one line of 16 to a few hundred bytes: is it the right file? (see "
+                "docs/errors.md#key-file)")
+        key = key.strip()
         where = f"key file {str(path)!r}"
     else:
         key = os.environ.get(env, "").strip().encode("utf-8")

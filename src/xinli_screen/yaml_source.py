@@ -6,6 +6,13 @@ from the node tree, the 1-based line of every mapping key and sequence entry is 
 its dotted path (``"scales.0.items.3"``), so that both pydantic errors and semantic checks can
 name the file, line and field of a problem. Duplicate mapping keys, which ``yaml.safe_load``
 silently overwrites, are reported as issues.
+
+Parsing is bounded (issue 15: a 1 KB "billion laughs" file grew past 4.7 GB; a 100,000-deep
+flow sequence crashed the C composer; a 5,000-digit integer raised a traceback): before the
+node tree is composed, the event stream is checked for size (:data:`MAX_YAML_BYTES`), nesting
+depth (:data:`MAX_DEPTH`), aliases (:data:`MAX_ALIASES`) and integer length
+(:data:`MAX_INT_DIGITS`), and building the data stops after :data:`MAX_VALUES` values (aliases
+expanded). Each limit gives a ``yaml-limit`` issue naming the file and line, never a crash.
 """
 
 from __future__ import annotations
@@ -22,6 +29,11 @@ from pydantic import BaseModel, ValidationError
 from xinli_screen.errors import DefinitionIssue
 
 __all__ = [
+    "MAX_ALIASES",
+    "MAX_DEPTH",
+    "MAX_INT_DIGITS",
+    "MAX_VALUES",
+    "MAX_YAML_BYTES",
     "YamlDocument",
     "definition_json_schema",
     "read_yaml",
@@ -31,6 +43,16 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
+#: Largest definition file read (bytes); the biggest bundled one is under 100 KB.
+MAX_YAML_BYTES = 10 * 1024 * 1024
+#: Deepest nesting of mappings and sequences.
+MAX_DEPTH = 64
+#: Most alias uses (``*name``) in one document.
+MAX_ALIASES = 100
+#: Most values built from one document, aliases expanded.
+MAX_VALUES = 250_000
+#: Longest plain integer (digits); a longer one is refused, not converted.
+MAX_INT_DIGITS = 100
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
@@ -69,7 +91,58 @@ class YamlDocument:
         return self.lines.get("")
 
 
+class _LimitError(Exception):
+    """A parsing limit was reached (message and 1-based line)."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+_INT_TAG = "tag:yaml.org,2002:int"
+
+
+def _check_events(text: str) -> None:
+    """Walk the event stream once (no tree is built) and stop at the first limit exceeded.
+
+    Raises
+    ------
+    _LimitError
+        Nesting deeper than :data:`MAX_DEPTH`, more than :data:`MAX_ALIASES` aliases, or a
+        plain integer longer than :data:`MAX_INT_DIGITS` digits.
+    yaml.YAMLError
+        A syntax error (reported by the caller as ``yaml-syntax``).
+    """
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    depth = aliases = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _LimitError(f"mappings and lists nested more than {MAX_DEPTH} deep",
+                                      line)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise _LimitError(f"more than {MAX_ALIASES} aliases (*name); a definition "
+                                      "needs none (an alias bomb?)", line)
+            elif (isinstance(event, yaml.ScalarEvent) and event.style is None
+                  and len(event.value) > MAX_INT_DIGITS
+                  and event.value.lstrip("+-").replace("_", "").isdigit()):
+                raise _LimitError(f"an integer with more than {MAX_INT_DIGITS} digits", line)
+    finally:
+        loader.dispose()
+
+
 def _scalar(node: yaml.ScalarNode, loader: yaml.SafeLoader) -> Any:
+    if node.tag == _INT_TAG and len(node.value) > MAX_INT_DIGITS:
+        raise _LimitError(f"an integer with more than {MAX_INT_DIGITS} digits",
+                          node.start_mark.line + 1)
     return loader.construct_object(node, deep=True)
 
 
@@ -80,7 +153,16 @@ def _build(
     issues: list[DefinitionIssue],
     source: str,
     loader: yaml.SafeLoader,
+    budget: list[int] | None = None,
 ) -> Any:
+    budget = [MAX_VALUES] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _LimitError(f"more than {MAX_VALUES:,} values once aliases are expanded (an "
+                          "alias bomb?)", node.start_mark.line + 1)
+    if len(path) > MAX_DEPTH:
+        raise _LimitError(f"mappings and lists nested more than {MAX_DEPTH} deep",
+                          node.start_mark.line + 1)
     key = ".".join(path)
     lines.setdefault(key, node.start_mark.line + 1)
     if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
@@ -103,11 +185,11 @@ def _build(
                 )
             child = [*path, str(k)]
             lines[".".join(child)] = knode.start_mark.line + 1
-            out[k] = _build(vnode, child, lines, issues, source, loader)
+            out[k] = _build(vnode, child, lines, issues, source, loader, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [
-            _build(child, [*path, str(i)], lines, issues, source, loader)
+            _build(child, [*path, str(i)], lines, issues, source, loader, budget)
             for i, child in enumerate(node.value)
         ]
     return _scalar(node, loader)
@@ -126,8 +208,10 @@ def read_yaml(path_or_text: str | Path, *, is_text: bool = False) -> YamlDocumen
     Returns
     -------
     YamlDocument
-        ``data`` is None and ``issues`` holds a ``yaml-syntax`` or ``unreadable-file`` error
-        when the text cannot be parsed. This function never raises for bad content.
+        ``data`` is None and ``issues`` holds a ``yaml-syntax``, ``unreadable-file``,
+        ``not-utf8`` or ``yaml-limit`` error when the text cannot be parsed or exceeds a
+        limit (size, depth, aliases, integer length: see the module docstring). This
+        function never raises for bad content.
     """
     if is_text:
         raw = str(path_or_text).encode("utf-8")
@@ -135,11 +219,22 @@ def read_yaml(path_or_text: str | Path, *, is_text: bool = False) -> YamlDocumen
     else:
         source = str(path_or_text)
         try:
+            size = Path(path_or_text).stat().st_size
+            if size > MAX_YAML_BYTES:
+                issue = DefinitionIssue(
+                    "yaml-limit", f"file is {size:,} bytes; definition files are read up to "
+                    f"{MAX_YAML_BYTES:,} bytes (see docs/errors.md#yaml-limits)", source=source)
+                return YamlDocument(None, {}, source, "", [issue])
             raw = Path(path_or_text).read_bytes()
         except OSError as exc:
             issue = DefinitionIssue("unreadable-file", f"cannot read file: {exc.strerror}",
                                     source=source)
             return YamlDocument(None, {}, source, "", [issue])
+    if len(raw) > MAX_YAML_BYTES:
+        issue = DefinitionIssue(
+            "yaml-limit", f"text is {len(raw):,} bytes; definitions are read up to "
+            f"{MAX_YAML_BYTES:,} bytes (see docs/errors.md#yaml-limits)", source=source)
+        return YamlDocument(None, {}, source, "", [issue])
     digest = hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8-sig")
@@ -147,12 +242,24 @@ def read_yaml(path_or_text: str | Path, *, is_text: bool = False) -> YamlDocumen
         issue = DefinitionIssue("not-utf8", f"file is not UTF-8 text (byte {exc.start})",
                                 source=source)
         return YamlDocument(None, {}, source, digest, [issue])
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml when built in
     issues: list[DefinitionIssue] = []
     lines: dict[str, int] = {}
     try:
+        _check_events(text)
+    except _LimitError as exc:
+        issues.append(DefinitionIssue("yaml-limit", f"{exc} (see docs/errors.md#yaml-limits)",
+                                      source=source, line=exc.line))
+        return YamlDocument(None, lines, source, digest, issues)
+    except yaml.YAMLError:
+        pass  # the same error is reported below, with its line
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml when built in
+    try:
         root = loader.get_single_node()
         data = None if root is None else _build(root, [], lines, issues, source, loader)
+    except _LimitError as exc:
+        issues.append(DefinitionIssue("yaml-limit", f"{exc} (see docs/errors.md#yaml-limits)",
+                                      source=source, line=exc.line))
+        return YamlDocument(None, lines, source, digest, issues)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = None if mark is None else mark.line + 1

@@ -12,6 +12,7 @@ import typer
 from xinli_screen.cli.console import fail
 from xinli_screen.cli.exit_codes import ExitCode
 from xinli_screen.errors import PolicyDefinitionError, XinliScreenError
+from xinli_screen.privacy import KeyFileTooLargeError
 
 __all__ = ["ArchiveOpt", "ByOpt", "KeyFileOpt", "PolicyOpt", "guarded", "open_store"]
 
@@ -64,5 +65,7 @@ def guarded(call: Callable[[], T]) -> T:
         return call()
     except FileNotFoundError as exc:
         fail(str(exc), ExitCode.USAGE)
+    except KeyFileTooLargeError as exc:  # not a key at all: like a bad definition file
+        fail(str(exc), ExitCode.BAD_DEFINITION)
     except (XinliScreenError, KeyError) as exc:
         fail(str(exc).strip("'\""), ExitCode.USAGE)

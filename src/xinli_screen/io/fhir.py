@@ -42,7 +42,7 @@ import pandas as pd
 
 from xinli_screen.errors import ResponseDataError
 from xinli_screen.instrument.models import Instrument
-from xinli_screen.io.jsonl import cell_text, iter_json_lines
+from xinli_screen.io.jsonl import cell_text, iter_json_lines, loads_bounded
 
 __all__ = [
     "LOINC_ANSWERS",
@@ -171,7 +171,7 @@ def _resources(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             yield f"line {number}", obj
         return
     try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+        doc = loads_bounded(path.read_text(encoding="utf-8-sig"), str(path))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ResponseDataError(f"{path}: cannot read as JSON ({type(exc).__name__}) "
                                 "(see docs/cli.md#input-formats)") from None

@@ -36,6 +36,46 @@ def cell_text(value: Any) -> Any:
     return str(value)
 
 
+#: Longest JSON integer read (digits); a longer one is refused, not converted.
+MAX_JSON_INT_DIGITS = 100
+
+
+class _JsonLimit(ValueError):
+    """A JSON document exceeds a reading limit."""
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_JSON_INT_DIGITS:
+        raise _JsonLimit(f"a number with more than {MAX_JSON_INT_DIGITS} digits")
+    return int(text)
+
+
+def loads_bounded(text: str, where: str) -> Any:
+    """``json.loads`` with bounds: integers of at most :data:`MAX_JSON_INT_DIGITS` digits,
+    nesting as deep as the interpreter allows (a deeper document is refused, not a crash).
+
+    Parameters
+    ----------
+    text : str
+    where : str
+        The file (and line) for the message.
+
+    Raises
+    ------
+    json.JSONDecodeError
+        Invalid JSON (the caller reports line and column).
+    ResponseDataError
+        Nested too deeply or an integer too long (docs/errors.md#json-limits).
+    """
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except RecursionError:
+        raise ResponseDataError(f"{where}: JSON nested too deeply to read (see "
+                                "docs/errors.md#json-limits)") from None
+    except _JsonLimit as exc:
+        raise ResponseDataError(f"{where}: {exc} (see docs/errors.md#json-limits)") from None
+
+
 def iter_json_lines(path: Path) -> Any:
     """Yield ``(line_number, object)`` for each non-blank line of ``path`` (UTF-8, BOM ok).
 
@@ -54,7 +94,7 @@ def iter_json_lines(path: Path) -> Any:
                 if not line.strip():
                     continue
                 try:
-                    obj = json.loads(line)
+                    obj = loads_bounded(line, f"{path}: line {number}")
                 except json.JSONDecodeError as exc:
                     raise ResponseDataError(
                         f"{path}: line {number} is not valid JSON ({exc.msg}, column "

@@ -25,7 +25,12 @@ import pandas as pd
 from xinli_screen.errors import ResponseDataError
 from xinli_screen.io.excel import read_excel
 from xinli_screen.io.fhir import is_fhir_json, read_fhir
-from xinli_screen.io.jsonl import cell_text, iter_json_lines, read_json_lines
+from xinli_screen.io.jsonl import (
+    cell_text,
+    iter_json_lines,
+    loads_bounded,
+    read_json_lines,
+)
 from xinli_screen.io.spss import read_sav
 
 __all__ = ["ENCODINGS", "INPUT_FORMATS", "SIDE_TABLE_FORMATS", "decode_bytes",
@@ -78,7 +83,7 @@ def sniff_delimiter(sample: str) -> str:
 def _read_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``.json``: a FHIR resource (Bundle, QuestionnaireResponse) or an array of flat objects."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+        doc = loads_bounded(path.read_text(encoding="utf-8-sig"), str(path))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ResponseDataError(f"{path}: cannot read as JSON ({type(exc).__name__}) "
                                 "(see docs/cli.md#input-formats)") from None
@@ -98,6 +103,31 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         rows.append({str(key): cell_text(v) for key, v in obj.items()})
     frame = pd.DataFrame.from_records(rows, columns=list(columns)).astype(object)
     return frame.where(frame.notna(), np.nan), {"format": "json"}
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Parquet; a column of lists, records or maps is refused by name (not a cell value)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError ...
+        raise ResponseDataError(f"{path}: cannot read as Parquet "
+                                f"({type(exc).__name__})") from None
+    nested = [f"{f.name!r} ({f.type})" for f in schema
+              if pa.types.is_nested(f.type) or pa.types.is_binary(f.type)
+              or pa.types.is_large_binary(f.type) or pa.types.is_fixed_size_binary(f.type)]
+    if nested:
+        raise ResponseDataError(
+            f"{path}: Parquet column(s) {', '.join(nested[:10])} hold lists, records, maps or "
+            "bytes, which are not read; write one answer per column as numbers or text "
+            "(see docs/errors.md#parquet-nested)")
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError ...
+        raise ResponseDataError(f"{path}: cannot read as Parquet "
+                                f"({type(exc).__name__})") from None
 
 
 def _first_json_line(path: Path) -> Any:
@@ -171,11 +201,7 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         frame, labels = read_sav(path)
         info = {"format": "sav", "value_labels": labels}
     elif suffix == ".parquet":
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises ArrowInvalid, OSError ...
-            raise ResponseDataError(f"{path}: cannot read as Parquet "
-                                    f"({type(exc).__name__})") from None
+        frame = _read_parquet(path)
         info = {"format": "parquet"}
     elif suffix in {".jsonl", ".ndjson"}:
         if is_fhir_json(_first_json_line(path)):
