@@ -56,6 +56,29 @@ def _insert_sql(s: Session) -> str:
             f"VALUES ({', '.join(values)})")
 
 
+def _insert_rows(s: Session, batches: Iterator[list[tuple[Any, ...]]]) -> int:
+    """Insert the rows chunk by chunk in the caller's transaction: ``COPY ... FROM STDIN``
+    on PostgreSQL with psycopg 3, else the driver's ``executemany`` on plain tuples (no
+    per-row work in SQLAlchemy). Returns the number of rows."""
+    conn = s.connection()
+    raw = conn.connection.dbapi_connection
+    stored = 0
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        copy_sql = (f"COPY {Result.__tablename__} ({', '.join(ROW_COLUMNS)}) FROM STDIN")
+        with raw.cursor() as cur:  # type: ignore[union-attr]
+            for batch in batches:
+                with cur.copy(copy_sql) as copy:
+                    for r in batch:
+                        copy.write_row(r)
+                stored += len(batch)
+        return stored
+    sql = _insert_sql(s)
+    for batch in batches:
+        conn.exec_driver_sql(sql, batch)
+        stored += len(batch)
+    return stored
+
+
 @dataclass(frozen=True)
 class PartImport:
     """One part ready to store.
@@ -142,13 +165,7 @@ def store_part(s: Session, wave: Wave, part: PartImport, *, by: str, now: str,
                n_rows=part.n_rows, provenance=part.provenance)
     s.add(row)
     s.flush()
-    stored = 0
-    sql = _insert_sql(s)
-    conn = s.connection()
-    for batch in part.batches(wave.id, row.id):
-        # the driver's executemany on plain tuples: no per-row work in SQLAlchemy
-        conn.exec_driver_sql(sql, batch)
-        stored += len(batch)
+    stored = _insert_rows(s, part.batches(wave.id, row.id))
     audit(s, by, "import_part", wave=wave.name, part=part.name, version=version,
           kind=part.kind, rows=stored, source=part.source_name,
           content_sha256=part.content_sha256)
