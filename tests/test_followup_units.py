@@ -148,8 +148,10 @@ def _rows(**cells: object) -> pd.DataFrame:
 
 def _check(rows: pd.DataFrame) -> tuple[list, list, int]:
     return check_rows(rows, file="f.xlsx", wave="w1", labels=LABELS, today=TODAY,
-                      resolve=lambda p: p if p in {"s1", "s2", "s3"} else None,
-                      wave_pupils={"s1", "s2"}, listed={"s1"})
+                      resolve=lambda p: p if p in {"s1", "s2", "s3", "0042"} else None,
+                      wave_pupils={"s1", "s2"}, listed={"s1"},
+                      listed_tier={"s1": "school", "s2": "none"},
+                      listed_on={"s1": dt.date(2026, 9, 20), "s2": dt.date(2026, 9, 20)})
 
 
 @pytest.mark.parametrize(("cells", "column"), [
@@ -168,6 +170,9 @@ def _check(rows: pd.DataFrame) -> tuple[list, list, int]:
     ({"measures": "吃药"}, "干预措施"),
     ({"measures": "面谈", "referral": "也许"}, "转介就医"),
     ({"note": "只写了备注"}, "复核结果"),
+    ({"outcome": "复核确认", "on_date": dt.date(2026, 9, 19)}, "复核日期"),  # before listed
+    ({"outcome": "复核未确认", "new_tier": "区级预警"}, "调整后级别"),      # not lower
+    ({"outcome": "复核未确认", "new_tier": "校级预警"}, "调整后级别"),      # the same tier
 ])
 def test_each_invalid_row_names_its_column(cells: dict, column: str) -> None:
     entries, errors, blank = _check(_rows(**cells))
@@ -175,6 +180,16 @@ def test_each_invalid_row_names_its_column(cells: dict, column: str) -> None:
     assert column in {e.column for e in errors}
     assert all(e.row == 3 and e.file == "f.xlsx" for e in errors)
     assert not any("s1" in str(e) or "s2" in str(e) or "nobody" in str(e) for e in errors)
+
+
+def test_numeric_id_hints_at_lost_leading_zeros() -> None:
+    _, errors, _ = _check(_rows(outcome="复核确认", pupil_id=42.0))
+    assert errors and "leading zeros" in errors[0].message
+
+
+def test_not_confirmed_may_lower_the_tier() -> None:
+    entries, errors, _ = _check(_rows(outcome="复核未确认", new_tier="班级关注"))
+    assert not errors and entries[0].tier == "class"
 
 
 def test_valid_rows_become_a_review_and_actions() -> None:

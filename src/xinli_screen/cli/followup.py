@@ -8,7 +8,6 @@ school: counts only, never an id or a name.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +28,13 @@ _SHOWN = {"listed": "列入名单", "reviewed": "已复核", "reviewed_pct": "�
           "todo": "尚有待办"}
 
 
+def require_archive(archive: str) -> None:
+    """Exit 2 when ``archive`` is a file path that does not exist (reading commands must not
+    create an empty archive from a mistyped path)."""
+    if "://" not in archive and not Path(archive).expanduser().exists():
+        fail(f"no archive at {archive} (check --archive)", ExitCode.USAGE)
+
+
 def _figure(value: object) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "—"
@@ -42,7 +48,7 @@ def list_command(
         "-o", "--output", help=".xlsx, .html or .json (repeatable).")] = None,
     archive: ArchiveOpt = "xinli-archive.db",
     as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Local date to draw the list up for (YYYY-MM-DD; default today).")
+        "--as-of", help="Local date to draw the list up for (e.g. 2026-12-10; default today).")
     ] = None,
     with_names: Annotated[bool, typer.Option(
         "--with-names", help="Add the 姓名 column (stored only with --keep-names).")] = False,
@@ -58,14 +64,15 @@ def list_command(
     -o 待办.xlsx -o 待办.html
     """
     from xinli_screen.followup.render import write_follow_up
+    from xinli_screen.followup.return_sheet import parse_date
     from xinli_screen.followup.todo import follow_up
 
     when = None
     if as_of is not None:
-        try:
-            when = dt.date.fromisoformat(as_of)
-        except ValueError:
-            fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)", ExitCode.USAGE)
+        when = parse_date(as_of)
+        if when is None:
+            fail(f"--as-of {as_of!r} is not a date (e.g. 2026-12-10)", ExitCode.USAGE)
+    require_archive(archive)
     for path in output or []:
         if path.suffix.lower() not in (".xlsx", ".html", ".htm", ".json"):
             fail(f"{path}: the follow-up list must be .xlsx, .html or .json", ExitCode.USAGE)

@@ -101,9 +101,11 @@ def import_command(
 
     Example: xinli-screen review import 复核回执_第一中学.xlsx --archive district.db --by 王老师
     """
+    from xinli_screen.cli.followup import require_archive
     from xinli_screen.errors import XinliScreenError
     from xinli_screen.followup.review_import import ReviewImportError, import_return_sheets
 
+    require_archive(archive)
     store = open_store(archive, key_file)
     started = time.perf_counter()
     try:
@@ -124,8 +126,12 @@ def import_command(
     stderr.print(f"wave {result.wave}: {len(result.files)} sheet(s), {result.rows} rows: "
                  f"{result.valid} valid, {len(result.errors)} problem(s), "
                  f"{result.not_reviewed} not filled in; stored {result.reviews} review(s) and "
-                 f"{result.actions} action(s), {result.already_imported} already imported "
-                 f"({elapsed:.1f} s)", markup=False)
+                 f"{result.actions} action(s); {result.already_imported} review(s)/action(s) "
+                 f"were already in the archive ({elapsed:.1f} s)", markup=False)
+    if result.replaced:
+        stderr.print(f"  {result.replaced} pupil(s) had another 复核结果 recorded for this wave "
+                     "before: the new one counts from now on (both are kept in the pupil "
+                     "file and the audit trail)", markup=False)
     if result.errors:
         for e in result.errors[:50]:
             stderr.print(f"  not imported: {e}", markup=False)

@@ -132,7 +132,8 @@ def write_return_sheets(listed: pd.DataFrame, folder: str | Path, *, wave: str,
         "其余列已预先填好，请勿修改。",
         "复核结果：复核确认 = 维持预警级别；复核未确认 = 解除预警（可在“调整后级别”填较低级别）；"
         "复核调整级别 = 必须填写“调整后级别”；结案 = 已转介并复学等，档案关闭。",
-        "干预措施：面谈、家校沟通、复学、其他，可用“、”连接多项；转介就医填“是”。"
+        "干预措施：面谈、家校沟通、复学、其他，可用“、”连接多项（下拉列表之外的组合会提示，可继续填写）；"
+        "转介就医填“是”。学号列为文本格式，补充行请保留学号开头的0。"
         "未复核也可只登记干预措施。",
         "复核日期不能晚于导入当天。尚未复核的学生整行留空即可，不会被导入。",
         "名单外学生：为不在本名单上的学生登记复核（如班主任转介）时，在空行填写学号并在此列填“是”。",
@@ -147,7 +148,9 @@ def write_return_sheets(listed: pd.DataFrame, folder: str | Path, *, wave: str,
             frame = frame.drop(columns=["name"])
         sheets = [Sheet("复核回执", frame, RETURN_COLUMNS, f"{head} · {school}",
                         row_tiers=sub["tier"].tolist(), choices=choices, dates=["on_date"],
-                        spare_rows=spare_rows),
+                        spare_rows=spare_rows, text=["pupil_id"], open_choices=["measures"],
+                        widths={"outcome": 14, "new_tier": 12, "measures": 16,
+                                "referral": 9, "note": 30, "by": 10, "off_list": 10}),
                   Sheet("填写说明", guide)]
         written.append(write_sheets(folder / f"复核回执_{safe_file_name(str(school))}.xlsx",
                                     sheets))
@@ -155,10 +158,14 @@ def write_return_sheets(listed: pd.DataFrame, folder: str | Path, *, wave: str,
 
 
 def _read_cells(path: Path) -> pd.DataFrame:
+    """The cells of the sheet named 复核回执 (else the first sheet), as read."""
     try:
-        return pd.read_excel(path, sheet_name=0, header=None, dtype=object, engine="calamine")
+        book = pd.read_excel(path, sheet_name=None, header=None, dtype=object,
+                             engine="calamine")
     except ImportError:  # python-calamine missing: openpyxl reads the same cells
-        return pd.read_excel(path, sheet_name=0, header=None, dtype=object, engine="openpyxl")
+        book = pd.read_excel(path, sheet_name=None, header=None, dtype=object,
+                             engine="openpyxl")
+    return book.get("复核回执", next(iter(book.values())) if book else pd.DataFrame())
 
 
 def read_return_sheet(path: str | Path) -> pd.DataFrame:
@@ -167,8 +174,9 @@ def read_return_sheet(path: str | Path) -> pd.DataFrame:
     Parameters
     ----------
     path : str or Path
-        An ``.xlsx`` written by :func:`write_return_sheets` and filled in by hand (columns
-        may be moved; they are found by their Chinese header).
+        An ``.xlsx`` written by :func:`write_return_sheets` and filled in by hand (the sheet
+        named 复核回执 is read, else the first; columns may be moved: they are found by their
+        Chinese header).
 
     Returns
     -------
@@ -189,9 +197,10 @@ def read_return_sheet(path: str | Path) -> pd.DataFrame:
         raise FileNotFoundError(f"no such file: {path}")
     try:
         cells = _read_cells(path)
-    except (ValueError, OSError, KeyError) as exc:
+    except Exception as exc:  # any reader failure (calamine, zip, XML): not an XLSX we wrote
         raise ReturnSheetError(f"{path.name}: cannot be read as an XLSX return sheet "
-                               f"({type(exc).__name__})") from exc
+                               f"({type(exc).__name__}); save it as .xlsx from Excel or WPS "
+                               "and import that file") from exc
     by_header = {v: k for k, v in RETURN_COLUMNS.items()}
     for r in range(min(10, len(cells))):
         heads = [str(v).strip() if v is not None else "" for v in cells.iloc[r]]

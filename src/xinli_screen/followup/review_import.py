@@ -4,7 +4,8 @@ Every row is checked before anything is stored (:func:`check_rows`): the pupil m
 the archive and have a result in the sheet's wave, the wave cell must name that wave, the
 outcome, tier and measures must be among the allowed values, a tier change must give the
 new tier, the reviewer and the date must be there and the date must not lie in the future,
-and a pupil not on the wave's warning list needs 名单外学生 = 是. A row with only its
+a date before the pupil was listed is refused, 复核未确认 may only lower the tier, and a
+pupil not on the wave's warning list needs 名单外学生 = 是. A row with only its
 pre-filled cells is not yet reviewed and is skipped.
 
 By default a sheet with any invalid row is refused whole (:class:`ReviewImportError` lists
@@ -44,6 +45,7 @@ __all__ = ["ReviewImport", "ReviewImportError", "RowError", "check_rows",
            "import_return_sheets"]
 
 _SPLIT = "、,，;；/／+＋ "
+_TIER_RANK = {t: k for k, t in enumerate(TIER_ORDER)}
 _YES = {"是", "yes", "y", "true", "1", "√"}
 _NO = {"否", "no", "n", "false", "0"}
 
@@ -96,6 +98,9 @@ class ReviewImport:
         Reviews and actions stored now.
     already_imported : int
         Reviews and actions skipped because the same row was imported before.
+    replaced : int
+        Pupils whose earlier review of this wave had another outcome: the new review
+        counts from now on (both stay in the pupil file).
     errors : list of RowError
         Invalid rows (only with ``skip_invalid``; otherwise the import raised).
     """
@@ -108,6 +113,7 @@ class ReviewImport:
     reviews: int = 0
     actions: int = 0
     already_imported: int = 0
+    replaced: int = 0
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -144,8 +150,10 @@ def _measures(text: str) -> list[str] | None:
 
 
 def check_rows(rows: pd.DataFrame, *, file: str, wave: str, labels: Mapping[str, str],
-               today: dt.date, resolve: Any, wave_pupils: set[str],
-               listed: set[str]) -> tuple[list[BulkEntry], list[RowError], int]:
+               today: dt.date, resolve: Any, wave_pupils: set[str], listed: set[str],
+               listed_tier: Mapping[str, str] | None = None,
+               listed_on: Mapping[str, dt.date] | None = None,
+               ) -> tuple[list[BulkEntry], list[RowError], int]:
     """Check the rows of one return sheet and turn the valid ones into entries.
 
     Parameters
@@ -166,6 +174,11 @@ def check_rows(rows: pd.DataFrame, *, file: str, wave: str, labels: Mapping[str,
         Stored keys with a result in ``wave``.
     listed : set of str
         Stored keys on the wave's warning list.
+    listed_tier : mapping key -> tier, optional
+        The tier each pupil was listed with; 复核未确认 may only give a lower tier.
+    listed_on : mapping key -> date, optional
+        The local date each pupil was listed; an earlier 复核日期 is refused (the clock of
+        the follow-up list starts then).
 
     Returns
     -------
@@ -199,7 +212,10 @@ def check_rows(rows: pd.DataFrame, *, file: str, wave: str, labels: Mapping[str,
         else:
             key = resolve(_clean_id(rec["pupil_id"]))
             if key is None:
-                bad("pupil_id", "no pupil with this id in the archive")
+                hint = ("; the cell is a number: were leading zeros lost? Format the 学号 "
+                        "column as text and type the id again"
+                        if isinstance(rec["pupil_id"], (int, float)) else "")
+                bad("pupil_id", "no pupil with this id in the archive" + hint)
             elif key not in wave_pupils:
                 bad("pupil_id", f"the pupil has no result in wave {wave!r}")
             elif key not in listed and _text(rec.get("off_list")).lower() not in _YES:
@@ -220,6 +236,10 @@ def check_rows(rows: pd.DataFrame, *, file: str, wave: str, labels: Mapping[str,
             elif outcome in ("confirmed", "closed"):
                 bad("new_tier", "a new tier goes with 复核调整级别 or 复核未确认, not with "
                     f"{REVIEW_OUTCOMES[outcome]}")
+            elif outcome == "not_confirmed" and key is not None and listed_tier and \
+                    _TIER_RANK[tier] >= _TIER_RANK.get(listed_tier.get(key, "none"), 0):
+                bad("new_tier", "复核未确认 lowers the warning: the new tier must be below "
+                    "the listed one (to raise it, use 复核调整级别)")
         if outcome == "tier_changed" and tier is None and rec.get("new_tier") is None:
             bad("new_tier", "复核调整级别 needs the new tier")
         kinds: list[str] = []
@@ -250,6 +270,9 @@ def check_rows(rows: pd.DataFrame, *, file: str, wave: str, labels: Mapping[str,
             bad("on_date", "not a date (write e.g. 2026-09-20)")
         elif on > today:
             bad("on_date", f"a date in the future ({on.isoformat()} is after {today})")
+        elif key is not None and listed_on and key in listed_on and on < listed_on[key]:
+            bad("on_date", f"{on.isoformat()} is before the pupil was put on this wave's list "
+                f"({listed_on[key].isoformat()})")
         if key is not None and outcome is not None and not errs:
             prev = seen.get(key)
             if prev is not None and prev[0] != outcome:
@@ -320,7 +343,18 @@ def import_return_sheets(store: Any, paths: Sequence[str | Path], *, by: str,
     zone = store.wave_info(wave)["timezone"]
     today = today or local_date(store.clock(), zone) or dt.date.today()
     table = store.wave_table(wave)
-    listed = set(table.loc[listed_mask(table), "pupil_id"].astype(str))
+    mask = listed_mask(table)
+    listed = set(table.loc[mask, "pupil_id"].astype(str))
+    listed_tier = dict(zip(table["pupil_id"].astype(str),
+                           (table["tier_before_review"] if "tier_before_review" in table
+                            else table["warning_tier"]).astype(str), strict=True))
+    frames = store.follow_up_frames(wave)
+    starts = frames["starts"]
+    listed_on = ({str(k): starts.get(None if pd.isna(p) else int(p), starts[None])
+                  for k, p in zip(table["pupil_id"], table["part_id"], strict=True)}
+                 if "part_id" in table else {})
+    before = frames["reviews"].sort_values("at", kind="stable").groupby("pupil_id")[
+        "outcome"].last().to_dict() if len(frames["reviews"]) else {}
     wave_pupils = store.wave_pupils(wave)
     known = store.known_pupils()
     report = ReviewImport(wave=wave)
@@ -329,7 +363,7 @@ def import_return_sheets(store: Any, paths: Sequence[str | Path], *, by: str,
         entries, errors, blank = check_rows(
             rows, file=path.name, wave=wave, labels=labels, today=today,
             resolve=lambda pid: store.store_key(pid, known), wave_pupils=wave_pupils,
-            listed=listed)
+            listed=listed, listed_tier=listed_tier, listed_on=listed_on)
         report.files.append(path.name)
         report.rows += len(rows)
         report.not_reviewed += blank
@@ -339,6 +373,10 @@ def import_return_sheets(store: Any, paths: Sequence[str | Path], *, by: str,
         per_file.append((path, entries))
     if report.errors and not skip_invalid:
         raise ReviewImportError(report.errors)
+    stored = store.existing_source_keys(wave)
+    report.replaced = len({e.pupil_key for _, entries in per_file for e in entries
+                           if e.kind == "review" and e.source_key not in stored
+                           and before.get(e.pupil_key) not in (None, e.outcome)})
     for path, entries in per_file:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         added = store.add_bulk(wave, entries, by=by, source={

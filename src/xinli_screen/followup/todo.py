@@ -140,7 +140,8 @@ def follow_up(store: Any, wave: str, *, as_of: dt.date | None = None,
     -------
     FollowUp
         ``table`` columns: ``school``, ``grade``, ``class``, ``pupil_id``, ``name``,
-        ``psychologist``, ``tier`` and ``tier_label`` (as listed, before review),
+        ``psychologist``, ``tier`` and ``tier_label`` (as listed before review, or the
+        higher tier a review set),
         ``effective_tier`` (after reviews), ``critical_items`` (ids) and
         ``critical_label`` (``PHQ-A 第9题``), ``start``, ``held``,
         ``reopened``, ``latest_outcome``, the state columns of
@@ -184,7 +185,9 @@ def follow_up(store: Any, wave: str, *, as_of: dt.date | None = None,
         "pupil_id": t["pupil_id"].astype(str),
         "name": t["name"].map(_text) if include_names and "name" in t else "",
         "psychologist": psych,
-        "tier": before,
+        # a review that raised the tier makes the higher tier's deadlines apply
+        "tier": [b if _RANK.get(b, 0) >= _RANK.get(e, 0) else e
+                 for b, e in zip(before, t["warning_tier"].astype(str), strict=True)],
         "effective_tier": t["warning_tier"].astype(str),
         "critical_items": t["critical_items"].fillna("").astype(str),
         "critical_unknown": (t["critical_unknown"].fillna("").astype(str)

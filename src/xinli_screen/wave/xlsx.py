@@ -64,12 +64,22 @@ class Sheet:
         Columns of dates: shown as ``yyyy-mm-dd``, and Excel accepts only dates there.
     spare_rows : int
         Empty rows below the data that keep the drop-down lists (for rows added by hand).
+    text : sequence of str, optional
+        Columns formatted as text (Excel keeps a typed 04260229 as text, leading zero and
+        all).
+    open_choices : sequence of str, optional
+        Columns of ``choices`` where Excel only warns about a value outside the list (the
+        import checks it anyway), e.g. combinations of measures.
+    widths : mapping column -> width, optional
+        Minimum column widths (characters) for the columns a person fills in.
     """
 
     def __init__(self, name: str, frame: pd.DataFrame, headers: Mapping[str, str] | None = None,
                  title: str | None = None, row_tiers: Sequence[str] | None = None, *,
                  choices: Mapping[str, Sequence[str]] | None = None,
-                 dates: Sequence[str] = (), spare_rows: int = 0) -> None:
+                 dates: Sequence[str] = (), spare_rows: int = 0, text: Sequence[str] = (),
+                 open_choices: Sequence[str] = (),
+                 widths: Mapping[str, float] | None = None) -> None:
         self.name = _SAFE_NAME.sub("-", name)[:31] or "sheet"
         self.frame = frame
         self.headers = dict(headers or {})
@@ -78,6 +88,9 @@ class Sheet:
         self.choices = {k: list(v) for k, v in (choices or {}).items()}
         self.dates = list(dates)
         self.spare_rows = spare_rows
+        self.text = list(text)
+        self.open_choices = set(open_choices)
+        self.widths = dict(widths or {})
 
 
 def write_sheets(path: str | Path, sheets: Sequence[Sheet], *, landscape: bool = True) -> Path:
@@ -102,6 +115,7 @@ def write_sheets(path: str | Path, sheets: Sequence[Sheet], *, landscape: bool =
              for t, c in _FILL.items()}
     plain = book.add_format({"valign": "top", "text_wrap": True})
     date_fmt = book.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
+    text_fmt = book.add_format({"num_format": "@", "valign": "top"})
     for sheet in sheets:
         ws = book.add_worksheet(sheet.name)
         frame = sheet.frame
@@ -133,7 +147,9 @@ def write_sheets(path: str | Path, sheets: Sequence[Sheet], *, landscape: bool =
                     widths[j] = max(widths[j], min(60, len(text) * 2 if text.isascii()
                                                    else len(text) * 2 + 2))
         for j, w in enumerate(widths):
-            ws.set_column(j, j, min(w, 60) / 1.6 + 2)
+            least = sheet.widths.get(cols[j], 0)
+            ws.set_column(j, j, max(min(w, 60) / 1.6 + 2, least),
+                          text_fmt if cols[j] in sheet.text else None)
         ws.freeze_panes(top + 1, 0)
         _validations(ws, sheet, top, date_fmt)
         if len(cols):
@@ -160,6 +176,7 @@ def _validations(ws: Any, sheet: Sheet, top: int, date_fmt: Any) -> None:
         j = cols.index(col)
         ws.data_validation(top + 1, j, last, j, {
             "validate": "list", "source": [_clean(str(v)) for v in values],
+            "error_type": "warning" if col in sheet.open_choices else "stop",
             "error_title": "不在可选范围", "error_message": "请从下拉列表中选择。",
             "input_title": str(sheet.headers.get(col, col))[:32],
             "input_message": ("可选：" + " / ".join(str(v) for v in values))[:255]})
