@@ -205,3 +205,17 @@ def test_parquet_list_column_is_named(cli, tmp_path):
     run = cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "o.csv")
     assert run.code == 1 and "'phq9_01'" in run.err and "parquet-nested" in run.err
     _no_secret(run.out, run.err)
+
+
+# --- a positive critical item on an invalid protocol ------------------------------------
+
+def test_positive_critical_item_on_an_invalid_protocol_is_pending_review():
+    row = {"sid": "a", **{f"phq9_{k:02d}": 0 for k in range(1, 10)}, "secs": "2"}
+    frame = pd.DataFrame([{**row, "phq9_09": 2}, {**row, "sid": "b"},
+                          {**row, "sid": "c", "phq9_09": "x"}])
+    with pytest.warns(xs.XinliScreenWarning):
+        r = xs.screen(frame, ["phq9"], id_column="sid", time_column="secs")
+    t = r.table.set_index("sid")
+    assert not t["protocol_valid"].any()  # all too fast (2 s)
+    assert t.loc["a", "critical_items"] == "phq9.self_harm_thoughts"
+    assert t["review_status"].tolist() == ["pending_review", "retest", "pending_review"]

@@ -21,7 +21,8 @@ def test_mht_lie_scale_means_retest_but_critical_items_still_count() -> None:
     table = xs.screen(data, ["mht", "phq9"], lang="en").table
     assert table["status"].tolist() == ["scored", "invalid_protocol"]
     assert table["protocol_valid"].tolist() == [True, False]
-    assert table["review_status"].tolist() == ["not_required", "retest"]
+    # issue 15: a positive critical item is pending review, never hidden behind a retest
+    assert table["review_status"].tolist() == ["not_required", "pending_review"]
     assert table.loc[1, "warning_tier"] == "district"  # item 9 = 2 is never hidden
     assert "retest" in table.loc[1, "validity_reasons"].lower()
 
@@ -36,7 +37,7 @@ def test_careless_checks_are_opt_in_and_flag_straightlining() -> None:
     checked = xs.screen(data, ["phq9"], careless=True).table
     assert checked.loc[0, "careless.longstring"] == 9
     assert not checked.loc[0, "protocol_valid"]
-    assert checked.loc[0, "review_status"] == "retest"
+    assert checked.loc[0, "review_status"] == "pending_review"  # item 9 = 3: not a retest
     assert checked.loc[0, "warning_tier"] == "district"  # still escalated on item 9 = 3
 
 

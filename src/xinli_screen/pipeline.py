@@ -205,13 +205,19 @@ def _validity_verdict(
 
 
 def _review_status(tier: np.ndarray, valid: pd.arrays.BooleanArray,
-                   unreadable_critical: np.ndarray) -> pd.api.extensions.ExtensionArray:
+                   unreadable_critical: np.ndarray,
+                   critical: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
     """``retest`` for an invalid protocol; ``pending_review`` (待复核) above tier none, and
     whenever a critical item's answer could not be read or is unknown (unanswered, skipped,
     not shown), unless the policy says ``unknown_critical_item: none``: a person must look
-    at the sheet."""
+    at the sheet. A positive critical item (``critical`` true) or an unreadable one is
+    ``pending_review`` even on an invalid protocol: a positive critical answer is never
+    hidden behind a retest (issue 15)."""
     code = ((tier > 0) | unreadable_critical).astype(np.int8)
-    code[(~valid).fillna(False).to_numpy(dtype=bool)] = 2
+    retest = (~valid).fillna(False).to_numpy(dtype=bool) & ~unreadable_critical
+    if critical is not None:
+        retest &= ~critical
+    code[retest] = 2
     return decode_text(code, ["not_required", "pending_review", "retest"])
 
 
@@ -554,7 +560,8 @@ def screen_with_responses(
                 _unreadable_critical(prepared.failures, insts, len(data)) | (
                     np.asarray(outcome.unknown != "", dtype=bool)
                     if pol.policy.unknown_critical_item == "pending_review"
-                    else np.zeros(len(data), dtype=bool))),
+                    else np.zeros(len(data), dtype=bool)),
+                np.asarray(outcome.critical != "", dtype=bool)),
             "tier_settled": outcome.settled,
             "reasons": outcome.text[lang],
             "reason_codes": outcome.text["codes"],
