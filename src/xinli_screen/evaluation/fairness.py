@@ -141,6 +141,7 @@ def fairness_panel(
         ``tier_column`` or an attribute is absent.
     """
     from xinli_screen.report.group_counts import group_counts, suppress
+    from xinli_screen.report.group_protect import HIERARCHY, protected_counts
 
     if tier_column not in table.columns:
         raise KeyError(f"fairness panel: no column {tier_column!r}")
@@ -158,10 +159,25 @@ def fairness_panel(
         blank = values.isna() | (values.astype(str).str.strip() == "")
         if blank.any():
             exclusions[f"{attr}: value missing"] = int(blank.sum())
-        sub = table.loc[~blank, [attr, tier_column]].copy()
-        sub[attr] = sub[attr].astype(str)
-        counts = group_counts(sub, [attr], tier_column=tier_column, subtotals=False)
-        hidden = suppress(counts, min_cell=min_cell)
+        plain = attr.removeprefix("attr.")
+        if plain in HIERARCHY:
+            # a view of the wave's one protected school x grade x class table, so that this
+            # panel and every group report of the wave together hide the same cells
+            cube_cols = {f"attr.{c}": c for c in HIERARCHY if f"attr.{c}" in table.columns}
+            frame = table.rename(columns=cube_cols) if attr.startswith("attr.") else table
+            counts, hidden = protected_counts(frame, [plain], min_cell=min_cell,
+                                              subtotals=False, tier_column=tier_column)
+            counts = counts.rename(columns={plain: attr})
+            keep = counts[attr].astype(str).isin(set(values[~blank].astype(str))) | \
+                counts["level"].eq("total")
+            counts, hidden = counts[keep], hidden[keep]
+            sub = table.loc[~blank, [attr, tier_column]].copy()
+            sub[attr] = sub[attr].astype(str)
+        else:
+            sub = table.loc[~blank, [attr, tier_column]].copy()
+            sub[attr] = sub[attr].astype(str)
+            counts = group_counts(sub, [attr], tier_column=tier_column, subtotals=False)
+            hidden = suppress(counts, min_cell=min_cell)
         body = counts["level"] != "total"
         r_all = rank[~blank].fillna(0).to_numpy(dtype=int)
         g_all = sub[attr].to_numpy()
