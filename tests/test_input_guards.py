@@ -219,3 +219,131 @@ def test_positive_critical_item_on_an_invalid_protocol_is_pending_review():
     assert not t["protocol_valid"].any()  # all too fast (2 s)
     assert t.loc["a", "critical_items"] == "phq9.self_harm_thoughts"
     assert t["review_status"].tolist() == ["pending_review", "retest", "pending_review"]
+
+
+# --- duplicated item headers ---------------------------------------------------------------
+
+def _dup_table() -> pd.DataFrame:
+    cols = ["sid", *[f"phq9_{k:02d}" for k in range(1, 10)], "phq9_09"]
+    return pd.DataFrame([[f"{SECRET}a", *["0"] * 9, "3"], [f"{SECRET}b", *["1"] * 10]],
+                        columns=cols)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+@pytest.mark.parametrize("chunk", [[], ["--chunk-size", "1"]])
+def test_duplicated_item_header_is_a_named_error(cli, tmp_path, suffix, chunk):
+    src = tmp_path / f"dup{suffix}"
+    if suffix == ".csv":
+        _dup_table().to_csv(src, index=False)
+    else:
+        if chunk:
+            pytest.skip("XLSX is not streamed")
+        _dup_table().to_excel(src, index=False)
+    run = cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "o.csv",
+              *chunk)
+    assert run.code == 1, run.err
+    assert "'phq9_09' in columns 10, 11" in run.err and f"dup{suffix}" in run.err
+    assert "duplicate-columns" in run.err
+    _no_secret(run.out, run.err)
+    with pytest.raises(xs.ResponseDataError, match="more than once"):
+        from xinli_screen.instrument.registry import load_instrument
+        from xinli_screen.io.source import load_answers
+        load_answers(src, [load_instrument("phq9")], id_column="sid")
+
+
+def test_duplicated_header_that_is_not_scored_is_renamed_and_noted(tmp_path):
+    from xinli_screen.instrument.registry import load_instrument
+    from xinli_screen.io.source import load_answers
+
+    src = tmp_path / "ok.csv"
+    frame = _dup_table().drop(columns=["phq9_09"]).assign(phq9_09="1")
+    frame.insert(1, "备注", "x")
+    frame.insert(2, "备注 ", "y")
+    frame.to_csv(src, index=False)
+    loaded = load_answers(src, [load_instrument("phq9")], id_column="sid")
+    assert "备注.1" in loaded.data.columns
+    assert any("repeated" in n for n in loaded.plan.notes)
+
+
+# --- stray quotes, streamed line numbers, SIGTERM, file modes ------------------------------
+
+def _phq_csv(path: Path, n: int, edit: dict[tuple[int, int], str] | None = None) -> Path:
+    rows = ["sid," + ",".join(f"phq9_{k:02d}" for k in range(1, 10))]
+    for r in range(n):
+        cells = [str((r + k) % 4) for k in range(9)]
+        for (row, k), value in (edit or {}).items():
+            if row == r:
+                cells[k] = value
+        rows.append(f"{SECRET}{r}," + ",".join(cells))
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("chunk", [[], ["--chunk-size", "4"]])
+def test_stray_quote_merging_rows_is_a_named_error(cli, tmp_path, chunk):
+    src = _phq_csv(tmp_path / "quote.csv", 12, {(3, 0): '"1', (6, 2): '1"'})
+    run = cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "o.csv",
+              *chunk)
+    assert run.code == 1, run.err
+    assert "line 5" in run.err and "quote.csv" in run.err
+    assert run.err.count("quote.csv") == 1
+    assert not (tmp_path / "o.csv").exists()
+    _no_secret(run.out, run.err)
+
+
+def test_free_text_with_a_line_break_is_not_a_stray_quote(tmp_path):
+    from xinli_screen.io import read_table
+
+    src = tmp_path / "ok.csv"
+    src.write_text('sid,note,phq9_01\n1,"第一行\n第二行, 还好",1\n2,x,0\n', encoding="utf-8")
+    frame, _ = read_table(src)
+    assert len(frame) == 2
+
+
+def test_streamed_ragged_row_names_its_line_not_its_text(cli, tmp_path):
+    src = _phq_csv(tmp_path / "rag.csv", 40, {(25, 8): "1,2"})
+    run = cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "o.csv",
+              "--chunk-size", "5")
+    assert run.code == 1
+    assert "line 27" in run.err and "11 cell(s)" in run.err
+    _no_secret(run.out, run.err)
+
+
+def test_sigterm_while_streaming_removes_partial_files(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = _phq_csv(tmp_path / "big.csv", 60_000)
+    out = tmp_path / "out.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "xinli_screen", "score", str(src), "-i",
+                             "phq9", "--id-column", "sid", "-o", str(out), "--failures",
+                             str(tmp_path / "f.csv"), "--chunk-size", "200"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    partial = tmp_path / "out.csv.partial"
+    deadline = time.monotonic() + 60
+    while not partial.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert partial.exists(), "the run ended before it could be stopped"
+    assert (partial.stat().st_mode & 0o777) == 0o600
+    os.kill(proc.pid, signal.SIGTERM)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode in (143, -signal.SIGTERM)
+    assert proc.returncode == 143, err.decode()
+    assert not list(tmp_path.glob("*.partial")) and not out.exists()
+    assert b"Traceback" not in err
+
+
+def test_results_and_failures_are_private(cli, tmp_path):
+    src = _phq_csv(tmp_path / "a.csv", 3, {(1, 0): "x"})
+    for suffix, chunk in ((".csv", []), (".xlsx", []), (".csv", ["--chunk-size", "1"]),
+                          (".parquet", ["--chunk-size", "1"])):
+        out = tmp_path / f"r{len(chunk)}{suffix}"
+        fails = tmp_path / f"f{len(chunk)}{suffix}.csv"
+        run = cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", out,
+                  "--failures", fails, *chunk)
+        assert run.code == 1, run.err
+        for path in (out, fails):
+            assert (path.stat().st_mode & 0o777) == 0o600, path

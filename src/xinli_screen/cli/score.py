@@ -89,6 +89,33 @@ def _to_dask(data: Any, scheduler: str) -> Any:
     return to_dask(data)
 
 
+class Terminated(SystemExit):
+    """SIGTERM during a streamed run: raised so that the partial outputs are removed."""
+
+
+def _raise_on_sigterm() -> Any:
+    """Turn SIGTERM into :class:`Terminated` (exit 143) while streaming, as Ctrl-C is turned
+    into KeyboardInterrupt, so that the ``.partial`` files (which hold ids) are deleted.
+    Returns the previous handler (None when not in the main thread)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated(128 + signum)
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument], *,
                     chunk_rows: int, cmap: Any, id_column: str | None,
                     answer_values: str | dict[str, str] | None, missing_code: list[float],
@@ -122,6 +149,7 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
             fails.write_table(result.failures)
 
     run_stats = RunStatistics(insts, by=stats_by) if stats is not None else None
+    previous = _raise_on_sigterm()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", XinliScreenWarning)
@@ -144,10 +172,12 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
         if isinstance(exc, NormMismatchError):
             fail(str(exc), ExitCode.USAGE)
         if isinstance(exc, ResponseDataError):
-            fail(f"{input_file}: {exc}", ExitCode.DATA_PROBLEMS)
+            fail(_in_file(input_file, exc), ExitCode.DATA_PROBLEMS)
         if isinstance(exc, ValueError):
             fail(str(exc), ExitCode.USAGE)
         raise
+    finally:
+        _restore_sigterm(previous)
     for note in outcome.plan.notes:
         stderr.print(f"note: {note}", markup=False)
     for message in outcome.warnings:
@@ -193,6 +223,13 @@ def _stream_header(input_file: Path) -> list[str]:
         fail(str(exc), ExitCode.DATA_PROBLEMS)
 
 
+def _in_file(input_file: Path, exc: BaseException) -> str:
+    """The message prefixed with the input file, unless it already names it."""
+    text = str(exc)
+    return text if text.startswith((str(input_file), input_file.name)) else (
+        f"{input_file}: {text}")
+
+
 def _resolve_blocks(cmap: ColumnMap, header: list[str], insts: list[Instrument],
                     input_file: Path) -> ColumnMap:
     """The map with its question-number blocks resolved into item columns (exit 1 when a
@@ -200,7 +237,7 @@ def _resolve_blocks(cmap: ColumnMap, header: list[str], insts: list[Instrument],
     try:
         columns = resolve_column_map(cmap, header, insts)
     except ResponseDataError as exc:
-        fail(f"{input_file}: {exc}", ExitCode.DATA_PROBLEMS)
+        fail(_in_file(input_file, exc), ExitCode.DATA_PROBLEMS)
     return replace(cmap, columns=columns, blocks={})
 
 
@@ -450,7 +487,7 @@ def score_command(
         except NormMismatchError as exc:
             fail(str(exc), ExitCode.USAGE)
         except ResponseDataError as exc:
-            fail(f"{input_file}: {exc}", ExitCode.DATA_PROBLEMS)
+            fail(_in_file(input_file, exc), ExitCode.DATA_PROBLEMS)
         except ValueError as exc:
             fail(str(exc), ExitCode.USAGE)
     for w in caught:

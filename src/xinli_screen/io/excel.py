@@ -92,14 +92,36 @@ def read_excel(path: Path) -> pd.DataFrame:
     """
     if path.suffix.lower() == ".xls":
         return _read_xls(path)
+    frame = None
     try:
         import python_calamine  # noqa: F401
 
-        return pd.read_excel(path, sheet_name=0, dtype=str, engine="calamine")
+        frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="calamine", header=None)
     except Exception:  # not installed, or a file calamine cannot open: try openpyxl
         pass
-    try:
-        return pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl")
-    except Exception as exc:  # openpyxl and xlrd raise many types for corrupt files
-        raise ResponseDataError(f"{path}: cannot read as an Excel workbook "
-                                f"({type(exc).__name__})") from None
+    if frame is None:
+        try:
+            frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl",
+                                  header=None)
+        except Exception as exc:  # openpyxl and xlrd raise many types for corrupt files
+            raise ResponseDataError(f"{path}: cannot read as an Excel workbook "
+                                    f"({type(exc).__name__})") from None
+    return _with_header(frame)
+
+
+def _with_header(raw: pd.DataFrame) -> pd.DataFrame:
+    """The first row as the header; an empty header cell is ``Unnamed: j`` and a repeated
+    name ``name.1`` as pandas names them; the repeats are kept in ``attrs`` (checked by
+    :func:`xinli_screen.io.source.plan_input` for the columns scoring reads)."""
+    if raw.shape[0] == 0:
+        return pd.DataFrame()
+    header = [("" if not isinstance(h, str) else h) for h in raw.iloc[0].tolist()]
+    header = [h if h.strip() else f"Unnamed: {j}" for j, h in enumerate(header)]
+    from xinli_screen.io.readers import DUPLICATES, dedupe_names, duplicate_headers
+
+    body = raw.iloc[1:].reset_index(drop=True)
+    body.columns = dedupe_names(header)
+    dups = duplicate_headers(list(header))
+    if dups:
+        body.attrs[DUPLICATES] = dups
+    return body

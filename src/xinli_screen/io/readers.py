@@ -33,7 +33,8 @@ from xinli_screen.io.jsonl import (
 )
 from xinli_screen.io.spss import read_sav
 
-__all__ = ["ENCODINGS", "INPUT_FORMATS", "SIDE_TABLE_FORMATS", "decode_bytes",
+__all__ = ["DUPLICATES", "ENCODINGS", "INPUT_FORMATS", "SIDE_TABLE_FORMATS", "decode_bytes",
+           "dedupe_names", "duplicate_headers", "duplicate_message",
            "read_side_table", "read_table", "sniff_delimiter"]
 
 #: Input extensions read by :func:`read_table`.
@@ -70,6 +71,50 @@ def decode_bytes(raw: bytes, source: str) -> tuple[str, str]:
     raise ResponseDataError(
         f"{source}: cannot decode the file as UTF-8 or GB18030/GBK (first bad byte at offset "
         f"{offset}). Save it as 'CSV UTF-8' or as .xlsx (see docs/errors.md#encoding).")
+
+
+#: Key in ``DataFrame.attrs`` and in ``info``: header names given more than once,
+#: name -> 1-based column positions (the repeats are renamed ``name.1`` ... as pandas does).
+DUPLICATES = "duplicate_columns"
+
+
+def duplicate_headers(header: list[object]) -> dict[str, list[int]]:
+    """Header names (blanks stripped) given more than once, with their 1-based positions."""
+    seen: dict[str, list[int]] = {}
+    for j, name in enumerate(header, start=1):
+        text = "" if name is None or (isinstance(name, float) and name != name) else str(name)
+        text = text.strip()
+        if text and not text.startswith("Unnamed: "):
+            seen.setdefault(text, []).append(j)
+    return {name: where for name, where in seen.items() if len(where) > 1}
+
+
+def dedupe_names(names: list[str]) -> list[str]:
+    """pandas' rule for repeated header names: ``a``, ``a.1``, ``a.2``."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            new = f"{name}.{seen[name]}"
+            while new in seen:
+                seen[name] += 1
+                new = f"{name}.{seen[name]}"
+            seen[new] = 0
+            out.append(new)
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out
+
+
+def duplicate_message(dups: dict[str, list[int]]) -> str:
+    """The data problem for duplicated header names that scoring would read (no cells)."""
+    listed = "; ".join(f"{name!r} in columns {', '.join(map(str, where))}"
+                       for name, where in list(dups.items())[:5])
+    return (f"the header names a column more than once ({listed}); an answer read from one "
+            "would silently ignore the other: rename or delete the extra column "
+            "(see docs/errors.md#duplicate-columns)")
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -136,12 +181,65 @@ def _first_json_line(path: Path) -> Any:
     return None
 
 
+def merged_rows(frame: pd.DataFrame, sep: str, first_line: int = 2) -> list[tuple[int, int]]:
+    """Cells where a stray quote swallowed whole rows: ``(file line, line breaks)`` each.
+
+    A quote that opens a cell (``"1``) and is closed only lines later turns the rows between
+    into one cell, and those pupils vanish. A cell is taken as merged rows when it holds a
+    line break and a line after the first break holds at least half as many delimiters as a
+    row (and at least two): free text rarely does. ``first_line`` is the file line of the
+    first row of ``frame`` (2 after the header); the line breaks inside cells of earlier rows
+    are counted, so the line given is where the record starts.
+
+    Returns
+    -------
+    list of (int, int)
+        Empty for a well-formed file; never a cell's text.
+    """
+    need = max(2, (frame.shape[1] - 1) // 2)
+    hits: set[int] = set()
+    breaks = np.zeros(len(frame), dtype=np.int64)
+    for k in range(frame.shape[1]):
+        col = frame.iloc[:, k]
+        if not (pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(
+                col.dtype)):
+            continue
+        text = col.astype(object)
+        has = text.map(lambda v: isinstance(v, str) and "\n" in v).to_numpy(dtype=bool)
+        if not has.any():
+            continue
+        for r in np.flatnonzero(has):
+            value = text.iat[r]
+            breaks[r] += value.count("\n")
+            if any(line.count(sep) >= need for line in value.split("\n")[1:]):
+                hits.add(int(r))
+    if not hits:
+        return []
+    before = np.concatenate([[0], np.cumsum(breaks)[:-1]])
+    return [(first_line + r + int(before[r]), int(breaks[r])) for r in sorted(hits)]
+
+
+def merged_rows_message(source: str, found: list[tuple[int, int]]) -> str:
+    """The data problem for :func:`merged_rows` (file lines only)."""
+    line, n = found[0]
+    more = f" (and {len(found) - 1} more place(s))" if len(found) > 1 else ""
+    return (f"{source}: malformed CSV: a quote (\") opens a cell in line {line} and is closed "
+            f"only {n} line break(s) later, so the rows in between would be read as one cell "
+            f"and lost{more}; remove the stray quote or save the file as .xlsx "
+            "(see docs/errors.md#stray-quote)")
+
+
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     raw = path.read_bytes()
     if not raw.strip():
         raise ResponseDataError(f"{path}: the file is empty (see docs/errors.md#empty-file)")
     text, encoding = decode_bytes(raw, str(path))
     sep = sniff_delimiter(text[:20000])
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    except csv.Error:
+        header = []
+    dups = duplicate_headers(list(header))
     try:
         # index_col=False: a row with one cell more than the header (a trailing comma) is
         # an error, never a silent shift of every column into the index
@@ -158,6 +256,12 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     except pd.errors.EmptyDataError:
         raise ResponseDataError(f"{path}: the file has no header row "
                                 "(see docs/errors.md#empty-file)") from None
+    if '"' in text:
+        found = merged_rows(frame, sep)
+        if found:
+            raise ResponseDataError(merged_rows_message(str(path), found))
+    if dups:
+        frame.attrs[DUPLICATES] = dups
     return frame, encoding
 
 
@@ -216,7 +320,11 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     if frame.shape[1] == 0:
         raise ResponseDataError(f"{path}: the file has no columns "
                                 "(see docs/errors.md#empty-file)")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    dups = {**duplicate_headers(list(frame.columns)), **frame.attrs.get(DUPLICATES, {})}
+    frame.columns = dedupe_names([str(c).strip() for c in frame.columns])
+    if dups:
+        frame.attrs[DUPLICATES] = info[DUPLICATES] = dups
+        info["source"] = str(path)
     return frame, info
 
 

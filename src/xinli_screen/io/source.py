@@ -28,7 +28,7 @@ from xinli_screen.errors import ResponseDataError, XinliScreenWarning
 from xinli_screen.instrument.models import Instrument, ResponseScale
 from xinli_screen.io.column_map import ColumnMap
 from xinli_screen.io.fhir import RESPONSE_COLUMN, SUBJECT_COLUMN, fhir_item_columns
-from xinli_screen.io.readers import read_table
+from xinli_screen.io.readers import DUPLICATES, duplicate_message, read_table
 from xinli_screen.io.spss import SPSS_VALUES, label_disagreements, resolve_value_labels
 from xinli_screen.io.wjx import (
     SKIP_CODES,
@@ -156,7 +156,8 @@ def plan_input(
     Raises
     ------
     ResponseDataError
-        The id column is an IP-address column (never read).
+        The id column is an IP-address column (never read), or an item or id column's
+        header name is given more than once (docs/errors.md#duplicate-columns).
     AnswerValuesUndecidedError
         (a ResponseDataError) A 问卷星 download whose numbers fit both option positions and
         codes, with ``answer_values`` ``auto`` (docs/errors.md#wjx-undecided).
@@ -198,6 +199,17 @@ def plan_input(
                 chosen_id = guess.id_column
                 notes.append(f"问卷星 export: id column {guess.id_column!r} guessed")
     items = _item_columns(list(frame.columns), explicit, instruments)
+    dups = {**(info.get(DUPLICATES) or {}), **frame.attrs.get(DUPLICATES, {})}
+    if dups:
+        ids = {item.id.casefold() for inst in instruments for item in inst.items}
+        used = {*items.values(), *explicit.values(), *([chosen_id] if chosen_id else [])}
+        read = {name: where for name, where in dups.items()
+                if name in used or name.casefold() in ids}
+        if read:
+            where = f"{info['source']}: " if info.get("source") else ""
+            raise ResponseDataError(where + duplicate_message(read))
+        notes.append(f"{len(dups)} header name(s) repeated in columns not scored (the repeats "
+                     "are named NAME.1 ...)")
     by_id = {item.id: inst.response_scale_of(item) for inst in instruments
              for item in inst.items}
     scales = {col: by_id[item] for item, col in items.items()}

@@ -23,7 +23,13 @@ from typing import Any
 import pandas as pd
 
 from xinli_screen.errors import ResponseDataError
-from xinli_screen.io.readers import sniff_delimiter
+from xinli_screen.io.readers import (
+    DUPLICATES,
+    duplicate_headers,
+    merged_rows,
+    merged_rows_message,
+    sniff_delimiter,
+)
 
 __all__ = [
     "STREAM_INPUTS",
@@ -79,6 +85,20 @@ def _csv_header(path: Path, encoding: str) -> tuple[list[str], str]:
     return _dedupe([h.strip() for h in header]), sep
 
 
+def _csv_duplicates(path: Path) -> dict[str, list[int]]:
+    encoding = sniff_encoding(path)
+    with path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+                   newline="") as fh:
+        sample = fh.read(20000)
+    import csv
+
+    lines = [ln for ln in sample.splitlines() if ln.strip()]
+    if not lines:
+        return {}
+    header = next(csv.reader(_io.StringIO(lines[0] + "\n"), delimiter=sniff_delimiter(sample)))
+    return duplicate_headers(list(header))
+
+
 def _dedupe(names: list[str]) -> list[str]:
     """pandas' rule for repeated header names: ``a``, ``a.1``, ``a.2``."""
     seen: dict[str, int] = {}
@@ -118,7 +138,15 @@ def _csv_batches(path: Path, chunk_rows: int, columns: list[str] | None = None
     read = pcsv.ReadOptions(column_names=header, skip_rows=1, block_size=block,
                             encoding="utf8" if encoding == "utf-8" else encoding,
                             use_threads=False)
-    parse = pcsv.ParseOptions(delimiter=sep, newlines_in_values=True)
+    bad_rows: list[tuple[int, int, int | None]] = []
+
+    def on_invalid(row: Any) -> str:
+        # keep where and how (never the row's text) for the message; then stop
+        bad_rows.append((row.expected_columns, row.actual_columns, row.number))
+        return "error"
+
+    parse = pcsv.ParseOptions(delimiter=sep, newlines_in_values=True,
+                              invalid_row_handler=on_invalid)
     convert = pcsv.ConvertOptions(column_types={h: pa.string() for h in header},
                                   strings_can_be_null=True, null_values=[""],
                                   quoted_strings_can_be_null=True,
@@ -128,23 +156,49 @@ def _csv_batches(path: Path, chunk_rows: int, columns: list[str] | None = None
                                convert_options=convert)
         pending: list[Any] = []
         rows = 0
+        line = 2  # file line of the next chunk's first row
+
+        def checked(frame: pd.DataFrame) -> pd.DataFrame:
+            nonlocal line
+            found = merged_rows(frame, sep, line)
+            if found:
+                raise ResponseDataError(merged_rows_message(str(path), found))
+            line += len(frame) + _line_breaks(frame)
+            return frame
+
         for batch in reader:
             pending.append(batch)
             rows += batch.num_rows
             if rows >= chunk_rows:
-                yield pa.Table.from_batches(pending).to_pandas()
+                yield checked(pa.Table.from_batches(pending).to_pandas())
                 pending, rows = [], 0
         if pending:
-            yield pa.Table.from_batches(pending).to_pandas()
+            yield checked(pa.Table.from_batches(pending).to_pandas())
     except pa.ArrowInvalid as exc:
-        # the message names a row number and the expected/actual column counts
-        text = str(exc).split(":")[0]
+        # pyarrow's message quotes the row's text: only where and how are reported
+        if bad_rows:
+            expected, actual, number = bad_rows[0]
+            where = f"line {number}" if number is not None else "a row"
+            text = (f"{where} has {actual} cell(s) where the header has {expected} (an "
+                    "unquoted comma or a stray quote in an answer?)")
+        else:
+            text = str(exc).split(":")[0]
         raise ResponseDataError(f"{path}: malformed CSV: {text} (see docs/errors.md#csv)"
                                 ) from None
     except UnicodeDecodeError as exc:
         raise ResponseDataError(f"{path}: cannot decode the file as {encoding} past its "
                                 f"start (byte {exc.start} of a block); save it as 'CSV UTF-8' "
                                 "(see docs/errors.md#encoding)") from None
+
+
+def _line_breaks(frame: pd.DataFrame) -> int:
+    """Line breaks inside the text cells of ``frame`` (to keep file line numbers)."""
+    total = 0
+    for k in range(frame.shape[1]):
+        col = frame.iloc[:, k]
+        if pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype):
+            total += int(col.str.count("\n").fillna(0).sum())
+    return total
 
 
 def _parquet_batches(path: Path, chunk_rows: int, columns: list[str] | None = None
@@ -194,7 +248,11 @@ def iter_chunks(path: str | Path, chunk_rows: int = 200_000) -> Iterator[pd.Data
     if suffix == ".parquet":
         yield from _parquet_batches(path, chunk_rows)
     elif suffix in {".csv", ".txt", ".tsv"}:
-        yield from _csv_batches(path, chunk_rows)
+        dups = _csv_duplicates(path)
+        for chunk in _csv_batches(path, chunk_rows):
+            if dups:
+                chunk.attrs[DUPLICATES] = dups
+            yield chunk
     else:
         raise ResponseDataError(f"{path}: only {', '.join(STREAM_INPUTS)} can be read in "
                                 "chunks (see docs/performance.md)")
@@ -220,6 +278,16 @@ def read_column(path: str | Path, column: str, chunk_rows: int = 100_000
             return
         for frame in _csv_batches(path, chunk_rows, [column]):
             yield frame[column]
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty, readable and writable by the owner only (0600): results and
+    failures hold pupil ids (as :mod:`xinli_screen.io.writers` writes whole files)."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
 
 
 @dataclass
@@ -250,6 +318,8 @@ class ChunkWriter:
         from xinli_screen.io.writers import arrow_table, csv_safe
 
         suffix = self.path.suffix.lower()
+        if self.rows == 0 and self._handle is None and self._parquet is None:
+            _create_private(self._tmp)
         if suffix == ".csv":
             if self._handle is None:
                 self._handle = self._tmp.open("w", encoding="utf-8-sig" if self.bom
@@ -272,6 +342,7 @@ class ChunkWriter:
     def write_lines(self, lines: Iterator[str]) -> None:
         """Append text lines (NDJSON)."""
         if self._handle is None:
+            _create_private(self._tmp)
             self._handle = self._tmp.open("w", encoding="utf-8")
         for line in lines:
             self._handle.write(line + "\n")
