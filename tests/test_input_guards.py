@@ -347,3 +347,30 @@ def test_results_and_failures_are_private(cli, tmp_path):
         assert run.code == 1, run.err
         for path in (out, fails):
             assert (path.stat().st_mode & 0o777) == 0o600, path
+
+
+# --- missing codes that are valid answers -----------------------------------------------
+
+def test_missing_code_equal_to_a_critical_answer_is_refused(cli, tmp_path):
+    src = _phq_csv(tmp_path / "a.csv", 12)
+    run = cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "o.csv",
+              "--missing-code", "1")
+    assert run.code == 2 and "phq9_09" in run.err and "missing-code-clash" in run.err
+    _no_secret(run.out, run.err)
+    cmap = tmp_path / "map.yaml"
+    cmap.write_text("columns: {}\nmissing_codes: [2]\n", encoding="utf-8")
+    run = cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "o.csv",
+              "--columns", cmap)
+    assert run.code == 2 and "critical item" in run.err
+    frame = pd.read_csv(src, dtype=str)
+    with pytest.raises(ValueError, match="critical item"):
+        xs.screen(frame, ["phq9"], id_column="sid", missing_codes=[3])
+    # codes outside the answers are fine (NHANES 7 and 9)
+    r = xs.screen(frame, ["phq9"], id_column="sid", missing_codes=[7, 9])
+    assert len(r.table) == 12
+
+
+def test_missing_code_equal_to_another_answer_warns():
+    frame = pd.DataFrame({"sid": ["a"], **{f"gad7_0{k}": ["1"] for k in range(1, 8)}})
+    with pytest.warns(xs.XinliScreenWarning, match="also valid answers"):
+        xs.screen(frame, ["gad7"], id_column="sid", missing_codes=[1])

@@ -506,6 +506,39 @@ def _wjx_numbered(data: pd.DataFrame, id_column: str | None) -> str | None:
     return numbered[0] if len(numbered) == 1 else id_column
 
 
+def _check_missing_codes(extra: frozenset[float], instruments: Sequence[Instrument]) -> None:
+    """Refuse missing codes that are valid answers of a critical item; warn for other items.
+
+    A ``--missing-code 1`` on PHQ-9 would read every item 9 answer of 1 as "no answer" and
+    switch the self-harm item off without a word (issue 15).
+    """
+    critical: dict[str, list[str]] = {}
+    other: dict[str, list[str]] = {}
+    for inst in instruments:
+        crit = {c.item for c in inst.critical_items}
+        for item in inst.items:
+            codes = {float(c) for c in inst.response_scale_of(item).codes}
+            clash = sorted(codes & extra)
+            if clash:
+                target = critical if item.id in crit else other
+                for c in clash:
+                    target.setdefault(f"{c:g}", []).append(item.id)
+    if critical:
+        listed = "; ".join(f"{code} is an answer of {', '.join(items[:5])}"
+                           for code, items in critical.items())
+        raise ValueError(
+            f"missing code(s) {', '.join(critical)} are valid answers of critical item(s) "
+            f"({listed}): read as 'no answer' they would switch the critical item off; "
+            "choose missing codes outside the answer codes (see "
+            "docs/errors.md#missing-code-clash)")
+    if other:
+        listed = "; ".join(f"{code} on {len(items)} item(s) ({', '.join(items[:3])})"
+                           for code, items in other.items())
+        warnings.warn(f"missing code(s) {', '.join(other)} are also valid answers ({listed}): "
+                      "those answers are read as 'no answer' (see "
+                      "docs/errors.md#missing-code-clash)", XinliScreenWarning, stacklevel=3)
+
+
 def prepare_responses(
     data: pd.DataFrame,
     instruments: Sequence[Instrument | str],
@@ -585,6 +618,8 @@ def prepare_responses(
     n = len(data)
     item_ids = [i.id for inst in instruments for i in inst.items]
     scales = {i.id: inst.response_scale_of(i) for inst in instruments for i in inst.items}
+    if extra:
+        _check_missing_codes(extra, instruments)
     if shifts:
         data = _shifted(data, {mapping[i]: (d, extra | {float(c) for c in
                                                         scales[i].missing_codes})
