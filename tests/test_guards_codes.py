@@ -9,6 +9,9 @@ pupil 9 too high on the nine PHQ-9 items.
 
 from __future__ import annotations
 
+from importlib.resources import files
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,9 +45,11 @@ def test_shifted_file_without_its_top_code_is_refused_with_the_evidence():
     with pytest.raises(CodeOffsetError) as err:
         xs.screen(_phq(x, 1), ["phq9"])
     msg = str(err.value)
-    assert "phq9: code 0 never used in 1,200 answer sheet(s)" in msg
-    # item 10 ('not difficult at all', coded 1) shares the 0-3 scale: 1,200 more uses of 1
-    assert f"code 1 was used {(x == 0).sum() + 1200:,} times" in msg
+    assert ("phq9 (response scale 'frequency', 9 item(s)): code 0 never used in 1,200 answer "
+            f"sheet(s) (10,800 answers) although code 1 was used {(x == 0).sum():,} times") in msg
+    # item 10 ('not difficult at all', coded 1) is on its own scale: judged apart
+    assert ("phq9 (response scale 'difficulty', 1 item(s)): code 0 never used in 1,200 answer "
+            "sheet(s) (1,200 answers) although code 1 was used 1,200 times") in msg
     assert "phq9=shift-down" in msg and "phq9=code" in msg
 
 
@@ -64,9 +69,61 @@ def test_shift_down_scores_the_true_codes_and_is_recorded():
     assert r.failures.empty
 
 
+def test_a_chosen_shift_records_the_evidence_it_answers():
+    """``shift-down`` on a file coded 1-4: the evidence (judged on the numbers as they were
+    in the file) is warned about and in the provenance, as docs/errors.md says."""
+    x = _answers(300, 13, top=False)
+    with pytest.warns(XinliScreenWarning, match=r"'frequency', 9 item\(s\)\): code 0 never "
+                      r"used in 300 answer sheet.*read as 'shift-down' as chosen"):
+        r = xs.screen(_phq(x, 1), ["phq9"], answer_values={"phq9": "shift-down"})
+    got = {(o["scale"], o["direction"], o["strength"]) for o in r.provenance["code_offsets"]}
+    assert got == {("frequency", "up", "large-n"), ("difficulty", "up", "large-n")}
+    assert r.provenance["code_offsets"][0]["count_lo"] == 0
+    # read as coded: the evidence (4s present: strong) is recorded too
+    r = xs.screen(_phq(_answers(300, 14, top=True), 1), ["phq9"], answer_values="code")
+    assert {o["strength"] for o in r.provenance["code_offsets"]} == {"strong", "large-n"}
+
+
+# ---- small files: a warning, never a refusal -----------------------------------------------
+
+
+def test_small_class_coded_one_to_four_without_a_four_is_warned_about():
+    """8 answer sheets (one class) coded 1-4 with no 4: too few to refuse, but every pupil
+    would be 9 points too high with an item-9 alarm; a warning names instrument and counts."""
+    x = _answers(8, 15, top=False)
+    with pytest.warns(XinliScreenWarning, match=r"possible code offset: phq9 \(response scale "
+                      r"'frequency', 9 item\(s\)\): code 0 never used in 8 answer sheet\(s\) "
+                      rf"\(72 answers; code 1 used {(x == 0).sum()} times\)"):
+        r = xs.screen(_phq(x, 1), ["phq9"])
+    possible = [o for o in r.provenance["code_offsets"] if o["strength"] == "possible"]
+    # item 10 alone has 8 answers: fewer than MIN_ANSWERS, never judged
+    assert [(o["instrument"], o["scale"], o["sheets"]) for o in possible] == [
+        ("phq9", "frequency", 8)]
+    # a correctly coded small class (with its zeros) is not warned about
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XinliScreenWarning)
+        r = xs.screen(_phq(x), ["phq9"])
+    assert r.provenance["code_offsets"] == []
+    # once the user has decided, no hint
+    r = xs.screen(_phq(x, 1), ["phq9"], answer_values="code")
+    assert r.provenance["code_offsets"] == []
+
+
+def test_cli_small_class_prints_the_possible_offset(cli, tmp_path):
+    x = _answers(12, 16, top=False)
+    path = tmp_path / "a.csv"
+    _phq(x, 1).assign(sid=[f"{i:04d}" for i in range(12)]).to_csv(path, index=False)
+    run = cli("score", path, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "o.csv")
+    assert run.code == 0, run.err
+    assert "warning: possible code offset: phq9 (response scale 'frequency'" in run.err
+    assert "code 0 never used in 12 answer sheet(s)" in run.err
+
+
 def test_code_scores_as_coded_with_a_warning():
     x = _answers(300, 4, top=False)
-    with pytest.warns(XinliScreenWarning, match="phq9: code 0 never used"):
+    with pytest.warns(XinliScreenWarning,
+                      match=r"phq9 \(response scale 'frequency', 9 item\(s\)\): code 0 never"):
         r = xs.screen(_phq(x, 1), ["phq9"], answer_values="code")
     assert r.table["phq9.total"].tolist() == (x.sum(axis=1) + 9).astype(float).tolist()
     assert r.provenance["code_offsets"][0]["direction"] == "up"
@@ -78,8 +135,8 @@ def test_scl90_entered_0_to_4_is_refused_and_shift_up_repairs_it():
     rng = np.random.default_rng(5)
     x = rng.choice([1, 2, 3, 4], p=[0.6, 0.25, 0.1, 0.05], size=(60, len(items)))  # no 5
     frame = pd.DataFrame(x - 1, columns=items)  # entered 0-4 (0-3 here)
-    with pytest.raises(CodeOffsetError, match=r"scl90: 0 \(one below the lowest code 1\) "
-                       r"used .* highest code 5 never used"):
+    with pytest.raises(CodeOffsetError, match=r"scl90 \(response scale '\w+', 90 item\(s\)\): "
+                       r"0 \(one below the lowest code 1\) used .* highest code 5 never used"):
         xs.screen(frame, ["scl90"])
     r = xs.screen(frame, ["scl90"], answer_values={"scl90": "shift-up"})
     assert r.table["scl90.total"].tolist() == x.sum(axis=1).astype(float).tolist()
@@ -96,13 +153,87 @@ def test_cli_answer_values_per_instrument(cli, tmp_path):
     path = tmp_path / "a.csv"
     _phq(x, 1).assign(sid=[f"{i:04d}" for i in range(200)]).to_csv(path, index=False)
     run = cli("score", path, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "o.csv")
-    assert run.code == 1 and "phq9: code 0 never used in 200" in run.err
+    assert run.code == 1 and "code 0 never used in 200" in run.err
     run = cli("score", path, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "o.csv",
               "--answer-values", "phq9=shift-down")
     assert run.code == 0, run.err
+    assert "code 0 never used in 200" in run.err and "read as 'shift-down'" in run.err
     out = pd.read_csv(tmp_path / "o.csv")
     assert out["phq9.total"].tolist() == x.sum(axis=1).astype(float).tolist()
     assert cli("score", path, "-i", "phq9", "--answer-values", "phq9=sideways").code == 2
+
+
+# ---- per response scale, robust to stray values (fresh-user check after issue 14) ------
+
+SAMPLE = Path(str(files("xinli_screen") / "data" / "nhanes_dpq_j.csv"))
+NHANES_COLUMNS = {f"phq9_0{k}": f"DPQ0{k}0" for k in range(1, 10)} | {"phq9_10": "DPQ100"}
+SYMPTOMS = [f"DPQ0{k}0" for k in range(1, 10)]
+
+
+def _nhanes_recoded() -> pd.DataFrame:
+    """The bundled NHANES DPQ_J with items 1-9 recoded 1-4 (codes 0-3 + 1; 7 and 9 are the
+    NHANES missing codes and stay) and item 10 left on its correct 0-3 coding."""
+    raw = pd.read_csv(SAMPLE)
+    sym = raw[SYMPTOMS]
+    raw[SYMPTOMS] = sym.where(~sym.isin([0, 1, 2, 3]), sym + 1)
+    return raw
+
+
+def _screen_nhanes(raw: pd.DataFrame, **kw: object) -> xs.ScreeningResult:
+    return xs.screen(raw, ["phq9"], id_column="SEQN", columns=NHANES_COLUMNS,
+                     missing_codes=(7, 9), **kw)
+
+
+def test_item_on_another_scale_does_not_hide_a_shifted_scale():
+    """NHANES PHQ-9 recoded 1-4 on items 1-9, item 10 (difficulty scale) correctly 0-3: its
+    zeros used to switch the check off for the whole instrument."""
+    with pytest.raises(CodeOffsetError) as err:
+        _screen_nhanes(_nhanes_recoded())
+    msg = str(err.value)
+    assert "phq9 (response scale 'frequency', 9 item(s)): code 0 never used" in msg
+    assert "'difficulty'" not in msg  # item 10 is correctly coded: no evidence there
+
+
+def test_a_stray_lowest_code_does_not_hide_a_shifted_scale():
+    """One stray 0 in one cell of a recoded file (out of 9 x 5,000+ answers)."""
+    raw = _nhanes_recoded()
+    first = raw.index[raw["DPQ010"].isin([1, 2, 3, 4])][0]
+    raw.loc[first, "DPQ010"] = 0
+    with pytest.raises(CodeOffsetError, match=r"'frequency', 9 item\(s\)\): code 0 used only "
+                       r"1 time\(s\) in"):
+        _screen_nhanes(raw)
+    # chosen: the shift scores the true codes (the stray 0 becomes an out-of-range -1)
+    r = _screen_nhanes(raw, answer_values="shift-down")
+    truth = _screen_nhanes(pd.read_csv(SAMPLE))
+    assert (r.table["phq9.total"].notna().sum()
+            == truth.table["phq9.total"].notna().sum() - 1)
+
+
+def test_stray_values_with_the_value_above_the_top_code_are_strong_evidence():
+    """1,200 sheets coded 1-4 (with 4s), two stray 0s and one stray 7 (out of range)."""
+    x = _answers(1200, 11, top=True) + 1
+    x[0, 0] = x[1, 1] = 0
+    x[2, 2] = 7
+    found = detect_code_offsets(*_prepared(pd.DataFrame(x, columns=PHQ)))
+    assert [(f.scale, f.direction, f.strength, f.count_lo) for f in found] == [
+        ("frequency", "up", "strong", 2)]
+
+
+def test_a_stray_value_below_does_not_call_a_healthy_large_file_shifted_down():
+    """A correct SCL-90 file (1-5) where 5 is rare and one cell holds a typo 0."""
+    scl = load_instrument("scl90")
+    items = [i.id for i in scl.items]
+    rng = np.random.default_rng(12)
+    x = rng.choice([1, 2, 3, 4, 5], p=[0.6, 0.25, 0.1, 0.0495, 0.0005], size=(300, 90))
+    x[0, 0] = 0
+    prepared = prepare_responses(pd.DataFrame(x, columns=items), [scl])
+    assert detect_code_offsets(prepared.responses, prepared.failures, [scl]) == []
+
+
+def _prepared(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[xs.Instrument]]:
+    inst = load_instrument("phq9")
+    p = prepare_responses(frame, [inst])
+    return p.responses, p.failures, [inst]
 
 
 # ---- a correctly coded file never alarms for realistic n --------------------------------

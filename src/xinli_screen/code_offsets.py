@@ -8,23 +8,35 @@ often the declared lowest and highest codes and the values one step outside them
 :func:`resolve_answer_values` / :func:`shift_for` turn the user's decision (``answer_values``)
 into a shift.
 
-The rule (docs/errors.md#code-offset, with its false-alarm behaviour), for a response scale
-with contiguous codes ``lo..hi`` and at least :data:`MIN_ANSWERS` answered cells:
+The rule (docs/errors.md#code-offset, with its false-alarm behaviour), for each response scale
+with contiguous codes ``lo..hi`` (the items of an instrument that share it pooled; items on
+another scale, such as PHQ-9 item 10, judged on their own) and at least :data:`MIN_ANSWERS`
+answered cells. A *handful* of stray values is at most :data:`STRAY_SHARE` (0.1 %) of the
+scale's answers (rounded down): one mistyped cell does not hide a shifted file.
 
-* **shifted up** (``lo`` never used):
+* **shifted up** (``lo`` never used, or used by at most a handful of answers):
 
-  - *strong*: ``hi + 1`` occurs (an out-of-range failure) and no other out-of-range value;
-    a correctly coded file has no ``hi + 1`` at all, let alone with ``lo`` absent;
-  - *large n* (scales with three or more codes): ``lo`` never used although ``lo + 1`` is
-    used at least :data:`MIN_SECOND_LOWEST` times. If the lowest option is at least a tenth as
-    frequent as the second lowest (true of the bundled symptom and trait scales: the lowest
-    option, "not at all" / 没有, is the commonest answer on symptom items, and mixed-keyed
-    scales have their lowest raw code common on the reversed items), the chance that a
-    correctly coded file shows this is at most ``(10/11) ** 150 < 1e-6`` per scale.
+  - *strong*: ``hi + 1`` occurs (an out-of-range failure), ``lo - 1`` and other out-of-range
+    values at most a handful, and ``lo`` at most a hundredth as frequent as ``lo + 1``; a
+    correctly coded file has no ``hi + 1`` at all, let alone with ``lo`` (almost) absent;
+  - *large n* (scales with three or more codes): ``lo + 1`` used at least
+    :data:`MIN_SECOND_LOWEST` times and ``lo`` so rarely that, were the lowest option at least
+    a tenth as frequent as the second lowest, seeing so few would have a probability below
+    :data:`FALSE_ALARM` (one-sided binomial test on the ``lo`` / ``lo + 1`` answers). This
+    premise holds on the bundled symptom and trait scales (the lowest option, "not at all" /
+    没有, is the commonest answer on symptom items, and mixed-keyed scales have their lowest
+    raw code common on the reversed items), so a correctly coded file alarms with probability
+    below 1e-6 per scale (with ``lo`` never used it needs ``lo + 1`` 145 times or more:
+    ``(10/11) ** 145 < 1e-6``).
 
-* **shifted down** (``hi`` never used): ``lo - 1`` occurs and no other out-of-range value.
-  "The highest code never used" alone is *not* evidence: severe answers are rare on symptom
-  scales, so that rule would alarm on healthy schools.
+* **shifted down** (``hi`` at most a handful of answers): ``lo - 1`` occurs at least ten times
+  as often as ``hi`` (once when ``hi`` is never used), ``hi + 1`` and other out-of-range values
+  at most a handful. "The highest code never used" alone is *not* evidence: severe answers are
+  rare on symptom scales, so that rule would alarm on healthy schools.
+
+Below these thresholds a small file whose scale starts at 0 and whose 0 is never used gets a
+non-blocking warning (:func:`possible_code_offsets`, strength ``possible``): 5-15 answer sheets
+of a healthy class coded 1-4 show no ``hi + 1`` and too few answers to tell.
 
 Screening is not diagnosis; this guards the arithmetic only.
 """
@@ -32,24 +44,34 @@ Screening is not diagnosis; this guards the arithmetic only.
 from __future__ import annotations
 
 import itertools
+import math
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from xinli_screen.errors import ResponseDataError
+from xinli_screen.errors import ResponseDataError, XinliScreenWarning
 from xinli_screen.instrument.models import Instrument, ResponseScale
 
-__all__ = ["MIN_ANSWERS", "MIN_SECOND_LOWEST", "OFFSET_MODES", "CodeOffset",
-           "CodeOffsetError", "detect_code_offsets", "offset_message",
-           "resolve_answer_values", "shift_for"]
+__all__ = ["FALSE_ALARM", "MIN_ANSWERS", "MIN_SECOND_LOWEST", "OFFSET_MODES", "STRAY_SHARE",
+           "CodeOffset", "CodeOffsetError", "check_code_offsets", "detect_code_offsets",
+           "offset_message", "possible_code_offsets", "resolve_answer_values", "shift_for"]
 
 #: Answered cells a response scale needs before any offset is judged.
 MIN_ANSWERS = 10
-#: Uses of the second-lowest code needed to call "lowest code never used" evidence.
+#: Uses of the second-lowest code needed to call "lowest code (almost) never used" evidence.
 MIN_SECOND_LOWEST = 150
+#: Share of a scale's answers that may be stray values (a mistyped lowest code, an odd
+#: out-of-range number) without hiding the evidence: 0.1 %, rounded down.
+STRAY_SHARE = 0.001
+#: Largest chance of the large-n rule alarming on a correctly coded scale whose lowest option
+#: is at least a tenth as frequent as its second lowest (one-sided binomial test).
+FALSE_ALARM = 1e-6
+#: Premise of the large-n rule: P(lowest | lowest or second lowest) >= 1/11.
+_LOWEST_SHARE = 1 / 11
 #: How numbers are read, per instrument: ``auto`` (check, refuse on evidence of an offset),
 #: ``code`` (the numbers are the codes, as coded: score them even if they look shifted),
 #: ``shift-down`` (the numbers are codes + 1: subtract 1), ``shift-up`` (codes - 1: add 1).
@@ -64,22 +86,26 @@ class CodeOffsetError(ResponseDataError):
 
 @dataclass(frozen=True)
 class CodeOffset:
-    """Evidence that one instrument's answers are shifted (counts only, never a pupil's).
+    """Evidence that one response scale's answers are shifted (counts only, never a pupil's).
 
     Attributes
     ----------
     instrument : str
     direction : {"up", "down"}
         ``up``: the numbers look like codes + 1 (``shift-down`` undoes it); ``down``: codes - 1.
-    strength : {"strong", "large-n"}
+    strength : {"strong", "large-n", "possible"}
+        ``possible`` (a small file, lowest code 0 never used) is a warning, never a refusal.
     lo, hi : int
         Declared lowest and highest code of the response scale.
     sheets, answers : int
-        Answer sheets with at least one answer on these items, and answered cells.
+        Answer sheets with at least one answer on these items, and answered cells
+        (out-of-range numbers included).
     count_lo, count_second, count_hi, count_above, count_below : int
         Uses of ``lo``, ``lo + 1``, ``hi``, ``hi + 1`` and ``lo - 1``.
     items : int
         Items of the instrument on this response scale.
+    scale : str
+        Id of the response scale (``frequency``, ``difficulty`` ...).
     """
 
     instrument: str
@@ -95,21 +121,46 @@ class CodeOffset:
     count_above: int
     count_below: int
     items: int
+    scale: str = ""
+
+    @property
+    def blocking(self) -> bool:
+        """Whether the evidence refuses an ``auto`` run (``possible`` only warns)."""
+        return self.strength != "possible"
+
+    def _name(self) -> str:
+        where = f" (response scale '{self.scale}', {self.items} item(s))" if self.scale else ""
+        return f"{self.instrument}{where}"
+
+    @staticmethod
+    def _used(code: int, count: int) -> str:
+        return f"code {code} never used" if count == 0 else (
+            f"code {code} used only {count:,} time(s)")
 
     @property
     def evidence(self) -> str:
-        """The evidence in words: ``phq9: code 0 never used in 1,200 answer sheets ...``."""
+        """The evidence in words: ``phq9 (...): code 0 never used in 1,200 answer sheets ...``."""
+        if self.strength == "possible":
+            return (f"{self._name()}: {self._used(self.lo, self.count_lo)} in {self.sheets:,} "
+                    f"answer sheet(s) ({self.answers:,} answers; code {self.lo + 1} used "
+                    f"{self.count_second:,} times): too few answers to tell a correctly coded "
+                    f"file from one coded {self.lo + 1}-{self.hi + 1} (option positions); check "
+                    f"that the file uses the codes {self.lo}-{self.hi} before trusting the list "
+                    "(docs/errors.md#code-offset)")
         if self.direction == "up":
-            text = (f"{self.instrument}: code {self.lo} never used in {self.sheets:,} answer "
-                    f"sheet(s) ({self.answers:,} answers) although code {self.lo + 1} was used "
-                    f"{self.count_second:,} times")
+            text = (f"{self._name()}: {self._used(self.lo, self.count_lo)} in {self.sheets:,} "
+                    f"answer sheet(s) ({self.answers:,} answers) although code {self.lo + 1} "
+                    f"was used {self.count_second:,} times")
             if self.count_above:
                 text += (f", and {self.hi + 1} (one above the highest code {self.hi}) used "
                          f"{self.count_above:,} times")
             return text + (f": the numbers look like the codes {self.lo}-{self.hi} shifted up "
                            f"by one ({self.lo + 1}-{self.hi + 1}, or option positions)")
-        return (f"{self.instrument}: {self.lo - 1} (one below the lowest code {self.lo}) used "
-                f"{self.count_below:,} times and the highest code {self.hi} never used in "
+        hi_text = ("the highest code {hi} never used" if self.count_hi == 0 else
+                   "the highest code {hi} used only {n:,} time(s)").format(hi=self.hi,
+                                                                           n=self.count_hi)
+        return (f"{self._name()}: {self.lo - 1} (one below the lowest code {self.lo}) used "
+                f"{self.count_below:,} times and {hi_text} in "
                 f"{self.sheets:,} answer sheet(s) ({self.answers:,} answers): the numbers look "
                 f"like the codes {self.lo}-{self.hi} shifted down by one "
                 f"({self.lo - 1}-{self.hi - 1})")
@@ -124,8 +175,82 @@ def _contiguous(rs: ResponseScale) -> bool:
     return len(codes) >= 2 and all(b - a == 1 for a, b in itertools.pairwise(codes))
 
 
+def _binom_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p), summed in log space (exact; k is small here)."""
+    if k >= n:
+        return 1.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    terms = [math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1)
+             + j * log_p + (n - j) * log_q for j in range(k + 1)]
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
+
+
+def _scale_counts(
+    responses: pd.DataFrame, failures: pd.DataFrame, instruments: Sequence[Instrument],
+    shifts: Mapping[str, float] | None,
+) -> list[tuple[CodeOffset, int, int]]:
+    """Counts per (instrument, response scale): a CodeOffset without a verdict, the number
+    of other out-of-range values (neither ``hi + 1`` nor ``lo - 1``) and the number of codes.
+
+    ``shifts`` (item id -> number added, :func:`shift_for`) is undone first, so the counts
+    describe the numbers as they were in the file.
+    """
+    shifts = shifts or {}
+    oor = failures[failures["code"] == "out-of-range"]
+    oor_values = pd.to_numeric(oor["value"], errors="coerce").to_numpy(dtype=float)
+    oor_items = oor["item"].to_numpy(dtype=object)
+    if shifts and len(oor_values):
+        oor_values = oor_values - np.array([shifts.get(i, 0.0) for i in oor_items], dtype=float)
+    out: list[tuple[CodeOffset, int, int]] = []
+    for inst in instruments:
+        groups: dict[str, list[str]] = {}
+        scales: dict[str, ResponseScale] = {}
+        for item in inst.items:
+            rs = inst.response_scale_of(item)
+            if item.id in responses.columns and _contiguous(rs):
+                groups.setdefault(rs.id, []).append(item.id)
+                scales[rs.id] = rs
+        for scale_id, items in groups.items():
+            codes = scales[scale_id].codes
+            lo, hi = codes[0], codes[-1]
+            x = responses[items].to_numpy(dtype=float)
+            back = np.array([shifts.get(i, 0.0) for i in items], dtype=float)
+            if back.any():
+                x = x - back[None, :]
+            answered = ~np.isnan(x)
+            outside = oor_values[np.isin(oor_items, items)]
+            above, below = int((outside == hi + 1).sum()), int((outside == lo - 1).sum())
+            c_lo, c_second, c_hi = (int((x == v).sum()) for v in (lo, lo + 1, hi))
+            counts = CodeOffset(
+                inst.id, "", "", lo, hi, int(answered.any(axis=1).sum()),
+                int(answered.sum()) + len(outside), c_lo, c_second, c_hi, above, below,
+                len(items), scale_id)
+            out.append((counts, len(outside) - above - below, len(codes)))
+    return out
+
+
+def _verdict(c: CodeOffset, others: int, n_codes: int) -> tuple[str, str] | None:
+    """(direction, strength) by the rule of the module docstring, or None."""
+    if c.answers < MIN_ANSWERS:
+        return None
+    stray = int(c.answers * STRAY_SHARE)  # a handful: at most 0.1 % of the answers
+    if c.count_lo <= stray and c.count_below <= stray and others <= stray:
+        if c.count_above and c.count_second >= 100 * c.count_lo:
+            return "up", "strong"
+        if (n_codes >= 3 and c.count_second >= MIN_SECOND_LOWEST
+                and _binom_cdf(c.count_lo, c.count_lo + c.count_second, _LOWEST_SHARE)
+                < FALSE_ALARM):
+            return "up", "large-n"
+    if (c.count_hi <= stray and c.count_above <= stray and others <= stray
+            and c.count_below >= max(1, 10 * c.count_hi)):
+        return "down", "strong"
+    return None
+
+
 def detect_code_offsets(
     responses: pd.DataFrame, failures: pd.DataFrame, instruments: Sequence[Instrument],
+    shifts: Mapping[str, float] | None = None,
 ) -> list[CodeOffset]:
     """Evidence of answers shifted by one code, per instrument and response scale.
 
@@ -137,51 +262,89 @@ def detect_code_offsets(
     failures : DataFrame
         The failures table (``row``, ``item``, ``code``, ``value``).
     instruments : sequence of Instrument
+    shifts : mapping item id -> number, optional
+        Shifts already applied by ``prepare_responses`` (:func:`shift_for`); undone before
+        counting, so a chosen ``shift-down`` still records the evidence it answers.
 
     Returns
     -------
     list of CodeOffset
         One entry per (instrument, response scale) that fits the rule of the module
-        docstring; empty for a correctly coded file.
+        docstring (strength ``strong`` or ``large-n``); empty for a correctly coded file.
+
+    Notes
+    -----
+    Items of one instrument on different response scales are judged apart (PHQ-9 item 10,
+    the difficulty question, has its own scale); a handful of stray values (at most
+    :data:`STRAY_SHARE` of a scale's answers) does not hide the evidence. False-alarm bound
+    of the large-n rule: a one-sided binomial test at :data:`FALSE_ALARM` under the premise
+    that the lowest option is at least a tenth as frequent as the second lowest.
     """
-    oor = failures[failures["code"] == "out-of-range"]
-    oor_values = pd.to_numeric(oor["value"], errors="coerce").to_numpy(dtype=float)
-    oor_items = oor["item"].to_numpy(dtype=object)
-    found: list[CodeOffset] = []
-    for inst in instruments:
-        groups: dict[tuple[int, ...], list[str]] = {}
-        scales: dict[tuple[int, ...], ResponseScale] = {}
-        for item in inst.items:
-            rs = inst.response_scale_of(item)
-            if item.id in responses.columns and _contiguous(rs):
-                groups.setdefault(rs.codes, []).append(item.id)
-                scales[rs.codes] = rs
-        for codes, items in groups.items():
-            lo, hi = codes[0], codes[-1]
-            x = responses[items].to_numpy(dtype=float)
-            answered = ~np.isnan(x)
-            outside = oor_values[np.isin(oor_items, items)]
-            n_answers = int(answered.sum()) + len(outside)
-            if n_answers < MIN_ANSWERS:
-                continue
-            above = int((outside == hi + 1).sum())
-            below = int((outside == lo - 1).sum())
-            others = len(outside) - above - below
-            c_lo, c_second, c_hi = (int((x == v).sum()) for v in (lo, lo + 1, hi))
-            sheets = int(answered.any(axis=1).sum())
-            direction = strength = None
-            if c_lo == 0 and above and not below and not others:
-                direction, strength = "up", "strong"
-            elif (c_lo == 0 and not outside.size and len(codes) >= 3
-                  and c_second >= MIN_SECOND_LOWEST):
-                direction, strength = "up", "large-n"
-            elif c_hi == 0 and below and not above and not others:
-                direction, strength = "down", "strong"
-            if direction is not None:
-                found.append(CodeOffset(inst.id, direction, strength, lo, hi, sheets,
-                                        n_answers, c_lo, c_second, c_hi, above, below,
-                                        len(items)))
+    found = []
+    for counts, others, n_codes in _scale_counts(responses, failures, instruments, shifts):
+        verdict = _verdict(counts, others, n_codes)
+        if verdict is not None:
+            found.append(replace(counts, direction=verdict[0], strength=verdict[1]))
     return found
+
+
+def possible_code_offsets(
+    responses: pd.DataFrame, failures: pd.DataFrame, instruments: Sequence[Instrument],
+    shifts: Mapping[str, float] | None = None,
+) -> list[CodeOffset]:
+    """Small-file hints: a response scale starting at 0 whose 0 is never used, too few
+    answers for :func:`detect_code_offsets` to judge (strength ``possible``, a warning only).
+
+    A class of 5-15 pupils coded 1-4 without any 4 scores every pupil 9 too high on PHQ-9
+    and alarms on item 9 for all; a healthy class may also never choose 0 on some scale of
+    a small file, so this is never a refusal. Parameters as :func:`detect_code_offsets`.
+    """
+    found = []
+    for counts, others, n_codes in _scale_counts(responses, failures, instruments, shifts):
+        if (counts.lo == 0 and counts.count_lo == 0 and counts.count_second > 0
+                and counts.answers >= MIN_ANSWERS and _verdict(counts, others, n_codes) is None):
+            found.append(replace(counts, direction="up", strength="possible"))
+    return found
+
+
+def check_code_offsets(
+    responses: pd.DataFrame, failures: pd.DataFrame, instruments: Sequence[Instrument],
+    modes: Mapping[str, str], shifts: Mapping[str, float] | None = None,
+    stacklevel: int = 2,
+) -> list[CodeOffset]:
+    """Judge the evidence for a run: refuse, warn and return what goes in the provenance.
+
+    Evidence (:func:`detect_code_offsets`) is refused where the instrument's mode is
+    ``auto`` (or a 问卷星 reading) and warned about where the user chose ``code`` or a shift;
+    small-file hints (:func:`possible_code_offsets`) are warned about unless the user chose.
+
+    Returns
+    -------
+    list of CodeOffset
+        Everything found, for the provenance (``code_offsets``).
+
+    Raises
+    ------
+    CodeOffsetError
+        Evidence on an instrument read ``auto``.
+    """
+    found = detect_code_offsets(responses, failures, instruments, shifts)
+    decided = {"code", "shift-down", "shift-up"}
+    refuse = [f for f in found if modes.get(f.instrument, "auto") not in decided]
+    if refuse:
+        raise CodeOffsetError(offset_message(refuse))
+    for f in found:
+        warnings.warn(f"{f.evidence}; read as {modes[f.instrument]!r} as chosen "
+                      "(answer_values)", XinliScreenWarning, stacklevel=stacklevel + 1)
+    hints = [f for f in possible_code_offsets(responses, failures, instruments, shifts)
+             if modes.get(f.instrument, "auto") not in decided]
+    for f in hints:
+        warnings.warn(f"possible code offset: {f.evidence}; if it is coded "
+                      f"{f.lo + 1}-{f.hi + 1}, rerun with --answer-values "
+                      f"{f.instrument}=shift-down (Python answer_values="
+                      f"{{'{f.instrument}': 'shift-down'}})", XinliScreenWarning,
+                      stacklevel=stacklevel + 1)
+    return found + hints
 
 
 def resolve_answer_values(answer_values: str | Mapping[str, str] | None,

@@ -19,9 +19,7 @@ import pandas as pd
 from xinli_screen import __version__
 from xinli_screen._text import decode_text, join_text, text_at, text_where
 from xinli_screen.code_offsets import (
-    CodeOffsetError,
-    detect_code_offsets,
-    offset_message,
+    check_code_offsets,
     resolve_answer_values,
     shift_for,
 )
@@ -236,15 +234,8 @@ def _check_offsets(prepared: PreparedResponses, instruments: Sequence[Instrument
                    modes: Mapping[str, str]) -> list[Any]:
     """Evidence of shifted codes; refused where the instrument's mode is ``auto`` (or a
     问卷星 reading), warned about where the user chose ``code`` or a shift."""
-    found = detect_code_offsets(prepared.responses, prepared.failures, instruments)
-    decided = {"code", "shift-down", "shift-up"}
-    refuse = [f for f in found if modes[f.instrument] not in decided]
-    if refuse:
-        raise CodeOffsetError(offset_message(refuse))
-    for f in found:
-        warnings.warn(f"{f.evidence}; read as {modes[f.instrument]!r} as chosen "
-                      "(answer_values)", XinliScreenWarning, stacklevel=3)
-    return found
+    return check_code_offsets(prepared.responses, prepared.failures, instruments, modes,
+                              shifts=shift_for(modes, instruments), stacklevel=3)
 
 
 def _provenance(
