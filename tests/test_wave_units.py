@@ -164,3 +164,27 @@ def test_instrument_object_hash_is_the_same_in_every_process() -> None:
                           env={**__import__("os").environ, "PYTHONHASHSEED": seed},
                           check=True).stdout.strip() for seed in ("1", "2", "3")}
     assert len(out) == 1 and len(out.pop()) == 64
+
+
+def test_pseudonymised_wave_run_reconciles_against_the_roster(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pseudonymised archive holds HMAC keys: the roster check must still match them (a
+    fresh-user run reported every roster pupil absent)."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from xinli_screen.cli.app import app
+    from xinli_screen.demo.district import write_district_scenario
+
+    files = write_district_scenario(tmp_path, seed=5, n_pupils=200)
+    monkeypatch.setenv("XINLI_HMAC_KEY", "0123456789abcdef-test-key")
+    runs = {}
+    for name, extra in (("plain", []), ("pseudo", ["--pseudonymise"])):
+        out = CliRunner().invoke(app, ["wave", "run", str(files.wave1), "--archive",
+                                       str(tmp_path / f"{name}.db"), "--by", "me", "-o",
+                                       str(tmp_path / f"{name}.xlsx"), *extra])
+        assert out.exit_code == 0, out.output
+        runs[name] = re.search(r"matched by id (\d+).*absent (\d+)", out.output).groups()
+    assert runs["pseudo"] == runs["plain"]
+    assert int(runs["plain"][1]) < 100

@@ -128,6 +128,15 @@ def run_command(
     d = loaded.definition
     sheets = store.sheets(d.id)
     spec = d.roster
+    if pseudonymise and run.roster is not None and spec is not None:
+        # the archive holds pseudonyms: match them to the roster by pseudonymising its ids
+        # (the reconciliation file, for the psychologist, shows the roster's own ids)
+        from xinli_screen.privacy import pseudonymise as to_pseudonyms
+        from xinli_screen.wave.reconcile import clean_id
+
+        ids = run.roster[spec.id_column].map(clean_id)
+        back = dict(zip(to_pseudonyms(ids, store.key), ids, strict=True))
+        sheets = sheets.assign(pupil_key=sheets["pupil_key"].map(lambda k: back.get(k, k)))
     rec = reconcile(sheets, run.roster, roster_id=spec.id_column if spec else "id",
                     attributes=spec.attributes if spec else None,
                     name_column=spec.name_column if spec else None, rule=d.duplicates)
