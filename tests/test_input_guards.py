@@ -374,3 +374,24 @@ def test_missing_code_equal_to_another_answer_warns():
     frame = pd.DataFrame({"sid": ["a"], **{f"gad7_0{k}": ["1"] for k in range(1, 8)}})
     with pytest.warns(xs.XinliScreenWarning, match="also valid answers"):
         xs.screen(frame, ["gad7"], id_column="sid", missing_codes=[1])
+
+
+# --- encodings ------------------------------------------------------------------------------
+
+def test_utf16_and_big5_are_named(cli, tmp_path):
+    text = "學號,姓名,phq9_01\nS3CRET9x,王小明,1\n"
+    (tmp_path / "u16.csv").write_bytes(text.encode("utf-16"))
+    (tmp_path / "u16le.csv").write_bytes(text.encode("utf-16-le"))
+    (tmp_path / "big5.csv").write_bytes(text.encode("big5"))
+    run = cli("score", tmp_path / "u16.csv", "-i", "phq9", "--id-column", "學號", "-o",
+              tmp_path / "o.csv")
+    assert run.code == 0, run.err  # a byte-order mark says UTF-16: read
+    run = cli("score", tmp_path / "u16le.csv", "-i", "phq9", "--id-column", "學號", "-o",
+              tmp_path / "o.csv")
+    assert run.code == 1 and "UTF-16" in run.err and "byte-order mark" in run.err
+    run = cli("score", tmp_path / "big5.csv", "-i", "phq9", "--id-column", "學號", "-o",
+              tmp_path / "o.csv")
+    assert run.code == 1 and "Big5" in run.err
+    run = cli("score", tmp_path / "u16.csv", "-i", "phq9", "--id-column", "學號", "-o",
+              tmp_path / "o.csv", "--chunk-size", "5")
+    assert run.code == 1 and "UTF-16" in run.err

@@ -62,6 +62,17 @@ def decode_bytes(raw: bytes, source: str) -> tuple[str, str]:
         No encoding fits; the message gives the byte offset of the first undecodable byte.
     """
     first_error: UnicodeDecodeError | None = None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte-order mark
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    head = raw[:4096]
+    if len(head) >= 4 and head.count(b"\x00") * 4 >= len(head):
+        raise ResponseDataError(
+            f"{source}: the file looks like UTF-16 text without a byte-order mark (every "
+            "other byte is zero); save it as 'CSV UTF-8' or as .xlsx "
+            "(see docs/errors.md#encoding)")
     for enc in ENCODINGS:
         try:
             return raw.decode(enc), enc

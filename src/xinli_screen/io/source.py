@@ -175,6 +175,9 @@ def plan_input(
     if chosen_id is not None and chosen_id in dropped:
         raise ResponseDataError(f"id column {chosen_id!r} holds IP addresses, which are never "
                                 "read; choose the 学号 column (see docs/cli.md#wjx-exports)")
+    if (info.get("encoding") == "gb18030" and chosen_id is not None
+            and chosen_id not in frame.columns):
+        _refuse_big5(list(frame.columns), chosen_id)
     wjx = is_wjx(frame.columns)
     if info.get("format") == "fhir":
         found = fhir_item_columns(list(frame.columns), info, instruments)
@@ -251,6 +254,21 @@ def plan_input(
                      missing_codes=codes, answer_values=mode,
                      scales=scales, value_labels=labels, notes=notes, provenance=prov,
                      spss_values=spss)
+
+
+def _refuse_big5(columns: list[object], id_column: str) -> None:
+    """A header read as GB18030 lacks the id column but holds it when read as Big5: the
+    file is Big5 (繁體), read as garbage. Only the header is re-read, never a cell."""
+    raw = "\x1f".join(map(str, columns)).encode("gb18030", errors="replace")
+    try:
+        alt = raw.decode("big5").split("\x1f")
+    except UnicodeDecodeError:
+        return
+    if id_column in [c.strip() for c in alt]:
+        raise ResponseDataError(
+            f"id column {id_column!r} is not in the header as read with GB18030/GBK, but is "
+            "when the file is read as Big5 (繁體中文): the file is Big5-encoded; save it as "
+            "'CSV UTF-8' or as .xlsx (see docs/errors.md#encoding)")
 
 
 _MODE_TEXT = {"text": "option text (按选项文本)", "sequence": "option positions (按序号)",

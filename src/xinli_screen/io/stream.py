@@ -61,6 +61,11 @@ def sniff_encoding(path: Path) -> str:
         head = fh.read(_SNIFF_BYTES)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+            len(head) >= 4 and head[:4096].count(b"\x00") * 4 >= len(head[:4096])):
+        raise ResponseDataError(f"{path}: the file is UTF-16 text, which is not streamed; "
+                                "save it as 'CSV UTF-8' (or run with --chunk-size 0) "
+                                "(see docs/errors.md#encoding)")
     for enc in ("utf-8", "gb18030"):
         try:
             codecs.getincrementaldecoder(enc)().decode(head, final=False)
