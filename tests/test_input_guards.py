@@ -395,3 +395,19 @@ def test_utf16_and_big5_are_named(cli, tmp_path):
     run = cli("score", tmp_path / "u16.csv", "-i", "phq9", "--id-column", "學號", "-o",
               tmp_path / "o.csv", "--chunk-size", "5")
     assert run.code == 1 and "UTF-16" in run.err
+
+
+# --- a band or cut-off that is not a finite number ------------------------------------
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_band_min_and_cutoff_must_be_finite(value):
+    import yaml
+    from pydantic import ValidationError
+
+    from xinli_screen.instrument.models import Band, Cutoff
+
+    number = yaml.safe_load(value)
+    with pytest.raises(ValidationError, match="finite"):
+        Band(id="mild", min=number, label={"zh": "轻度", "en": "Mild"})
+    with pytest.raises(ValidationError, match="finite"):
+        Cutoff(id="c", value=number, label={"zh": "阳性", "en": "Positive"}, source="x")

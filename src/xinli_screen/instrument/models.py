@@ -134,7 +134,8 @@ class Band(_Frozen):
     """A severity band: scores ``>= min`` (and below the next band's ``min``)."""
 
     id: str = Field(pattern=ID_PATTERN)
-    min: float
+    min: float = Field(allow_inf_nan=False, description="a finite number (.nan would "
+                       "compare false with every score and shift the labels)")
     label: LocalText
 
 
@@ -147,7 +148,7 @@ class Cutoff(_Frozen):
 
     id: str = Field(pattern=ID_PATTERN)
     op: Comparison = ">="
-    value: float
+    value: float = Field(allow_inf_nan=False)
     label: LocalText
     source: str = Field(description="paper, manual, page or table the cut-off comes from")
 
