@@ -96,20 +96,56 @@ def test_non_category_value_is_refused_naming_item_row_and_value():
     data = pd.DataFrame(rng.integers(0, 4, size=(40, 10)).astype(float),
                         columns=list(phq9.item_ids))
     data.loc[16, "phq9_03"] = 1.5
+    # row: 0-based position, the failures table's convention (file row = row + 2)
     with pytest.raises(ResponseDataError,
-                       match=r"item 'phq9_03', row 17: value 1\.5 is not one of the "
-                             r"categories \[0, 1, 2, 3\]"):
+                       match=r"item 'phq9_03', row 16 \(0-based, as 'row' in the failures "
+                             r"table; file row 18 with one header row\): value 1\.5 is not one "
+                             r"of the categories \[0, 1, 2, 3\]"):
         xs.cronbach_alpha(data, instrument=phq9, ordinal=True)
-    with pytest.raises(ResponseDataError, match="row 17"):
+    with pytest.raises(ResponseDataError, match="row 16 "):
         xs.mcdonald_omega(data, instrument=phq9, n_factors=1, ordinal=True)
     plain = data[["phq9_01", "phq9_02", "phq9_03"]]
-    with pytest.raises(ResponseDataError, match=r"'phq9_03', row 17: value 1\.5 is not a "
+    with pytest.raises(ResponseDataError, match=r"'phq9_03', row 16 .*: value 1\.5 is not a "
                                                 r"whole-number category"):
         polychoric(plain)
     text = plain.astype(object)
     text.loc[3, "phq9_01"] = "often"
-    with pytest.raises(ResponseDataError, match="'phq9_01', row 4: value 'often'"):
+    with pytest.raises(ResponseDataError, match=r"'phq9_01', row 3 .*: a text value "
+                                                r"\(5 characters\) is not"):
         polychoric(text)
+
+
+def test_non_category_free_text_is_never_echoed():
+    """Privacy: a cell holding a name, a student number and a phone number is described by
+    its kind and length only, in every ordinal statistic."""
+    phq9 = xs.load_instrument("phq9")
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame(rng.integers(0, 4, size=(40, 10)), columns=list(phq9.item_ids))
+    data = data.astype(object)
+    secret = "张三 学号20230101 电话13800001111"
+    data.loc[16, "phq9_03"] = secret
+    calls = [lambda: xs.cronbach_alpha(data, instrument=phq9, ordinal=True),
+             lambda: xs.mcdonald_omega(data, instrument=phq9, n_factors=1, ordinal=True),
+             lambda: polychoric(data[["phq9_01", "phq9_03"]])]
+    for call in calls:
+        with pytest.raises(ResponseDataError) as err:
+            call()
+        msg = str(err.value)
+        assert f"a text value ({len(secret)} characters)" in msg
+        for part in ("张三", "20230101", "13800001111"):
+            assert part not in msg
+
+
+def test_describe_value_shows_numbers_only():
+    from xinli_screen.reliability.polychoric import describe_value
+    assert describe_value(np.float64(1.5)) == "value 1.5"
+    assert describe_value(np.int64(7)) == "value 7"
+    assert describe_value(" 4 ") == "value 4"
+    assert describe_value("13800001111") == "a number with 11 digits"  # a phone number
+    assert describe_value(20230101.0) == "a number with 8 digits"  # a student number
+    assert describe_value("学号20230101") == "a text value (10 characters)"
+    assert describe_value(True) == "a true/false value"
+    assert describe_value(pd.Timestamp("2024-01-01")) == "a Timestamp value"
 
 
 def test_too_many_categories_for_ordinal():

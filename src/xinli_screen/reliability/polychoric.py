@@ -278,6 +278,35 @@ def polychoric_matrix(x: np.ndarray, categories: Sequence[float], smooth: bool =
 # categories
 
 
+def describe_value(value: Any) -> str:
+    """A cell for a message without echoing what a pupil or a clerk typed: small numbers
+    (below 1,000 in size, the range of answer codes and scores) are shown; a larger number
+    only by its digit count (it may be a student number or a phone number); anything else
+    by its kind and length (a text cell may hold a name).
+
+    >>> describe_value(7.0), describe_value("3"), describe_value("张三 电话")
+    ('value 7', 'value 3', 'a text value (5 characters)')
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return "a true/false value"
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return f"a text value ({len(value)} characters)"
+    elif isinstance(value, int | float):
+        number = float(value)
+    else:
+        return f"a {type(value).__name__} value"
+    if not np.isfinite(number):
+        return f"value {number}"
+    if abs(number) < 1000:
+        return f"value {number:g}"
+    return f"a number with {len(str(int(abs(number))))} digits"
+
+
 def check_categories(items: Any, *, instrument: InstrumentArg = None,
                      columns: Sequence[str] | None = None) -> tuple[float, ...]:
     """The category codes of ordinal items; refuse any other value.
@@ -299,8 +328,9 @@ def check_categories(items: Any, *, instrument: InstrumentArg = None,
     Raises
     ------
     ResponseDataError
-        A value that is not a category: names the item, the row (1-based position in the
-        table) and the value.
+        A value that is not a category: names the item, the row (0-based position in the
+        table, as ``row`` in the failures table) and the value if it is a number (text only
+        by its kind and length, :func:`describe_value`: never echoed).
     AnalysisError
         Without an instrument, more than :data:`MAX_CATEGORIES` distinct values.
     """
@@ -324,14 +354,13 @@ def check_categories(items: Any, *, instrument: InstrumentArg = None,
                                  else (values != np.round(values))))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            shown = frame[col].iloc[row]
-            shown = shown.item() if isinstance(shown, np.generic) else shown
             expect = (f"one of the categories {[int(c) for c in codes]}" if codes is not None
                       else "a whole-number category code")
             raise ResponseDataError(
-                f"polychoric correlations need ordinal categories: item {col!r}, row {row + 1}: "
-                f"value {shown!r} is not {expect} ({int(bad.sum())} such value(s) in this "
-                "item)")
+                f"polychoric correlations need ordinal categories: item {col!r}, row {row} "
+                f"(0-based, as 'row' in the failures table; file row {row + 2} with one "
+                f"header row): {describe_value(frame[col].iloc[row])} is not {expect} "
+                f"({int(bad.sum())} such value(s) in this item)")
         cats.update(np.unique(values[~np.isnan(values)]).tolist() if codes is None
                     else codes.tolist())
     if allowed is None and len(cats) > MAX_CATEGORIES:
