@@ -9,8 +9,11 @@ A mean of 5.19 (the issue's example) is another metric.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
+import yaml
 
 import xinli_screen as xs
 from xinli_screen.instrument.registry import load_instrument
@@ -72,3 +75,72 @@ def test_a_norm_on_the_instruments_metric_is_applied():
 def test_bundled_norms_are_on_their_instruments_metric(norm_id):
     table = load_norms(norm_id)
     assert metric_problems(table, load_instrument(table.instrument)) == []
+
+
+# ---- norms validate runs the same check; score --norms exits 3 (fresh-user check) ----------
+
+def _off_metric_copy(tmp_path: Path) -> Path:
+    """A copy of the bundled scl90_jin1986_adult with ``range`` removed and a first mean of
+    5.19 on the 1-5 mean-score scale (no pupil can average above 5)."""
+    from xinli_screen.norms.loader import load_norms_with_hash
+    text = load_norms_with_hash("scl90_jin1986_adult").path.read_text(encoding="utf-8")
+    text = text.replace(", range: [1.0, 5.0]", "").replace("mean: 1.37,", "mean: 5.19,", 1)
+    text = text.replace("id: scl90_jin1986_adult", "id: scl90_off_metric", 1)
+    assert "5.19" in text and "range: [1.0, 5.0]" not in text
+    path = tmp_path / "scl90_off.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_norms_validate_refuses_an_off_metric_table(cli, tmp_path):
+    path = _off_metric_copy(tmp_path)
+    run = cli("norms", "validate", path)
+    assert run.code == 3, (run.out, run.err)
+    assert "ok" not in run.out
+    assert "mean 5.19 lies outside the scale's possible range 1-5 (mean score)" in run.err
+    assert "(norm-metric)" in run.err
+    # the bundled table itself is fine
+    from xinli_screen.norms.loader import load_norms_with_hash
+    good = load_norms_with_hash("scl90_jin1986_adult").path
+    run = cli("norms", "validate", good)
+    assert run.code == 0 and ": ok (" in run.out, run.err
+
+
+def test_norms_validate_names_a_sum_norm_on_a_mean_scale(cli, tmp_path):
+    table = _table({"group": {}, "n": 100, "mean": 1.6, "sd": 0.5})
+    doc = table.model_dump(mode="json", exclude_none=True)
+    doc["scales"]["obsessive_compulsive"]["metric"]["method"] = "sum"
+    path = tmp_path / "sum.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    run = cli("norms", "validate", path)
+    assert run.code == 3
+    assert ("norm table 'off_metric' is on sum scores but the instrument scores this scale as "
+            "a mean; a sum norm cannot be applied to mean scores") in run.err
+
+
+def test_norms_validate_with_a_given_or_unknown_instrument(cli, tmp_path):
+    doc = _table({"group": {}, "n": 100, "mean": 5.19, "sd": 0.5}).model_dump(
+        mode="json", exclude_none=True)
+    doc["instrument"] = "my_mssmhs"  # not bundled: checked only when given with -i
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    run = cli("norms", "validate", path)
+    assert run.code == 0 and "(norm-metric-unchecked)" in run.err and "give it with -i" in run.err
+    inst = tmp_path / "my_mssmhs.yaml"
+    from xinli_screen.instrument.registry import resolve_definition
+    inst.write_text(resolve_definition("mssmhs").read_text(encoding="utf-8").replace(
+        "mssmhs", "my_mssmhs"), encoding="utf-8")
+    run = cli("norms", "validate", path, "-i", inst)
+    assert run.code == 3 and "mean 5.19 lies outside" in run.err
+
+
+def test_score_refuses_an_off_metric_table_with_exit_3(cli, tmp_path):
+    scl = load_instrument("scl90")
+    items = [i.id for i in scl.items]
+    data = tmp_path / "a.csv"
+    pd.DataFrame({i: [1, 2, 1] for i in items}).assign(sid=["a1", "a2", "a3"]).to_csv(
+        data, index=False)
+    run = cli("score", data, "-i", "scl90", "--id-column", "sid", "--norms",
+              _off_metric_copy(tmp_path), "-o", tmp_path / "o.csv")
+    assert run.code == 3, run.err
+    assert "mean 5.19 lies outside the scale's possible range 1-5" in run.err

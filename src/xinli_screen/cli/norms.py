@@ -12,10 +12,16 @@ import typer
 
 from xinli_screen.cli.console import fail, load_or_fail, stderr, validate_files
 from xinli_screen.cli.exit_codes import ExitCode
-from xinli_screen.errors import InstrumentDefinitionError, ResponseDataError, XinliScreenWarning
+from xinli_screen.errors import (
+    DefinitionIssue,
+    InstrumentDefinitionError,
+    ResponseDataError,
+    XinliScreenWarning,
+)
 from xinli_screen.instrument.registry import load_instrument
 from xinli_screen.io import read_column_map, read_table
 from xinli_screen.norms import fit, list_norms, load_norms, to_yaml, validate_norm_file
+from xinli_screen.norms.checks import check_against_instrument
 from xinli_screen.norms.errors import NormDefinitionError
 from xinli_screen.norms.models import NormTable
 from xinli_screen.responses import prepare_responses
@@ -231,14 +237,42 @@ def show_command(
 @app.command("validate")
 def validate_command(
     paths: Annotated[list[Path], typer.Argument(help="Norm-table YAML files.")],
+    instrument: Annotated[str | None, typer.Option(
+        "-i", "--instrument", help="Instrument (bundled id or YAML path) to check the tables "
+        "against (default: the bundled instrument each table names).")] = None,
 ) -> None:
     """Check norm-table YAML files; every problem is listed with file, line and field.
+
+    A table that names a bundled instrument (or is checked against -i) is also checked
+    against that instrument's scoring as `score --norms` does: method (sum or mean),
+    multiplier, range, and every cell's mean, min/max and SD within the possible scores.
 
     Exit code 0 when all are valid, 3 when any has an error.
 
     Example: xinli-screen norms validate cesd_local.yaml
+      xinli-screen norms validate my_norms.yaml -i my_scale.yaml
     """
-    validate_files(paths, validate_norm_file,
+    given = (load_or_fail(load_instrument, instrument, InstrumentDefinitionError)
+             if instrument is not None else None)
+
+    def validate(path: Path) -> tuple[NormTable | None, list[DefinitionIssue], str]:
+        table, issues, digest = validate_norm_file(path)
+        if table is None:
+            return table, issues, digest
+        inst = given
+        if inst is None:
+            try:
+                inst = load_instrument(table.instrument)
+            except (FileNotFoundError, InstrumentDefinitionError):
+                issues = [*issues, DefinitionIssue(
+                    "norm-metric-unchecked", f"instrument {table.instrument!r} is not bundled: "
+                    "the cells were not checked against its possible scores; give it with -i",
+                    level="warning", source=str(path))]
+                return table, issues, digest
+        metric = check_against_instrument(table, inst, str(path))
+        return (None if metric else table), [*issues, *metric], digest
+
+    validate_files(paths, validate,
                    lambda m: f"{m.label}, {m.kind}, {len(m.scales)} scales")
 
 

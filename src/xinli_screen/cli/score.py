@@ -169,8 +169,8 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
         if isinstance(exc, (InstrumentDefinitionError, PolicyDefinitionError,
                             NormDefinitionError)):
             fail(str(exc), ExitCode.BAD_DEFINITION)
-        if isinstance(exc, NormMismatchError):
-            fail(str(exc), ExitCode.USAGE)
+        if isinstance(exc, NormMismatchError):  # the table's definition (docs/errors.md)
+            fail(str(exc), ExitCode.BAD_DEFINITION)
         if isinstance(exc, ResponseDataError):
             fail(_in_file(input_file, exc), ExitCode.DATA_PROBLEMS)
         if isinstance(exc, ValueError):
@@ -376,7 +376,7 @@ def score_command(
     With norms: ... -i cesd --norms cesd_zhang2010_urban_sex --group-column sex=性别
 
     Exit codes: 0 ok, 1 data problems found (see --failures), 2 usage, 3 bad instrument,
-    policy or column-map file.
+    policy, norm-table (also one that does not fit the instrument) or column-map file.
     """
     if lang not in {"zh", "en"}:
         fail("--lang must be zh or en", ExitCode.USAGE)
@@ -484,8 +484,8 @@ def score_command(
             fail(str(exc), ExitCode.USAGE)
         except (InstrumentDefinitionError, PolicyDefinitionError, NormDefinitionError) as exc:
             fail(str(exc), ExitCode.BAD_DEFINITION)
-        except NormMismatchError as exc:
-            fail(str(exc), ExitCode.USAGE)
+        except NormMismatchError as exc:  # the table's definition (docs/errors.md)
+            fail(str(exc), ExitCode.BAD_DEFINITION)
         except ResponseDataError as exc:
             fail(_in_file(input_file, exc), ExitCode.DATA_PROBLEMS)
         except ValueError as exc:

@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from xinli_screen.errors import DefinitionIssue
-from xinli_screen.norms.models import NormTable, code_key
+from xinli_screen.instrument.models import Instrument
+from xinli_screen.norms.models import NormTable, code_key, metric_problems
 from xinli_screen.norms.vocabulary import normalise_text
 from xinli_screen.yaml_source import YamlDocument
 
-__all__ = ["check_norm_table", "monotone_violation"]
+__all__ = ["check_against_instrument", "check_norm_table", "monotone_violation"]
 
 Finding = tuple[str, str, tuple[str | int, ...], str]
 Check = Callable[[NormTable], Iterator[Finding]]
@@ -199,3 +200,30 @@ def check_norm_table(table: NormTable, doc: YamlDocument | None = None) -> list[
                                           source=source, line=line,
                                           field=".".join(str(p) for p in path)))
     return issues
+
+
+def check_against_instrument(table: NormTable, instrument: Instrument,
+                             source: str = "<model>") -> list[DefinitionIssue]:
+    """The metric check ``score --norms`` / :func:`~xinli_screen.norms.apply_norms` runs,
+    as definition issues (code ``norm-metric``, level error) for ``norms validate``.
+
+    Uses :func:`~xinli_screen.norms.models.metric_problems`: instrument id, normed scales,
+    method (sum versus mean), multiplier, declared range, and every cell's mean, min/max,
+    percentile-table raw scores inside the instrument's possible range with SD at most half
+    of it (Popoviciu's inequality), whether or not the table states ``metric.range``.
+
+    Parameters
+    ----------
+    table : NormTable
+    instrument : Instrument
+        The instrument the table names (bundled) or the one given with ``-i``.
+    source : str
+        File the table came from, for the issue.
+
+    Returns
+    -------
+    list of DefinitionIssue
+        Empty when the table can be applied to the instrument's scores.
+    """
+    return [DefinitionIssue("norm-metric", message, level="error", source=source)
+            for message in metric_problems(table, instrument)]
