@@ -118,3 +118,16 @@ def test_cli_refuses_a_missing_archive(cli, tmp_path) -> None:
     assert run.code == 2 and "no archive" in run.err and not missing.exists()
     run = cli("review", "import", tmp_path / "x.xlsx", "--archive", missing, "--by", "me")
     assert run.code == 2 and not missing.exists()
+
+
+def test_a_pupil_listed_before_a_retest_can_still_be_reviewed(archive, tmp_path) -> None:
+    """The sheet was handed out while 001 was listed; a retest then lowered the tier."""
+    store, sheet = archive
+    rows = [{"sid": "001", **dict.fromkeys(ITEMS, 0)}]
+    retest = xs.screen(pd.DataFrame(rows), ["phq9"], id_column="sid")
+    store.import_wave(retest.table, retest.provenance, "w1", by="me", part="retest",
+                      retest=True)
+    assert store.wave_table("w1").set_index("pupil_id").loc["001", "warning_tier"] == "none"
+    filled = _fill(sheet, {"001": {"复核结果": "复核未确认", "复核人": "王老师",
+                                   "复核日期": dt.date.today()}}, tmp_path / "r.xlsx")
+    assert import_return_sheets(store, [filled], by="x").reviews == 1

@@ -173,7 +173,8 @@ def check_rows(rows: pd.DataFrame, *, file: str, wave: str, labels: Mapping[str,
     wave_pupils : set of str
         Stored keys with a result in ``wave``.
     listed : set of str
-        Stored keys on the wave's warning list.
+        Stored keys on the wave's warning list, or flagged by any sheet of the wave (a list
+        handed out before a retest lowered the tier).
     listed_tier : mapping key -> tier, optional
         The tier each pupil was listed with; 复核未确认 may only give a lower tier.
     listed_on : mapping key -> date, optional
@@ -345,6 +346,13 @@ def import_return_sheets(store: Any, paths: Sequence[str | Path], *, by: str,
     table = store.wave_table(wave)
     mask = listed_mask(table)
     listed = set(table.loc[mask, "pupil_id"].astype(str))
+    # a pupil listed on an earlier list of this wave (before a retest or a corrected file
+    # lowered the tier) had a warning when the sheet was handed out
+    stored_sheets = store.sheets(wave)
+    if len(stored_sheets):
+        flagged = stored_sheets["warning_tier"].astype(str).ne("none") | \
+            stored_sheets["critical_items"].fillna("").astype(str).ne("")
+        listed |= set(stored_sheets.loc[flagged, "pupil_key"].astype(str))
     listed_tier = dict(zip(table["pupil_id"].astype(str),
                            (table["tier_before_review"] if "tier_before_review" in table
                             else table["warning_tier"]).astype(str), strict=True))
