@@ -50,9 +50,22 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise _JsonLimit(f"key {key!r} appears twice in one object (the second "
+                                 "would silently replace the first)")
+            seen.add(key)
+    return out
+
+
 def loads_bounded(text: str, where: str) -> Any:
     """``json.loads`` with bounds: integers of at most :data:`MAX_JSON_INT_DIGITS` digits,
-    nesting as deep as the interpreter allows (a deeper document is refused, not a crash).
+    nesting as deep as the interpreter allows (a deeper document is refused, not a crash),
+    and no key twice in one object (``json.loads`` keeps the last silently).
 
     Parameters
     ----------
@@ -65,10 +78,11 @@ def loads_bounded(text: str, where: str) -> Any:
     json.JSONDecodeError
         Invalid JSON (the caller reports line and column).
     ResponseDataError
-        Nested too deeply or an integer too long (docs/errors.md#json-limits).
+        Nested too deeply, an integer too long or a key given twice
+        (docs/errors.md#json-limits).
     """
     try:
-        return json.loads(text, parse_int=_bounded_int)
+        return json.loads(text, parse_int=_bounded_int, object_pairs_hook=_unique_keys)
     except RecursionError:
         raise ResponseDataError(f"{where}: JSON nested too deeply to read (see "
                                 "docs/errors.md#json-limits)") from None
