@@ -216,3 +216,24 @@ def test_ipw_auc_is_the_weighted_mann_whitney_statistic() -> None:
     ref2 = ref.copy()
     ref2[cell == 3] = np.nan
     assert np.isnan(auc_ipw(score, ref2, cell, n_boot=0)[0])
+
+
+def test_begg_greenes_never_pools_an_unverified_stratum() -> None:
+    """A screen-negative stratum with pupils and no verified pupil (e.g. the unlisted pupils
+    below a cut-off, when only listed pupils were interviewed) leaves sensitivity,
+    specificity and NPV not estimable: the listed pupils below the cut-off must not stand in
+    for the unlisted ones."""
+    # screen-negative: 30 listed pupils (stratum "listed", all verified, 10 cases) and 2000
+    # unlisted (stratum "none", none verified); screen-positive: 40 listed, all verified
+    test = np.array([0] * 30 + [0] * 2000 + [1] * 40, float)
+    strata = np.array(["listed"] * 30 + ["none"] * 2000 + ["listed"] * 40, dtype=object)
+    ref = np.array([1.0] * 10 + [0.0] * 20 + [np.nan] * 2000 + [1.0] * 25 + [0.0] * 15)
+    res = begg_greenes(test, ref, strata=strata)
+    for m in ("sensitivity", "specificity", "npv", "lr_pos", "lr_neg", "prevalence"):
+        assert np.isnan(res.measures.loc[m, "estimate"]), m
+        assert "no verified pupil" in res.measures.loc[m, "reason"], m
+        assert "2000 pupils" in res.measures.loc[m, "reason"], m
+    assert res.measures.loc["ppv", "estimate"] == pytest.approx(25 / 40)
+    assert res.measures.loc["ppv", "reason"] == ""
+    assert res.cells["unverified"].sum() == 1
+    assert any("never pooled" in n for n in res.notes)

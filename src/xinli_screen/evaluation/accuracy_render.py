@@ -249,7 +249,9 @@ def _roc_display(roc: pd.DataFrame) -> pd.DataFrame:
             "病例/非病例 cases/non-cases": f"{r['n_cases']}/{r['n_controls']}",
             "AUC (95% CI, DeLong)": _fmt(r["auc"], r["auc_lower"], r["auc_upper"], ""),
             "AUC 校正 corrected (IPW, bootstrap CI)": _fmt(
-                r["auc_corrected"], r["auc_corrected_lower"], r["auc_corrected_upper"], ""),
+                r["auc_corrected"], r["auc_corrected_lower"], r["auc_corrected_upper"],
+                r["auc_corrected_reason"] if isinstance(r.get("auc_corrected_reason"), str)
+                else ""),
             "Youden 最佳切分 (bootstrap 95% CI)":
                 f"{ge} {r['youden']:g} ({r['youden_lower']:g}–{r['youden_upper']:g}); "
                 f"Se {r['youden_sensitivity']:.2f}, Sp {r['youden_specificity']:.2f}",

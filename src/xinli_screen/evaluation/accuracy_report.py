@@ -176,7 +176,9 @@ class AccuracyReport:
         Per scale: ``test``, ``score``, ``n_cases``, ``n_controls``, ``auc``, ``auc_lower``,
         ``auc_upper`` (verified pupils, DeLong), ``auc_corrected``, ``auc_corrected_lower``,
         ``auc_corrected_upper`` (inverse-probability weighted over the verification cells,
-        bootstrap interval), ``youden``, ``youden_lower``, ``youden_upper``, ``youden_sensitivity``,
+        bootstrap interval; ``auc_corrected_reason`` says why it is not estimable, e.g. a
+        cell with no verified pupil), ``youden``, ``youden_lower``, ``youden_upper``,
+        ``youden_sensitivity``,
         ``youden_specificity``, ``cost_cutoff``, ``cost_lower``, ``cost_upper``, ``cost``,
         ``prevalence``, ``reason``.
     curves : dict test -> DataFrame
@@ -398,7 +400,21 @@ def _roc_row(spec: dict[str, Any], score: np.ndarray, ref: np.ndarray, strata: n
     row.update(auc=a.auc, auc_lower=a.lower, auc_upper=a.upper)
     w = auc_ipw(score, ref, strata, direction=spec["direction"], n_boot=min(n_boot, 500),
                 level=level, seed=seed)
-    row.update(auc_corrected=w[0], auc_corrected_lower=w[1], auc_corrected_upper=w[2])
+    row.update(auc_corrected=w[0], auc_corrected_lower=w[1], auc_corrected_upper=w[2],
+               auc_corrected_reason="")
+    have = ~np.isnan(score)
+    cell = pd.Series(np.asarray(strata, dtype=object)[have])
+    n_ver = pd.Series(~np.isnan(ref[have])).groupby(cell.to_numpy()).sum()
+    empty = n_ver[n_ver == 0]
+    if len(empty):
+        row.update(auc_corrected=np.nan, auc_corrected_lower=np.nan,
+                   auc_corrected_upper=np.nan,
+                   auc_corrected_reason=(
+                       f"{len(empty)} verification cell(s) (tier before review x critical "
+                       f"answer) with {int(cell.isin(empty.index).sum())} pupils and no "
+                       f"verified pupil (复核): their share of cases is unknown"))
+    elif not np.isfinite(w[0]):
+        row["auc_corrected_reason"] = "no verified case or no verified non-case"
     curves[spec["score"]] = roc_curve(score, ref, direction=spec["direction"])
     y = optimal_cutoff(score, ref, direction=spec["direction"], n_boot=n_boot, level=level,
                        seed=seed)

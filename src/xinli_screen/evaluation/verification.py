@@ -58,8 +58,8 @@ class BeggGreenesResult:
     cells : DataFrame
         One row per verification cell: ``screen`` (0/1), ``stratum``, ``n`` (pupils),
         ``verified``, ``positive`` (verified and reference positive), ``share_verified``,
-        ``p_positive`` (share positive among the verified), ``merged`` (a stratum with no
-        verified pupil, pooled with the other strata of the same screen result).
+        ``p_positive`` (share positive among the verified), ``unverified`` (a cell with
+        pupils and no verified pupil: the figures that need it are not estimable).
     notes : list of str
     level : float
     """
@@ -77,19 +77,16 @@ def _cells(screen: np.ndarray, verified: np.ndarray, positive: np.ndarray,
     cells = (frame.groupby(["screen", "stratum"], sort=True)
              .agg(n=("verified", "size"), verified=("verified", "sum"),
                   positive=("positive", "sum")).reset_index())
-    cells["merged"] = False
+    cells["unverified"] = (cells["verified"] == 0) & (cells["n"] > 0)
     notes: list[str] = []
-    empty = (cells["verified"] == 0) & (cells["n"] > 0)
-    if empty.any() and cells["stratum"].nunique() > 1:
-        for t in (0, 1):
-            sel = empty & (cells["screen"] == t)
-            if not sel.any():
-                continue
-            cells.loc[sel, "merged"] = True
-            label = "screen-positive" if t else "screen-negative"
-            notes.append(f"{int(sel.sum())} {label} stratum/strata with no verified pupil "
-                         f"({int(cells.loc[sel, 'n'].sum())} pupils) pooled with the other "
-                         f"{label} strata (assumes the same share confirmed)")
+    for t in (0, 1):
+        sel = cells["unverified"] & (cells["screen"] == t)
+        if not sel.any():
+            continue
+        label = "screen-positive" if t else "screen-negative"
+        notes.append(f"{int(sel.sum())} {label} verification cell(s) with no verified pupil "
+                     f"({int(cells.loc[sel, 'n'].sum())} pupils): the figures that need "
+                     f"them are not estimable (never pooled with other cells)")
     return cells, notes
 
 
@@ -122,9 +119,11 @@ def begg_greenes(screen: np.ndarray, reference: np.ndarray, *,
     Notes
     -----
     See the module docstring for the formulas and their sources. A figure is "not
-    estimable" (NaN with the reason) when the cells it needs have no verified pupil; in
-    particular no specificity, NPV or sensitivity is given when no screen-negative pupil was
-    verified. R: ``PVBcorrect::acc_bg`` (no strata).
+    estimable" (NaN with the reason) when any cell (screen result x stratum) it needs has
+    pupils but no verified pupil: that cell's share of cases is unknown, and it is never
+    borrowed from another cell. In particular no specificity, NPV or sensitivity is given
+    when no screen-negative pupil of some stratum was verified. R: ``PVBcorrect::acc_bg``
+    (no strata).
     """
     screen = np.asarray(screen, dtype=float)
     reference = np.asarray(reference, dtype=float)
@@ -140,10 +139,8 @@ def begg_greenes(screen: np.ndarray, reference: np.ndarray, *,
     verified = ~np.isnan(reference)
     positive = verified & (reference == 1)
     cells, notes = _cells(screen, verified, positive, strata_arr)
-    # pooled cells stand in for merged (unverified) strata
-    pooled = cells.groupby("screen")[["verified", "positive"]].sum()
-    ver = np.where(cells["merged"], cells["screen"].map(pooled["verified"]), cells["verified"])
-    pos = np.where(cells["merged"], cells["screen"].map(pooled["positive"]), cells["positive"])
+    ver = cells["verified"].to_numpy()
+    pos = cells["positive"].to_numpy()
     cells["share_verified"] = cells["verified"] / cells["n"]
     with np.errstate(invalid="ignore", divide="ignore"):
         cells["p_positive"] = np.where(ver > 0, pos / np.maximum(ver, 1), np.nan)
@@ -160,10 +157,20 @@ def begg_greenes(screen: np.ndarray, reference: np.ndarray, *,
     why = {0: "no screen-negative pupil was verified (复核): how many cases the screen missed "
               "is unknown",
            1: "no screen-positive pupil was verified (复核)"}
+    # a cell with pupils but no verified pupil: its share of cases is unknown, and borrowing
+    # it from another cell (another tier, or a critical answer) is an assumption the data
+    # cannot check, so the figures that need the cell are not estimable
+    gap = {u: cells.loc[(t == u) & cells["unverified"].to_numpy(), "n"] for u in (0, 1)}
+    label = {0: "screen-negative", 1: "screen-positive"}
     for m, groups in need.items():
         missing = [u for u in groups if nn[u] > 0 and nv[u] == 0]
-        if missing:
-            measures.loc[m, "reason"] = "; ".join(why[u] for u in missing)
+        partial = [u for u in groups if u not in missing and len(gap[u])]
+        parts = [why[u] for u in missing] + [
+            f"{len(gap[u])} {label[u]} verification cell(s) (screen result x stratum) with "
+            f"{int(gap[u].sum())} pupils and no verified pupil (复核): their share of cases "
+            f"is unknown" for u in partial]
+        if parts:
+            measures.loc[m, "reason"] = "; ".join(parts)
     if total == 0:
         measures["reason"] = "no pupil with a screen result"
         return BeggGreenesResult(measures, cells, notes, level)
