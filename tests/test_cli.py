@@ -145,7 +145,8 @@ def test_instruments_show_text(cli):
     assert "scale total: sum of 9 items, needs 9 answered, range 0-27" in run.out
     assert re.search(r"band moderate\s+>= 10", run.out)
     assert "cut-off screen_positive: >= 10" in run.out
-    assert "critical item phq9_09 >= 1" in run.out
+    assert ("critical item phq9.self_harm_thoughts (on by default): phq9_09 (#9) >= 1"
+            in run.out)
 
 
 def test_instruments_show_json_is_the_full_definition(cli):

@@ -78,8 +78,14 @@ def show_command(
             typer.echo(f"  band {band.id:<20} >= {band.min:g}  {band.label.zh or ''}")
         for cut in scale.cutoffs:
             typer.echo(f"  cut-off {cut.id}: {cut.op} {cut.value:g} ({cut.source})")
+    numbers = {i.id: i.number for i in inst.items}
     for crit in inst.critical_items:
-        typer.echo(f"critical item {crit.item} {crit.op} {crit.value:g}: {crit.meaning.get('en')}")
+        state = ("on by default" if crit.active else
+                 f"opt-in: off unless a policy lists {inst.id}.{crit.id} under "
+                 "enable_critical_items")
+        typer.echo(f"critical item {inst.id}.{crit.id} ({state}): {crit.item} "
+                   f"(#{numbers.get(crit.item, '?')}) {crit.op} {crit.value:g}: "
+                   f"{crit.meaning.get('en')}")
 
 
 @app.command("validate")

@@ -293,9 +293,10 @@ def _summary(s: dict, outputs: list[Path]) -> None:
         stderr.print("data problems: " + ", ".join(f"{k} {v}" for k, v in s["failures"].items())
                      + " (see the failures table and docs/errors.md)")
     if s.get("critical_unknown"):
-        stderr.print(f"critical item unknown (unanswered, skipped or not shown) in "
-                     f"{s['critical_unknown']} rows: "
-                     + ", ".join(f"{k} {v}" for k, v in s.get("notes", {}).items())
+        notes = ", ".join(f"{k} {v}" for k, v in s.get("notes", {}).items())
+        stderr.print(f"critical item unknown (unanswered, skipped, not shown or not a valid "
+                     f"answer) in {s['critical_unknown']} rows"
+                     + (f": {notes}" if notes else "")
                      + " (critical_unknown column; see docs/policy.md#critical-item-states)")
     for path in outputs:
         stderr.print(f"wrote {path}")
@@ -332,7 +333,7 @@ def score_command(
         "(repeatable; default: columns named like the variables).")] = None,
     careless: Annotated[bool, typer.Option(
         "--careless", help="Careless-responding checks (longstring, Mahalanobis) over all "
-        "items; off by default (see docs/validity.md).")] = False,
+        "items; off by default (see docs/reliability.md#careless-responding).")] = False,
     time_column: Annotated[str | None, typer.Option(
         "--time-column", help="Completion-time column (e.g. 所用时间) for the too-fast check.")
     ] = None,
@@ -366,7 +367,7 @@ def score_command(
         "--stats-by", help="Input column to group the statistics by (e.g. 学校).")] = None,
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", help="Run on a dask.distributed cluster: its address "
-        "(tcp://host:8786) or 'local' (needs pip install 'xinli-screen[dask]').")] = None,
+        "(tcp://host:8786) or 'local' (needs pip install 'xinli-screen\\[dask]').")] = None,
 ) -> None:
     """Score answer sheets and assign warning tiers with reasons.
 

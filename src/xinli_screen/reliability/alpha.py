@@ -305,14 +305,16 @@ def _bootstrap(x: np.ndarray, level: float, n_boot: int, rng: np.random.Generato
 
 def _alpha_one(s: ItemSet, level: float, method: str, n_boot: int,
                rng: np.random.Generator | None,
-               categories: Sequence[float] | None = None) -> AlphaResult:
+               categories: Sequence[float] | None = None,
+               what: str = "cronbach_alpha") -> AlphaResult:
+    """Alpha of one item set; ``what`` names the calling analysis in messages."""
     if s.n_items < 2:
-        raise AnalysisError(f"cronbach_alpha for {s.label}: needs at least 2 items")
+        raise AnalysisError(f"{what} for {s.label}: needs at least 2 items")
     total = np.nanmean(s.x, axis=1)
     k = s.n_items
     msgs: tuple[str, ...] = ()
     if categories is not None:  # ordinal alpha: the polychoric matrix in place of C
-        poly = polychoric_of(s, categories, "cronbach_alpha")
+        poly = polychoric_of(s, categories, what)
         c = r = poly["rho"]
         total_r = r.sum(axis=0) / np.sqrt(r.sum())
         const: list[str] = []
@@ -321,7 +323,7 @@ def _alpha_one(s: ItemSet, level: float, method: str, n_boot: int,
         n_pair, cov, cor = pairwise_moments(np.column_stack([s.x, total]))
         c = cov[:k, :k]
         total_r = cor[:k, k]
-        const = check_usable(s, c, n_pair[:k, :k], "cronbach_alpha", allow_constant=True)
+        const = check_usable(s, c, n_pair[:k, :k], what, allow_constant=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             r = cov2cor(c)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -330,7 +332,7 @@ def _alpha_one(s: ItemSet, level: float, method: str, n_boot: int,
     msgs = (*msgs, *_warn_constant(s, const),
             *_warn_miskeyed(s, table["item_rest_r"].to_numpy(), core["alpha"], c))
     if categories is None and (s.n_obs <= k or is_singular(r)):
-        msgs = (*msgs, warn_singular(s, "cronbach_alpha"))
+        msgs = (*msgs, warn_singular(s, what))
     if categories is not None:
         ci = (math.nan, math.nan)
         core["q"] = math.nan
@@ -562,12 +564,13 @@ def item_analysis(items: Any, keys: Any = None, missing: str = "pairwise", *,
     prepared = prepare(items, keys=keys, scale_range=scale_range, instrument=instrument,
                        scales=scales, by=by, missing=missing)
     if not prepared.multi:
-        return _alpha_one(prepared.sets[0], 0.95, "feldt", 0, None).item_stats
+        return _alpha_one(prepared.sets[0], 0.95, "feldt", 0, None,
+                          what="item_analysis").item_stats
     frames = []
     for s in prepared.sets:
         head, _ = set_head(prepared, s)
         try:
-            table = _alpha_one(s, 0.95, "feldt", 0, None).item_stats.copy()
+            table = _alpha_one(s, 0.95, "feldt", 0, None, what="item_analysis").item_stats.copy()
         except AnalysisError as exc:
             warn_failed("item_analysis", s, exc)
             frames.append(pd.DataFrame([{**head, "error": str(exc)}]))
