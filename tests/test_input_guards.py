@@ -411,3 +411,27 @@ def test_band_min_and_cutoff_must_be_finite(value):
         Band(id="mild", min=number, label={"zh": "轻度", "en": "Mild"})
     with pytest.raises(ValidationError, match="finite"):
         Cutoff(id="c", value=number, label={"zh": "阳性", "en": "Positive"}, source="x")
+
+
+# --- concurrent imports ---------------------------------------------------------------------
+
+def test_locked_archive_is_a_clear_retryable_message(cli, tmp_path):
+    import sqlite3
+
+    src = _phq_csv(tmp_path / "a.csv", 12)
+    results = tmp_path / "r.csv"
+    assert cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", results).code == 0
+    db = tmp_path / "a.db"
+    assert cli("archive", "import", results, "--wave", "w1", "--archive", db).code == 0
+    other = sqlite3.connect(db, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another import writing
+        run = cli("archive", "import", results, "--wave", "w2", "--archive", db)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert run.code == 2, run.err
+    assert "in use by another command" in run.err and "again" in run.err
+    assert "Traceback" not in run.err and "OperationalError" not in run.err
+    _no_secret(run.out, run.err)
+    assert cli("archive", "import", results, "--wave", "w2", "--archive", db).code == 0

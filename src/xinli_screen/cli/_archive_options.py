@@ -32,6 +32,23 @@ PolicyOpt = Annotated[str, typer.Option(
 ByOpt = Annotated[str, typer.Option("--by", help="Who does this (kept in the audit trail).")]
 
 
+#: Another command holds the archive (SQLite "database is locked", a PostgreSQL lock or
+#: serialisation failure): nothing was changed, the command can simply be run again.
+BUSY_MESSAGE = ("the archive is in use by another command (another import?) and stayed locked; "
+                "nothing was changed: run this command again when the other one has finished "
+                "(see docs/errors.md#archive-busy)")
+_BUSY_TEXT = ("database is locked", "database table is locked", "could not obtain lock",
+              "deadlock detected", "could not serialize access", "lock timeout")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for a database error saying another connection holds a lock (retryable)."""
+    if not type(exc).__module__.startswith(("sqlalchemy", "sqlite3", "psycopg")):
+        return False
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return any(t in text for t in _BUSY_TEXT)
+
+
 def optional_key(key_file: Path | None, required: bool = False) -> bytes | None:
     """The pseudonymisation key from ``--key-file`` or XINLI_HMAC_KEY; None when neither."""
     from xinli_screen.privacy import KEY_ENV, load_key
@@ -53,6 +70,8 @@ def open_store(archive: str, key_file: Path | None = None, policy: str = "defaul
     except PolicyDefinitionError as exc:
         fail(str(exc), ExitCode.BAD_DEFINITION)
     except Exception as exc:  # a database that cannot be reached or opened
+        if is_busy(exc):
+            fail(BUSY_MESSAGE, ExitCode.USAGE)
         if type(exc).__module__.startswith("sqlalchemy"):
             fail(f"cannot open the archive: {type(exc).__name__} (check --archive)",
                  ExitCode.USAGE)
@@ -67,5 +86,9 @@ def guarded(call: Callable[[], T]) -> T:
         fail(str(exc), ExitCode.USAGE)
     except KeyFileTooLargeError as exc:  # not a key at all: like a bad definition file
         fail(str(exc), ExitCode.BAD_DEFINITION)
+    except Exception as exc:
+        if is_busy(exc):
+            fail(BUSY_MESSAGE, ExitCode.USAGE)
+        raise
     except (XinliScreenError, KeyError) as exc:
         fail(str(exc).strip("'\""), ExitCode.USAGE)
