@@ -304,8 +304,9 @@ def _cells_off_range(name: str, table_id: str, norm: ScaleNorm, have: Metric) ->
 
     A norm computed on the instrument's own metric has every cell mean, observed ``min`` /
     ``max`` and percentile-table raw score inside the possible range ``[lo, hi]``
-    (:meth:`Instrument.scale_range`), and every SD at most ``(hi - lo) / 2``: the variance of
-    a variable bounded by ``lo`` and ``hi`` is at most ``(hi - lo)**2 / 4`` (Popoviciu 1935,
+    (:meth:`Instrument.scale_range`), and every SD at most ``(hi - lo) / 2`` (times
+    ``sqrt(n / (n - 1))`` for a sample SD of a cell of ``n``): the variance of a variable
+    bounded by ``lo`` and ``hi`` is at most ``(hi - lo)**2 / 4`` (Popoviciu 1935,
     "Sur les équations algébriques ayant toutes leurs racines réelles", Mathematica 9:129-145;
     Bhatia & Davis 2000, Amer. Math. Monthly 107:353-357). A mean of 5.19 on a 1-5 mean-score
     scale, or a sum-score mean of 23 on a 1-5 mean scale, is another metric: the table is
@@ -326,8 +327,11 @@ def _cells_off_range(name: str, table_id: str, norm: ScaleNorm, have: Metric) ->
             out.append(f"{where}: {what} {v:g} lies outside the scale's possible range "
                        f"{lo:g}-{hi:g} ({have.method} score): the norms are on another metric "
                        "(sum versus mean, other item coding?)")
-        if cell.sd is not None and cell.sd > (hi - lo) / 2 + tol:
-            out.append(f"{where}: sd {cell.sd:g} exceeds {(hi - lo) / 2:g}, the largest SD a "
+        # a sample SD (n - 1 denominator) may exceed the population bound by sqrt(n / (n-1))
+        largest = (hi - lo) / 2 * (math.sqrt(cell.n / (cell.n - 1))
+                                   if cell.n is not None and cell.n > 1 else 1.0)
+        if cell.sd is not None and cell.sd > largest + tol:
+            out.append(f"{where}: sd {cell.sd:g} exceeds {largest:g}, the largest SD a "
                        f"score bounded by {lo:g}-{hi:g} can have: the norms are on another "
                        "metric")
     return out
