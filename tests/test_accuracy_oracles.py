@@ -237,3 +237,36 @@ def test_begg_greenes_never_pools_an_unverified_stratum() -> None:
     assert res.measures.loc["ppv", "reason"] == ""
     assert res.cells["unverified"].sum() == 1
     assert any("never pooled" in n for n in res.notes)
+
+
+def test_suppress_cells_leaves_no_count_recomputable_from_a_total() -> None:
+    from xinli_screen.evaluation.accuracy_report import suppress_cells
+
+    # n_verified, tp, fp, fn, tn per school
+    counts = np.array([[40, 20, 10, 3, 7], [30, 10, 12, 0, 8], [25, 9, 8, 2, 6],
+                       [3, 3, 0, 0, 0], [60, 30, 20, 6, 4]], float)
+    hidden = suppress_cells(counts, min_cell=5)
+    assert hidden[0, 3] and hidden[2, 3] and hidden[4, 4]      # primary
+    _assert_not_recomputable(counts, hidden)
+
+
+def _assert_not_recomputable(counts: np.ndarray, hidden: np.ndarray) -> None:
+    for r in range(counts.shape[0]):
+        if hidden[r].any():
+            assert hidden[r].sum() >= 2, (r, hidden[r])
+    for j in range(counts.shape[1]):
+        if hidden[:, j].any():
+            assert hidden[:, j].sum() >= 2, (j, hidden[:, j])
+    # nothing small is shown
+    shown = counts[~hidden]
+    assert ((shown == 0) | (shown >= 5)).all()
+
+
+def test_suppress_cells_hides_a_zero_when_nothing_else_protects() -> None:
+    from xinli_screen.evaluation.accuracy_report import suppress_cells
+
+    # fp: 2 in one grade, 0 elsewhere; the district fp (2) would give it away
+    counts = np.array([[40, 20, 2, 8, 10], [30, 10, 0, 8, 12], [25, 9, 0, 6, 10]], float)
+    hidden = suppress_cells(counts, min_cell=5)
+    assert hidden[0, 2] and hidden[:, 2].sum() >= 2
+    _assert_not_recomputable(counts, hidden)

@@ -182,6 +182,23 @@ def test_groups_hide_small_cells(scenario: dict) -> None:
         assert ((shown == 0) | (shown >= 5)).all()
     hidden = groups["corrected_reason"].str.startswith("hidden")
     assert hidden.any() and groups.loc[hidden, "corrected"].isna().all()
+    # secondary suppression: no hidden count equals a published total minus shown counts
+    cells = ["n_verified", "tp", "fp", "fn", "tn"]
+    district = m[m["by"] == "all"].drop_duplicates("test").set_index("test")
+    for (test, _by), block in groups.drop_duplicates(["test", "by", "group"]).groupby(
+            ["test", "by"]):
+        gone = block[cells].isna()
+        for _, row in block[gone.any(axis=1)].iterrows():
+            assert row[cells].isna().sum() >= 2, (test, row[cells])
+        for c in cells:
+            if gone[c].any():
+                assert gone[c].sum() >= 2, (test, _by, c)
+                assert district.loc[test, c] - block[c].sum() > 0
+        # a hidden count never equals n_verified minus the shown cells of its row
+        for _, row in block.iterrows():
+            hid = [c for c in cells[1:] if pd.isna(row[c])]
+            if len(hid) == 1 and not pd.isna(row["n_verified"]):
+                raise AssertionError((test, row[cells]))
     assert groups.loc[~hidden & (groups["corrected_reason"] == ""), "corrected"].notna().any()
 
 

@@ -94,7 +94,8 @@ def _compact(measures: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, Any] = {
             _HEADERS["rule"]: first["rule"], _HEADERS["by"]: _BY_ZH.get(by, by),
             _HEADERS["group"]: group, _HEADERS["n"]: int(first["n"]),
-            _HEADERS["n_verified"]: int(first["n_verified"]),
+            _HEADERS["n_verified"]: ("·" if pd.isna(first["n_verified"])
+                                     else int(first["n_verified"])),
             "TP/FP/FN/TN": "/".join("·" if pd.isna(first[k]) else str(int(first[k]))
                                     for k in ("tp", "fp", "fn", "tn"))}
         for key in ("sensitivity", "specificity", "ppv", "npv"):

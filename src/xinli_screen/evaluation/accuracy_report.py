@@ -46,6 +46,12 @@ _STATUS_REASON = {"invalid_protocol": "answer sheet failed a validity check (to 
 _COUNTS = {"sensitivity": ("tp", "fn"), "specificity": ("fp", "tn"), "ppv": ("tp", "fp"),
            "npv": ("fn", "tn"), "lr_pos": ("tp", "fp", "fn", "tn"),
            "lr_neg": ("tp", "fp", "fn", "tn"), "prevalence": ("tp", "fp", "fn", "tn")}
+#: Counts a corrected figure depends on: sensitivity, specificity, the LRs and the share
+#: confirmed combine the screen-positive and screen-negative cells.
+_CORRECTED_COUNTS = {**{m: ("tp", "fp", "fn", "tn") for m in _COUNTS},
+                     "ppv": ("tp", "fp"), "npv": ("fn", "tn")}
+#: The published counts of a group row; ``n_verified`` = tp + fp + fn + tn.
+_CELLS = ("n_verified", "tp", "fp", "fn", "tn")
 _NO_NEG = ("no verified screen-negative pupil: the screen's misses cannot be counted, so this "
            "figure is not estimable")
 
@@ -232,6 +238,62 @@ def _one(screen: np.ndarray, ref: np.ndarray, strata: np.ndarray, level: float,
     return naive, counts, corrected.measures
 
 
+def suppress_cells(counts: np.ndarray, *, min_cell: int = 5) -> np.ndarray:
+    """Primary and secondary suppression of a groups x (total, cell, cell, ...) count table.
+
+    Parameters
+    ----------
+    counts : ndarray, shape (g, 1 + k)
+        One row per group of a partition (e.g. the schools of a district): column 0 is the
+        row total (``n_verified``), columns 1..k the cells that add up to it (TP, FP, FN,
+        TN). The column totals (the district row) are published.
+    min_cell : int
+        Counts from 1 to ``min_cell - 1`` are hidden (primary suppression).
+
+    Returns
+    -------
+    ndarray of bool, shape (g, 1 + k)
+        True = hidden. No hidden count can be recomputed as a published total minus shown
+        counts: every row with a hidden cell has at least two hidden cells (or its total is
+        hidden too), and every column with a hidden count has at least two.
+
+    Notes
+    -----
+    The usual greedy heuristic (Hundepool et al. 2012, *Statistical Disclosure Control*,
+    Wiley, ch. 4; as in :func:`xinli_screen.report.group_counts.suppress`): while some row
+    or column equation has exactly one hidden term, hide the smallest positive shown term
+    of that equation, or a shown 0 when there is none (a hidden 0 could be any small
+    count, so the pair is protected).
+    """
+    values = np.asarray(counts, dtype=float)
+    hidden = np.zeros(values.shape, dtype=bool)
+    if values.size == 0:
+        return hidden
+    cells = values[:, 1:]
+    hidden[:, 1:] = (cells > 0) & (cells < min_cell)
+    hidden[:, 0] = (values[:, 0] > 0) & (values[:, 0] < min_cell)
+
+    def protect(idx: list[tuple[int, int]]) -> bool:
+        """Hide a second term of one equation (its terms idx); True if anything changed."""
+        if sum(hidden[i] for i in idx) != 1:
+            return False
+        free = [i for i in idx if not hidden[i] and values[i] > 0] or [
+            i for i in idx if not hidden[i]]
+        if not free:
+            return False
+        hidden[min(free, key=lambda i: values[i])] = True
+        return True
+
+    changed = True
+    while changed:
+        changed = False
+        for r in range(values.shape[0]):
+            changed |= protect([(r, j) for j in range(values.shape[1])])
+        for j in range(values.shape[1]):
+            changed |= protect([(r, j) for r in range(values.shape[0])])
+    return hidden
+
+
 def screen_accuracy(table: pd.DataFrame, *, wave: str = "", tier_changed: str = "by_new_tier",
                     by: Sequence[str] = ("attr.grade", "attr.sex", "attr.school"),
                     min_cell: int = 5, level: float = 0.95, method: str = "wilson",
@@ -252,8 +314,10 @@ def screen_accuracy(table: pd.DataFrame, *, wave: str = "", tier_changed: str = 
     by : sequence of str
         Group columns for the breakdowns (absent ones are skipped).
     min_cell : int
-        In a group, a figure whose counts include one from 1 to ``min_cell - 1`` is hidden,
-        as in the group report; the district figures are always shown.
+        In a group, counts from 1 to ``min_cell - 1`` are hidden, and then further counts so
+        that none can be recomputed from a row's ``n_verified`` or the district's counts
+        (:func:`suppress_cells`); a figure resting on a hidden count is hidden. The district
+        figures are always shown.
     level : float
         Confidence level.
     method : {"wilson", "exact"}
@@ -347,6 +411,7 @@ def screen_accuracy(table: pd.DataFrame, *, wave: str = "", tier_changed: str = 
         have = ~np.isnan(screen)
         corrected_prev = np.nan
         for b, labels in groups:
+            block = []
             for g in (["all"] if b == "all" else sorted(labels[have].unique())):
                 sel = have & (labels == g).to_numpy()
                 if not sel.any():
@@ -354,23 +419,29 @@ def screen_accuracy(table: pd.DataFrame, *, wave: str = "", tier_changed: str = 
                 naive, cnt, corr = _one(screen[sel], ref[sel], strata[sel], level, method)
                 if b == "all" and g == "all":
                     corrected_prev = corr.loc["prevalence", "estimate"]
+                block.append((g, naive, cnt, corr))
+            hidden = (np.zeros((len(block), len(_CELLS)), dtype=bool) if b == "all" else
+                      suppress_cells(np.array([[c[k] for k in _CELLS] for _, _, c, _ in block],
+                                              dtype=float).reshape(-1, len(_CELLS)),
+                                     min_cell=min_cell))
+            for (g, naive, cnt, corr), hide_row in zip(block, hidden, strict=True):
+                gone = {k for k, h in zip(_CELLS, hide_row, strict=True) if h}
                 for m in naive.index:
-                    hide = b != "all" and any(0 < cnt[k] < min_cell for k in _COUNTS[m])
-                    why = f"hidden: a count below {min_cell}" if hide else ""
+                    hide_naive = bool(gone & set(_COUNTS[m]))
+                    hide_corr = bool(gone & set(_CORRECTED_COUNTS[m]))
+                    why = f"hidden: a count below {min_cell} (or hidden to protect one)"
                     rows.append({
                         "test": spec["test"], "rule": spec["rule"], "by": b, "group": g,
                         "measure": m, "label_zh": MEASURES[m][0], "n": cnt["n"],
-                        "n_verified": cnt["n_verified"],
-                        **{k: (np.nan if b != "all" and 0 < cnt[k] < min_cell else cnt[k])
-                           for k in ("tp", "fp", "fn", "tn")},
-                        "naive": np.nan if hide else naive.loc[m, "estimate"],
-                        "naive_lower": np.nan if hide else naive.loc[m, "lower"],
-                        "naive_upper": np.nan if hide else naive.loc[m, "upper"],
-                        "naive_reason": why or naive.loc[m, "reason"],
-                        "corrected": np.nan if hide else corr.loc[m, "estimate"],
-                        "corrected_lower": np.nan if hide else corr.loc[m, "lower"],
-                        "corrected_upper": np.nan if hide else corr.loc[m, "upper"],
-                        "corrected_reason": why or corr.loc[m, "reason"]})
+                        **{k: (np.nan if k in gone else cnt[k]) for k in _CELLS},
+                        "naive": np.nan if hide_naive else naive.loc[m, "estimate"],
+                        "naive_lower": np.nan if hide_naive else naive.loc[m, "lower"],
+                        "naive_upper": np.nan if hide_naive else naive.loc[m, "upper"],
+                        "naive_reason": why if hide_naive else naive.loc[m, "reason"],
+                        "corrected": np.nan if hide_corr else corr.loc[m, "estimate"],
+                        "corrected_lower": np.nan if hide_corr else corr.loc[m, "lower"],
+                        "corrected_upper": np.nan if hide_corr else corr.loc[m, "upper"],
+                        "corrected_reason": why if hide_corr else corr.loc[m, "reason"]})
         if score is not None and spec["score"] not in curves:
             roc_rows.append(_roc_row(spec, score, ref, strata, cost, corrected_prev, n_boot,
                                      level, seed, curves))
