@@ -86,9 +86,9 @@ def guarded(call: Callable[[], T]) -> T:
         fail(str(exc), ExitCode.USAGE)
     except KeyFileTooLargeError as exc:  # not a key at all: like a bad definition file
         fail(str(exc), ExitCode.BAD_DEFINITION)
+    except (XinliScreenError, KeyError) as exc:
+        fail(str(exc).strip("'\""), ExitCode.USAGE)
     except Exception as exc:
         if is_busy(exc):
             fail(BUSY_MESSAGE, ExitCode.USAGE)
         raise
-    except (XinliScreenError, KeyError) as exc:
-        fail(str(exc).strip("'\""), ExitCode.USAGE)

@@ -215,10 +215,14 @@ def merged_rows(frame: pd.DataFrame, sep: str, first_line: int = 2) -> list[tupl
         if not (pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(
                 col.dtype)):
             continue
-        text = col.astype(object)
-        has = text.map(lambda v: isinstance(v, str) and "\n" in v).to_numpy(dtype=bool)
+        if pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_object_dtype(
+                col.dtype):
+            has = col.str.contains("\n", regex=False, na=False).to_numpy(dtype=bool)
+        else:
+            has = col.map(lambda v: isinstance(v, str) and "\n" in v).to_numpy(dtype=bool)
         if not has.any():
             continue
+        text = col.astype(object)
         for r in np.flatnonzero(has):
             value = text.iat[r]
             breaks[r] += value.count("\n")
@@ -267,7 +271,8 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     except pd.errors.EmptyDataError:
         raise ResponseDataError(f"{path}: the file has no header row "
                                 "(see docs/errors.md#empty-file)") from None
-    if '"' in text:
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if '"' in text and lines != len(frame) + 1:  # a cell holds a line break, or blank lines
         found = merged_rows(frame, sep)
         if found:
             raise ResponseDataError(merged_rows_message(str(path), found))

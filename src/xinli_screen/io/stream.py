@@ -163,22 +163,25 @@ def _csv_batches(path: Path, chunk_rows: int, columns: list[str] | None = None
         rows = 0
         line = 2  # file line of the next chunk's first row
 
-        def checked(frame: pd.DataFrame) -> pd.DataFrame:
+        def checked(table: Any) -> pd.DataFrame:
             nonlocal line
-            found = merged_rows(frame, sep, line)
-            if found:
-                raise ResponseDataError(merged_rows_message(str(path), found))
-            line += len(frame) + _line_breaks(frame)
+            breaks = _line_breaks(table)
+            frame = table.to_pandas()
+            if breaks:  # only then can a stray quote have merged rows (checked in C first)
+                found = merged_rows(frame, sep, line)
+                if found:
+                    raise ResponseDataError(merged_rows_message(str(path), found))
+            line += len(frame) + breaks
             return frame
 
         for batch in reader:
             pending.append(batch)
             rows += batch.num_rows
             if rows >= chunk_rows:
-                yield checked(pa.Table.from_batches(pending).to_pandas())
+                yield checked(pa.Table.from_batches(pending))
                 pending, rows = [], 0
         if pending:
-            yield checked(pa.Table.from_batches(pending).to_pandas())
+            yield checked(pa.Table.from_batches(pending))
     except pa.ArrowInvalid as exc:
         # pyarrow's message quotes the row's text: only where and how are reported
         if bad_rows:
@@ -196,13 +199,15 @@ def _csv_batches(path: Path, chunk_rows: int, columns: list[str] | None = None
                                 "(see docs/errors.md#encoding)") from None
 
 
-def _line_breaks(frame: pd.DataFrame) -> int:
-    """Line breaks inside the text cells of ``frame`` (to keep file line numbers)."""
+def _line_breaks(table: Any) -> int:
+    """Line breaks inside the text cells of an Arrow table (to keep file line numbers)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     total = 0
-    for k in range(frame.shape[1]):
-        col = frame.iloc[:, k]
-        if pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype):
-            total += int(col.str.count("\n").fillna(0).sum())
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            total += int(pc.sum(pc.count_substring(col, "\n")).as_py() or 0)
     return total
 
 
