@@ -156,3 +156,62 @@ def test_cli_dif_on_an_answers_file(cli, tmp_path: Path) -> None:
     assert cli("panel", "dif", path, "-i", "phq9", "--group", "性别", "-o", html).code == 0
     assert "phq9_04" in html.read_text(encoding="utf-8")
     assert cli("panel", "dif", path, "-i", "phq9", "--group", "年级", "-o", out).code == 2
+
+
+def _answers(tmp_path: Path, n: int = 400) -> Path:
+    rng = np.random.default_rng(8)
+    sex = rng.choice(["男", "女"], n).astype(object)
+    sex[:3] = "其他"                                   # a group of 3 pupils
+    trait = rng.normal(0, 1, n)
+    cols = {f"phqa_{k:02d}": np.digitize(1.6 * trait + rng.logistic(0, 1, n),
+                                         [0.5, 2.0, 3.5]).astype(str) for k in range(1, 10)}
+    data = pd.DataFrame({"学号": [f"s{i}" for i in range(n)], "性别": sex, **cols})
+    data.loc[10, "phqa_04"] = "9"                       # outside the declared codes 0-3
+    path = tmp_path / "phqa_ok.csv"
+    data.to_csv(path, index=False)
+    return path
+
+
+def test_cli_dif_drops_a_small_group_and_an_out_of_range_answer_saying_so(
+        cli, tmp_path: Path) -> None:
+    import json
+
+    path = _answers(tmp_path)
+    out, html = tmp_path / "dif.json", tmp_path / "dif.html"
+    run = cli("panel", "dif", path, "-i", "phqa", "--group", "性别", "-o", out)
+    assert run.code == 0, run.err
+    assert "under 10 pupils" in run.out and "其他: n = 3" in run.out
+    assert "outside the declared codes: 1" in run.out
+    js = json.loads(out.read_text(encoding="utf-8"))
+    d = js["dif"][0]
+    assert js["panel"] == "dif" and js["n"] == 400 - 3 - 1
+    assert d["settings"]["groups_dropped"] == {"其他": 3}
+    assert set(d["settings"]["group_n"]) == {"男", "女"}
+    assert d["excluded"]["an answer outside the declared codes"] == 1
+    assert all(r.get("chi13") is not None for r in d["items"])     # estimated, not "—"
+    assert cli("panel", "dif", path, "-i", "phqa", "--group", "性别", "-o", html).code == 0
+    page = html.read_text(encoding="utf-8")
+    assert "Fairness panel" not in page and "DIF" in page.split("</h1>")[0]
+    assert "其他: n = 3" in page and "Tier rates" not in page
+    assert "suppressed (small cell" not in page
+    assert "outside the declared codes" in page and "{&#34;" not in page
+    assert "s1" not in page
+
+
+def test_dif_refuses_when_fewer_than_two_groups_are_large_enough() -> None:
+    items = pd.DataFrame(np.random.default_rng(1).integers(0, 3, (23, 3)), columns=list("abc"))
+    with pytest.raises(ValueError, match="at least two groups of 10"):
+        dif_scale(items.astype(float), ["x"] * 20 + ["y"] * 3)
+
+
+@needs_data
+def test_cli_dif_on_lordif_anxiety_with_items(cli, tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "anx.json"
+    run = cli("panel", "dif", ANXIETY, "--items", ",".join(ITEMS), "--codes", "1-5",
+              "--group", "gender", "-o", out)
+    assert run.code == 0, run.err
+    js = json.loads(out.read_text(encoding="utf-8"))
+    assert js["n"] == 766 and js["dif"][0]["scale"].startswith("items R1,")
+    assert cli("panel", "dif", ANXIETY, "--group", "gender", "-o", out).code == 2

@@ -132,21 +132,34 @@ def fairness_command(
 @app.command("dif")
 def dif_command(
     answers: Annotated[Path, typer.Argument(help="Answers (.csv or .xlsx) with one column "
-                                            "per item id of the instrument.")],
+                                            "per item.")],
     output: OutOpt,
-    instrument: Annotated[str, typer.Option("--instrument", "-i", help="Instrument id.")],
     group: Annotated[str, typer.Option("--group", help="Grouping column (sex, grade ...).")],
-    scale: Annotated[str, typer.Option("--scale", help="Scale id.")] = "total",
+    instrument: Annotated[str | None, typer.Option(
+        "--instrument", "-i", help="Bundled instrument id (its items and declared codes).")]
+        = None,
+    items: Annotated[str | None, typer.Option(
+        "--items", help="Item columns of a scale with no bundled instrument, comma-separated "
+        "(e.g. R1,R2,R3); answers must be whole-number codes.")] = None,
+    codes: Annotated[str | None, typer.Option(
+        "--codes", help="With --items: the declared codes, e.g. 1-5; other answers are "
+        "excluded and counted.")] = None,
+    scale: Annotated[str, typer.Option("--scale", help="Scale id (with --instrument).")]
+        = "total",
     criterion: Annotated[str, typer.Option(
         "--criterion", help="chisqr (lordif default, alpha 0.01), r2 (McFadden change >= "
         "0.02) or beta.")] = "chisqr",
     alpha: Annotated[float, typer.Option("--alpha")] = 0.01,
     r2_change: Annotated[float, typer.Option("--r2-change")] = 0.02,
+    min_group: Annotated[int, typer.Option(
+        "--min-group", help="Groups with fewer pupils are left out (stated in every "
+        "output).")] = 10,
 ) -> None:
     """Differential item functioning of one scale by a group, as R lordif (ordinal logistic
     regression, models 1-3), matched on the purified sum score.
 
-    Example: xinli-screen panel dif answers.csv -i phqa --group 性别 -o dif.html
+    Examples: xinli-screen panel dif answers.csv -i phqa --group 性别 -o dif.html;
+    xinli-screen panel dif Anxiety.csv --items R1,R2,R3 --codes 1-5 --group gender -o dif.html
     """
     import pandas as pd
 
@@ -155,27 +168,63 @@ def dif_command(
     from xinli_screen.instrument.registry import load_instrument
     from xinli_screen.report.panels import write_panel
 
-    inst = guarded(lambda: load_instrument(instrument))
-    spec = guarded(lambda: inst.scale(scale))
-    items = list(inst.scale_items(spec))
+    if (instrument is None) == (items is None):
+        fail("give either --instrument (a bundled instrument) or --items R1,R2,... "
+             "(the item columns)", ExitCode.USAGE)
+    if min_group < 2:
+        fail(f"--min-group must be 2 or more; got {min_group}", ExitCode.USAGE)
+    bounds: dict[str, tuple[float, float]] = {}
+    if instrument is not None:
+        inst = guarded(lambda: load_instrument(instrument))
+        spec = guarded(lambda: inst.scale(scale))
+        cols = list(inst.scale_items(spec))
+        lo, hi = inst.item_bounds
+        bounds = {i: (float(a), float(b)) for i, a, b in
+                  zip(inst.item_ids, lo, hi, strict=True) if i in cols}
+        label = f"{instrument}.{scale}"
+    else:
+        cols = [c.strip() for c in str(items).split(",") if c.strip()]
+        label = "items " + ",".join(cols)
+        if codes:
+            try:
+                a, _, b = codes.partition("-")
+                bounds = {c: (float(a), float(b)) for c in cols}
+            except ValueError:
+                fail(f"--codes {codes!r}: use low-high, e.g. 1-5", ExitCode.USAGE)
     read = pd.read_excel if answers.suffix.lower() in (".xlsx", ".xls") else pd.read_csv
     data = guarded(lambda: read(answers, dtype=str))
-    absent = [c for c in [*items, group] if c not in data.columns]
+    absent = [c for c in [*cols, group] if c not in data.columns]
     if absent:
         fail(f"the answers lack the column(s) {absent}", ExitCode.USAGE)
-    codes = data[items].apply(pd.to_numeric, errors="coerce")
+    answers_num = data[cols].apply(pd.to_numeric, errors="coerce")
+    has_group = data[group].notna() & data[group].astype(str).str.strip().ne("")
+    unreadable = int(((answers_num.isna() & data[cols].notna()).any(axis=1)
+                      & has_group).sum())
     try:
-        res = dif_scale(codes, data[group], criterion=criterion, alpha=alpha,
-                        r2_change=r2_change)
+        res = dif_scale(answers_num, data[group], criterion=criterion, alpha=alpha,
+                        r2_change=r2_change, min_group=min_group, bounds=bounds or None)
     except ValueError as exc:
-        fail(str(exc), ExitCode.USAGE)
+        fail(f"DIF refused: {exc}", ExitCode.USAGE)
+    if unreadable:
+        res.excluded["an answer that is not a number"] = unreadable
+        res.excluded["an item unanswered"] -= unreadable
     panel = FairnessPanel(wave=answers.name, n=res.n, rates=pd.DataFrame(
         columns=["attribute", "group", "tier", "n", "count", "rate", "ci_low", "ci_high",
                  "rest_n", "rest_count", "rr", "rr_low", "rr_high", "hidden", "flag"]),
-        flags=[], exclusions=res.excluded, settings=res.settings)
-    add_dif(panel, res, scale=f"{instrument}.{scale}", attribute=group)
+        flags=[], exclusions=res.excluded, settings=res.settings, kind="dif")
+    add_dif(panel, res, scale=label, attribute=group)
     try:
         path = write_panel(panel, output)
     except ValueError as exc:
         fail(str(exc), ExitCode.USAGE)
     _say(panel, path)
+    for k, v in res.excluded.items():
+        if v:
+            typer.echo(f"excluded: {k}: {v}")
+    dropped = res.settings.get("groups_dropped") or {}
+    if dropped:
+        typer.echo(f"groups left out (under {min_group} pupils): "
+                   + "; ".join(f"{k}: n = {v}" for k, v in dropped.items()))
+    failed = res.table["note"].astype(str).ne("").sum() if "note" in res.table else 0
+    if failed:
+        typer.echo(f"{failed} item(s) not estimable (see the note column)")

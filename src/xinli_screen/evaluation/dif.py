@@ -38,7 +38,7 @@ differently; it is a reason to look at the item's wording, not a verdict on the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -300,6 +300,8 @@ def dif_scale(
     pseudo_r2: str = "mcfadden",
     beta_change: float = 0.1,
     min_cell: int = 5,
+    min_group: int = 10,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
     purify: bool = True,
     max_iter: int = 10,
 ) -> DifResult:
@@ -318,6 +320,14 @@ def dif_scale(
         (``mcfadden`` / ``nagelkerke`` / ``coxsnell``) and ``beta_change`` as in lordif.
     min_cell : int
         Categories with fewer pupils in a group are merged (lordif ``minCell``).
+    min_group : int
+        Groups with fewer pupils (after the other exclusions) are left out, counted in
+        ``excluded`` and listed in ``settings["groups_dropped"]``; every group's n is in
+        ``settings["group_n"]``. A logistic model per item with a group of 3 pupils is not
+        estimable (lordif has no such rule: it fails on the whole analysis instead).
+    bounds : mapping item -> (min code, max code), optional
+        Declared codes (``Instrument.item_bounds``): a row with an answer outside them or not
+        a whole number is excluded and counted, as the scoring engine refuses it.
     purify : bool
         Re-compute the sum score on the items not flagged until the flags are stable
         (ignored when ``theta`` is given).
@@ -331,7 +341,8 @@ def dif_scale(
     Raises
     ------
     ValueError
-        Unknown criterion, fewer than two groups, or fewer than two items.
+        Unknown criterion, fewer than two groups of ``min_group`` pupils or more, or fewer
+        than two items.
     """
     criterion, pseudo_r2 = criterion.lower(), pseudo_r2.lower()
     if criterion not in ("chisqr", "r2", "beta"):
@@ -343,19 +354,34 @@ def dif_scale(
     grp = pd.Series(list(group), index=items.index, dtype=object)
     miss_group = grp.isna() | (grp.astype(str).str.strip() == "")
     miss_item = items.isna().any(axis=1) & ~miss_group
-    keep = ~(miss_group | miss_item)
+    bad = pd.Series(False, index=items.index)
+    for item, (lo, hi) in (bounds or {}).items():
+        if item in items:
+            v = pd.to_numeric(items[item], errors="coerce")
+            bad |= v.notna() & ((v < lo) | (v > hi) | (v != np.round(v)))
+    bad &= ~(miss_group | miss_item)
+    keep = ~(miss_group | miss_item | bad)
     if theta is not None:
         th_all = pd.Series(np.asarray(theta, dtype=float), index=items.index)
         miss_theta = th_all.isna() & keep
         keep &= ~miss_theta
+    sizes = grp[keep].astype(str).value_counts()
+    small = sizes[sizes < min_group]
+    keep &= ~grp.astype(str).isin(small.index)
     data = items[keep].astype(float)
     g = grp[keep].astype(str).to_numpy()
     if len(pd.unique(g)) < 2:
-        raise ValueError("DIF needs at least two groups with pupils")
+        detail = ", ".join(f"{k}: n = {v}" for k, v in sizes.sort_index().items())
+        raise ValueError(f"DIF needs at least two groups of {min_group} pupils or more "
+                         f"(groups: {detail or 'none'})")
     excluded = {"group missing": int(miss_group.sum()),
                 "an item unanswered": int(miss_item.sum())}
+    if bounds:
+        excluded["an answer outside the declared codes"] = int(bad.sum())
     if theta is not None:
         excluded["matching score missing"] = int(miss_theta.sum())
+    if len(small):
+        excluded[f"group under {min_group} pupils"] = int(small.sum())
     flagged: list[str] = []
     seen: list[list[str]] = []
     stable = False
@@ -392,5 +418,8 @@ def dif_scale(
         "pseudo_r2": pseudo_r2, "beta_change": beta_change, "min_cell": min_cell,
         "matching": "given theta" if theta is not None else (
             "sum score of anchor items (purified)" if purify else "sum score"),
-        "stable": stable,
-        "groups": sorted(pd.unique(g).tolist())})
+        "stable": stable, "min_group": min_group,
+        "groups": sorted(pd.unique(g).tolist()),
+        "group_n": {str(k): int(v) for k, v in sizes.sort_index().items()
+                    if k not in small.index},
+        "groups_dropped": {str(k): int(v) for k, v in small.sort_index().items()}})

@@ -90,12 +90,14 @@ class FairnessPanel:
     exclusions: dict[str, int]
     dif: list[dict[str, Any]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    #: ``"fairness"`` (a wave's panel) or ``"dif"`` (DIF of a file of answers only).
+    kind: str = "fairness"
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict; hidden cells are None."""
         recs = [{k: (None if isinstance(v, float) and np.isnan(v) else v)
                  for k, v in r.items()} for r in self.rates.to_dict("records")]
-        return {"panel": "fairness", "wave": self.wave, "n": self.n,
+        return {"panel": self.kind, "wave": self.wave, "n": self.n,
                 "exclusions": self.exclusions, "settings": self.settings,
                 "flags": self.flags, "rates": recs, "dif": self.dif,
                 "note": "A disparity is a question for review, not a finding about pupils; "

@@ -18,7 +18,7 @@ import pandas as pd
 
 from xinli_screen.report._html import CSP, environment
 
-__all__ = ["render_panel_html", "write_panel"]
+__all__ = ["render_panel_html", "settings_in_words", "write_panel"]
 
 _PAGE = """<!DOCTYPE html>
 <html lang="zh">
@@ -40,8 +40,11 @@ li.flag { color: #b71c1c; } img.chart { max-width: 100%; }
 </head>
 <body>
 <h1>{{ title }}</h1>
-<p class="meta">测评批次 wave {{ p.wave }} · n = {{ p.n }} 名学生（有本次结果）·
-{%- for k, v in p.exclusions.items() %} {{ k }}: {{ v }};{% endfor %}</p>
+{%- if dif_only %}
+<p class="meta">数据 data: {{ p.wave }} · n = {{ p.n }} 名（分析 analysed）</p>
+{%- else %}
+<p class="meta">测评批次 wave {{ p.wave }} · n = {{ p.n }} 名学生（有本次结果）</p>
+{%- endif %}
 <p class="meta">筛查结果不是诊断；以下提示是请复核规则、划界分或题目的线索，不是对学生的结论。
 Screening is not diagnosis; the flags are prompts to review rules, cut-offs or items.</p>
 <h2>提示 Flags ({{ p.flags | length }})</h2>
@@ -57,7 +60,12 @@ Screening is not diagnosis; the flags are prompts to review rules, cut-offs or i
 {{- v }}</td>{% endfor %}</tr>{% endfor %}
 </table>
 {%- endfor %}
-<p class="meta">设置 settings: {{ settings }}</p>
+<h2>排除 Exclusions</h2>
+<table><tr><th>原因 reason</th><th>人数 n</th></tr>
+{%- for k, v in p.exclusions.items() %}<tr><td class="g">{{ k }}</td><td>{{ v }}</td></tr>
+{%- else %}<tr><td class="g">无 none</td><td>0</td></tr>{% endfor %}</table>
+<h2>设置 Settings</h2>
+<ul class="meta">{% for line in settings %}<li>{{ line }}</li>{% endfor %}</ul>
 </body>
 </html>
 """
@@ -128,7 +136,8 @@ def _plausibility_parts(p: Any) -> tuple[list[dict[str, Any]], list[dict[str, st
 def _fairness_parts(p: Any) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     from xinli_screen.report._charts import bar_chart
 
-    sections = [_section("各组预警比例与率比 Tier rates and rate ratios", p.rates, [
+    sections = [] if getattr(p, "kind", "fairness") == "dif" else [
+        _section("各组预警比例与率比 Tier rates and rate ratios", p.rates, [
         ("attribute", "属性 attribute", False), ("group", "组 group", False),
         ("tier", "级别及以上 tier+", False), ("n", "n", False), ("count", "人数", False),
         ("rate", "率 rate", True), ("ci_low", "95%CI 下限", True),
@@ -138,16 +147,29 @@ def _fairness_parts(p: Any) -> tuple[list[dict[str, Any]], list[dict[str, str]]]
         "— = suppressed (small cell, as in the group report). RR: Katz 95% CI.")]
     for d in p.dif:
         df = pd.DataFrame(d["items"])
+        if "note" not in df:
+            df["note"] = ""
+        group_n = d["settings"].get("group_n") or {}
+        dropped = d["settings"].get("groups_dropped") or {}
+        sizes = "; ".join(f"{k}: n = {v}" for k, v in group_n.items())
+        gone = "; ".join(f"{k}: n = {v}" for k, v in dropped.items())
         sections.append(_section(
             f"项目功能差异 DIF: {d['scale']} by {d['attribute']} (n = {d['n']})", df, [
                 ("item", "题目 item", False), ("ncat", "类别", False),
                 ("chi12", "χ² 1v2", False), ("chi13", "χ² 1v3", False),
                 ("chi23", "χ² 2v3", False), ("p13", "p 1v3", False),
                 ("r2_mcfadden_13", "ΔR² McFadden 1v3", False), ("beta12", "β12", False),
-                ("flagged", "标记 flagged", False)], 1,
-            f"criterion {d['settings'].get('criterion')}, matching "
-            f"{d['settings'].get('matching')}; excluded {d['excluded']}"))
+                ("flagged", "标记 flagged", False), ("note", "说明 note", False)], 1,
+            f"各组人数 groups: {sizes}."
+            + (f" 人数不足 {d['settings'].get('min_group')} 的组未分析 groups left out "
+               f"(under {d['settings'].get('min_group')} pupils): {gone}." if gone else "")
+            + f" 判据 criterion {d['settings'].get('criterion')}; 匹配 matching "
+              f"{d['settings'].get('matching')}; 排除 excluded: "
+            + ("; ".join(f"{k} {v}" for k, v in d["excluded"].items()) or "none")
+            + ". — = 不可估计 not estimable (see note)."))
     charts = []
+    if getattr(p, "kind", "fairness") == "dif":
+        return sections, charts
     cls = p.rates[(p.rates["tier"] == "class")]
     if len(cls):
         labels = [f"{a}={g}" for a, g in zip(cls["attribute"], cls["group"], strict=True)]
@@ -170,11 +192,51 @@ def render_panel_html(panel: Any) -> str:
     str
     """
     fair = hasattr(panel, "dif")
+    dif_only = getattr(panel, "kind", "") == "dif"
     sections, charts = _fairness_parts(panel) if fair else _plausibility_parts(panel)
-    title = "公平性面板 Fairness panel" if fair else "合理性面板 Plausibility panel"
+    title = ("项目功能差异 DIF（有序 logistic 回归）" if dif_only else
+             "公平性面板 Fairness panel" if fair else "合理性面板 Plausibility panel")
     tpl = environment().from_string(_PAGE)
     return tpl.render(p=panel, title=title, csp=CSP, sections=sections, charts=charts,
-                      settings=json.dumps(panel.settings, ensure_ascii=False, default=str))
+                      dif_only=dif_only, settings=settings_in_words(panel.settings))
+
+
+_SETTING_WORDS = {
+    "criterion": "DIF 判据 criterion", "alpha": "显著性水平 alpha",
+    "r2_change": "R² 变化阈值 R² change threshold", "pseudo_r2": "伪 R² pseudo R²",
+    "beta_change": "β 变化阈值 beta change threshold",
+    "min_cell": "小格阈值 minimum cell (counts below are hidden / categories merged)",
+    "min_group": "最小组人数 minimum group size", "matching": "匹配变量 matching score",
+    "stable": "纯化稳定 purification stable", "groups": "组 groups",
+    "group_n": "各组人数 group sizes", "groups_dropped": "未分析的组 groups left out",
+    "ratio": "率比提示阈值 rate-ratio flag threshold", "tier_column": "级别列 tier column",
+    "attributes": "分组属性 attributes", "tier_basis": "比较基础 tier compared",
+}
+
+
+def settings_in_words(settings: dict[str, Any]) -> list[str]:
+    """A panel's settings as readable lines (label: value), not raw JSON.
+
+    Parameters
+    ----------
+    settings : dict
+
+    Returns
+    -------
+    list of str
+    """
+    lines = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            text = "; ".join(f"{k}: {v}" for k, v in value.items()) or "none"
+        elif isinstance(value, (list, tuple)):
+            text = ", ".join(str(v) for v in value) or "none"
+        elif isinstance(value, bool):
+            text = "是 yes" if value else "否 no"
+        else:
+            text = str(value)
+        lines.append(f"{_SETTING_WORDS.get(key, key.replace('_', ' '))}: {text}")
+    return lines
 
 
 def write_panel(panel: Any, path: str | Path) -> Path:
@@ -201,7 +263,8 @@ def write_panel(panel: Any, path: str | Path) -> Path:
         flags = pd.DataFrame(panel.flags, columns=["code", "what", "text_zh", "text_en"])
         sheets = [Sheet("说明 about", info), Sheet("提示 flags", flags)]
         if hasattr(panel, "dif"):
-            sheets.append(Sheet("率与率比 rates", panel.rates))
+            if getattr(panel, "kind", "") != "dif":
+                sheets.append(Sheet("率与率比 rates", panel.rates))
             for k, d in enumerate(panel.dif):
                 sheets.append(Sheet(f"DIF {k + 1}", pd.DataFrame(d["items"]),
                                     title=f"{d['scale']} by {d['attribute']}, n = {d['n']}"))
