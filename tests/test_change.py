@@ -249,3 +249,26 @@ def test_pupil_file_uses_the_whole_wave_for_r_and_sd(tmp_path: Path) -> None:
     for key in ("rci", "reliability", "sd", "status"):
         assert rec[f"change.phq9.total.{key}"] == row[f"change.phq9.total.{key}"]
     assert rec["change.phq9.total.status"] == "reliable_deterioration"
+
+
+def test_policy_validate_refuses_an_unknown_scale_in_a_change_condition(cli, tmp_path: Path
+                                                                        ) -> None:
+    target = tmp_path / "district.yaml"
+    assert cli("policy", "copy", target).code == 0
+    text = target.read_text(encoding="utf-8")
+    anchor = "  reopen: {tier: school}\n"
+    assert anchor in text
+    good = text.replace(anchor, anchor + (
+        "  rules:\n    - id: phqa_worse\n      tier: school\n"
+        "      when: {change: phqa.total, is: reliable_deterioration}\n"
+        "      reason: {zh: 变差, en: worse}\n"), 1)
+    target.write_text(good, encoding="utf-8")
+    run = cli("policy", "validate", target, "-i", "phqa")
+    assert run.code == 0, run.err
+    target.write_text(good.replace("phqa.total,", "phqa.nosuch,"), encoding="utf-8")
+    run = cli("policy", "validate", target, "-i", "phqa")
+    assert run.code == 3, run.out
+    assert "nosuch" in run.err and "district.yaml" in run.err and "history" in run.err
+    # a bundled instrument that is not screened is still checked
+    run = cli("policy", "validate", target, "-i", "phq9")
+    assert run.code == 3 and "nosuch" in run.err

@@ -39,6 +39,7 @@ from xinli_screen.policy.models import (
     AnyOf,
     AtLeast,
     BandCondition,
+    ChangeCondition,
     ColumnCondition,
     Condition,
     CutoffCondition,
@@ -141,6 +142,46 @@ def _unreachable(leaf: Condition, inst: Instrument) -> str | None:
                                   f"range {lo:g}-{hi:g})")
 
 
+def _check_history_rules(policy: Policy, by_id: dict[str, Instrument], lines: dict[str, int],
+                         source: str) -> list[DefinitionIssue]:
+    """Unknown scales (and bands, cut-offs, items) in ``history.rules``, change conditions
+    included: checked against the screened instruments, or the bundled instrument of that
+    id when it is not screened; an id that is neither is not checked (a local instrument)."""
+    from xinli_screen.instrument.registry import load_instrument
+
+    issues: list[DefinitionIssue] = []
+    history = getattr(policy, "history", None)
+    for n, rule in enumerate(history.rules if history is not None else ()):
+        for leaf in _leaves(rule.when):
+            if isinstance(leaf, ColumnCondition):
+                continue
+            if isinstance(leaf, ChangeCondition):
+                parts = leaf.change.split(".")
+                inst_id = parts[0]
+            else:
+                inst_id = _instrument_of(leaf, list(by_id.values())) or ""
+            inst = by_id.get(inst_id)
+            if inst is None:
+                try:
+                    inst = load_instrument(inst_id)
+                except Exception:  # not bundled: a local instrument, checked when screened
+                    continue
+            if isinstance(leaf, ChangeCondition):
+                scales = [sc.id for sc in inst.scales]
+                problem = (f"{leaf.change!r} must have the form instrument.scale"
+                           if len(parts) != 2 else None if parts[1] in scales else
+                           f"{inst.id!r} has no scale {parts[1]!r} (scales: "
+                           f"{', '.join(scales)})")
+            else:
+                problem = _check_leaf(leaf, inst)
+            if problem:
+                issues.append(DefinitionIssue(
+                    "unknown-reference", f"history rule {rule.id!r}: {problem}",
+                    source=source, line=lines.get(f"history.rules.{n}.when"),
+                    field=f"history.rules.{n}.when"))
+    return issues
+
+
 def bind_policy(
     policy: Policy,
     instruments: Sequence[Instrument],
@@ -204,6 +245,7 @@ def bind_policy(
                 "unknown-critical-item", f"enable_critical_items: {inst_id!r} has no critical "
                 f"item {crit_id!r}", source=source,
                 line=lines.get(f"enable_critical_items.{k}"), field=f"enable_critical_items.{k}"))
+    issues += _check_history_rules(policy, by_id, lines, source)
     ids = [r.id for r in policy.rules]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         issues.append(DefinitionIssue("duplicate-id", f"rule id {dup!r} is used twice",
