@@ -270,3 +270,14 @@ def test_suppress_cells_hides_a_zero_when_nothing_else_protects() -> None:
     hidden = suppress_cells(counts, min_cell=5)
     assert hidden[0, 2] and hidden[:, 2].sum() >= 2
     _assert_not_recomputable(counts, hidden)
+
+
+@pytest.mark.parametrize(("option", "value", "word"), [
+    ("--cost", "0", "--cost"), ("--cost", "-1", "--cost"), ("--n-boot", "0", "--n-boot"),
+    ("--min-cell", "1", "minimum cell size")])
+def test_validate_screen_refuses_bad_options_up_front(cli, tmp_path, option, value,
+                                                      word) -> None:
+    run = cli("validate-screen", "--wave", "w", "--archive", tmp_path / "none.db", option,
+              value)
+    assert run.code == 2 and word in run.err
+    assert not (tmp_path / "none.db").exists()

@@ -45,9 +45,20 @@ def validate_screen_command(
     """
     from xinli_screen.evaluation.accuracy_render import write_accuracy
     from xinli_screen.evaluation.accuracy_report import REFERENCE_RULES, screen_accuracy
+    from xinli_screen.report.group_protect import SuppressionError, check_min_cell
 
     if tier_changed not in REFERENCE_RULES:
         fail(f"--tier-changed must be one of {', '.join(REFERENCE_RULES)}", ExitCode.USAGE)
+    if not cost > 0:
+        fail(f"--cost must be above 0 (the cost of a missed case relative to a false alarm; "
+             f"got {cost:g})", ExitCode.USAGE)
+    if n_boot < 100:
+        fail(f"--n-boot must be at least 100 (bootstrap resamples for the cut-off intervals; "
+             f"got {n_boot})", ExitCode.USAGE)
+    try:
+        check_min_cell(min_cell)
+    except SuppressionError as exc:
+        fail(str(exc), ExitCode.USAGE)
     for path in output or []:
         if path.suffix.lower() not in (".xlsx", ".html", ".htm", ".json"):
             fail(f"{path}: the accuracy report must be .html, .xlsx or .json", ExitCode.USAGE)
