@@ -373,3 +373,38 @@ def test_screenshot_written(report: str, screenshots: dict[str, Path]) -> None:
     with Image.open(png) as image:
         lo, hi = image.convert("L").getextrema()
     assert hi - lo > 100, f"{png.name} is blank"
+
+
+# --- the issue-16 pages -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def evaluation_pages(scenario: Any) -> dict[str, Path]:
+    """The accuracy report and the two panels of wave 1, written with the documented commands
+    in the scenario built above (its reviews came from the return sheets)."""
+    db = str(scenario.db)
+    out = {}
+    with shots._cwd(scenario.folder):
+        shots.cli("validate-screen", "--archive", db, "--wave", shots.WAVES[0], "--n-boot",
+                  "200", "-o", "accuracy.html")
+        for panel in ("plausibility", "fairness"):
+            shots.cli("panel", panel, "--archive", db, "--wave", shots.WAVES[1], "-o",
+                      f"{panel}.html")
+    for name in ("accuracy", "plausibility", "fairness"):
+        out[name] = scenario.folder / f"{name}.html"
+    return out
+
+
+@pytest.mark.parametrize("media, width", [("screen", shots.A4_WIDTH),
+                                          ("print", shots.PRINT_WIDTH)])
+@pytest.mark.parametrize("report", ["accuracy", "plausibility", "fairness"])
+def test_evaluation_pages_fit_and_draw_chinese(report: str, media: str, width: int,
+                                               evaluation_pages: dict[str, Path],
+                                               open_page: Any) -> None:
+    page = open_page(evaluation_pages[report], width=width)
+    page.emulate_media(media=media)
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    wide = page.evaluate(_WIDE, width)
+    assert scroll <= width and not wide, (
+        f"{report} ({media}, {width} px): scrollWidth {scroll}; elements past the edge: {wide}")
+    assert "筛查" in page.inner_text("body") or "预警" in page.inner_text("body")

@@ -31,8 +31,12 @@ _PAGE = """<!DOCTYPE html>
 body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif;
        font-size: 10pt; color: #222; max-width: 200mm; margin: 0 auto; padding: 10px; }
 h1 { font-size: 15pt; } h2 { font-size: 12pt; border-bottom: 2px solid #4a6fa5; }
-table { border-collapse: collapse; width: 100%; font-size: 8.5pt; margin: 4px 0 10px; }
-th, td { border: 1px solid #c4c4c4; padding: 1px 4px; text-align: right; }
+@page { size: A4; margin: 12mm; }
+@media print { body { max-width: none; margin: 0; padding: 0; } }
+table { border-collapse: collapse; width: 100%; font-size: 8.5pt; margin: 4px 0 10px;
+        table-layout: fixed; }
+th, td { border: 1px solid #c4c4c4; padding: 1px 4px; text-align: right;
+         overflow-wrap: anywhere; }
 th { background: #eef1f6; } td.g { text-align: left; }
 tr.flag td { background: #fdecea; } p.meta { color: #555; font-size: 8.5pt; }
 li.flag { color: #b71c1c; } img.chart { max-width: 100%; }
