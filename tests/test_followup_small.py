@@ -131,3 +131,22 @@ def test_a_pupil_listed_before_a_retest_can_still_be_reviewed(archive, tmp_path)
     filled = _fill(sheet, {"001": {"复核结果": "复核未确认", "复核人": "王老师",
                                    "复核日期": dt.date.today()}}, tmp_path / "r.xlsx")
     assert import_return_sheets(store, [filled], by="x").reviews == 1
+
+
+def test_truth_driven_filling_refuses_sheets_it_cannot_match(archive, tmp_path) -> None:
+    """Return sheets whose ids are not in the truth file (a pseudonymised archive) are
+    refused rather than filled with meaningless outcomes."""
+    import shutil
+
+    from xinli_screen.demo.returns import fill_return_sheets
+
+    _, sheet = archive
+    folder = tmp_path / "sheets"
+    folder.mkdir()
+    shutil.copy(sheet, folder / sheet.name)
+    truth = pd.DataFrame({"学号": ["p_aa", "p_bb"], "学校": ["一中"] * 2,
+                          "absent": [False, False], "latent": [2.0, 0.0]})
+    with pytest.raises(ValueError, match="truth file"):
+        fill_return_sheets(folder, truth=truth)
+    matching = truth.assign(学号=["001", "002"])
+    assert len(fill_return_sheets(folder, truth=matching, invalid=False)) >= 2

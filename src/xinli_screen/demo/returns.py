@@ -248,6 +248,17 @@ def _fill_from_truth(paths: list[Path], on_date: dt.date, seed: int, invalid: bo
     true = dict(zip(verdicts["学号"], verdicts["true_case"], strict=True))
     rng = np.random.default_rng([seed, 2])
     rows: list[dict[str, object]] = []
+    ids = set()
+    for path in paths:
+        sheet = load_workbook(path).worksheets[0]
+        top, col = _header(sheet)
+        ids |= {str(r[col["学号"] - 1]) for r in sheet.iter_rows(min_row=top + 1,
+                                                               values_only=True)
+                if r[col["学号"] - 1] is not None}
+    if ids and not ids & set(case):
+        raise ValueError("none of the return sheets' 学号 is in the truth file (a pseudonymised "
+                         "archive?): truth-driven outcomes need the sheets of an archive "
+                         "that keeps the school ids")
     for k, path in enumerate(paths):
         book = load_workbook(path)
         ws = book.worksheets[0]
