@@ -146,3 +146,20 @@ def test_cli_panels_write_html_xlsx_json_without_ids(cli, tmp_path) -> None:
     bad = cli("panel", "plausibility", "--archive", db, "--wave", "w2", "-o",
               tmp_path / "x.pdf")
     assert bad.code == 2
+
+
+def test_waves_are_compared_before_review() -> None:
+    """The previous wave's reviews lowered many tiers; this wave has none recorded yet. Both
+    lists as handed out (before 复核) have the same rate: no over-identification flag."""
+    from xinli_screen.evaluation.plausibility import plausibility_panel
+
+    n = 1000
+    before = ["school"] * 100 + ["none"] * (n - 100)
+    previous = pd.DataFrame({"screen_tier": before, "tier_before_review": before,
+                             "warning_tier": ["school"] * 40 + ["none"] * (n - 40)})
+    current = pd.DataFrame({"screen_tier": before, "tier_before_review": before,
+                            "warning_tier": before})
+    panel = plausibility_panel(current, previous, wave="w2")
+    row = panel.rates.set_index("indicator").loc["warning_tier>=school"]
+    assert row["flag"] == "" and abs(row["rate"] - 0.1) < 1e-12
+    assert "复核前" in row["label"]

@@ -96,10 +96,15 @@ def _indicators(table: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray, 
     for col in ("screen_tier", "warning_tier"):
         if col not in table.columns:
             continue
-        rank = table[col].astype(object).map({t: k for k, t in enumerate(TIER_ORDER)})
+        # the tier of the list before any 复核, in this wave and the previous one alike: a
+        # wave whose reviews are recorded is not compared with one whose reviews are not yet
+        source = ("tier_before_review" if col == "warning_tier"
+                  and "tier_before_review" in table.columns else col)
+        rank = table[source].astype(object).map({t: k for k, t in enumerate(TIER_ORDER)})
         known = rank.notna().to_numpy()
         r = rank.fillna(-1).to_numpy(dtype=int)
-        what = "筛查级别" if col == "screen_tier" else "最终级别"
+        what = ("筛查级别" if col == "screen_tier" else
+                "预警级别（复核前）" if source == "tier_before_review" else "最终级别")
         for k, tier in enumerate(TIER_ORDER[1:], start=1):
             out[f"{col}>={tier}"] = (r >= k, known, f"{what} {_TIER_ZH[tier]}及以上")
     for col in _cutoffs(table):
