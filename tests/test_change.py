@@ -226,6 +226,7 @@ def test_pupil_report_shows_reliable_change_to_the_psychologist_only(
     change = rep["waves"][1]["changes"][0]
     assert change["scale"] == "phq9.total" and change["status"] == "reliable_deterioration"
     assert change["rci_text"] == "2.12" and change["label"]["zh"] == "可靠恶化"
+    assert change["name"]["zh"].startswith("PHQ-9 ")   # the instrument, not a bare 总分
     html = render_pupil_html(rep)
     assert "可靠变化指数" in html and "可靠恶化" in html
     teacher = render_pupil_html(build_pupil_report(two_wave_store, "up", view="teacher", by="t"))

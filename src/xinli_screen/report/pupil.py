@@ -160,8 +160,12 @@ def _changes(rec: dict[str, Any], labels: ScaleLabels) -> list[dict[str, Any]]:
         zh, en = CHANGE_STATUS_LABELS.get(shown, (shown, shown))
         num = {k: rec.get(f"change.{scale}.{k}") for k in ("previous", "rci", "reliability",
                                                               "sd")}
+        inst = labels.instrument(scale.partition(".")[0])
+        short = (inst.short_name or inst.id) if inst is not None else scale.partition(".")[0]
+        name = labels.scale(scale)["name"]  # "PHQ-A 总分", not two rows both called 总分
         out.append({
-            "scale": scale, "name": labels.scale(scale)["name"], "status": status,
+            "scale": scale, "name": {k: f"{short} {v}" for k, v in name.items()},
+            "status": status,
             "clinical": None if _missing(clinical) else clinical,
             "label": {"zh": zh, "en": en},
             "previous_text": "" if _missing(num["previous"]) else format_number(
