@@ -18,10 +18,11 @@ policy files (``yaml.safe_load``); the arithmetic and the rules are this file's 
 * tier = the highest tier of the rules that are true, at least ``critical_item_tier`` when a
   critical item (active in the instrument, or listed in ``enable_critical_items``) is met;
   order none < class < school < district;
-* review status: ``retest`` when a validity check fires (MHT lie >= 7) or the sheet was too
-  fast (``所用时间`` under 2 s per item of the form), else ``pending_review`` above none or when
-  a critical item the policy uses is unanswered (unless ``unknown_critical_item: none``;
-  docs/policy.md, critical-item states), else ``not_required``;
+* review status: ``pending_review`` when a critical item the policy uses is met, or is
+  unanswered (unless ``unknown_critical_item: none``; docs/policy.md, critical-item states),
+  whatever else; otherwise ``retest`` when a validity check fires (MHT lie >= 7) or the sheet
+  was too fast (``所用时间`` under 2 s per item of the form), else ``pending_review`` above
+  none, else ``not_required``;
 * double submissions (rule ``first_complete``): among the rows of one 学号 in submission order
   (提交答卷时间, then 序号), the first row with every item of every non-optional scale answered
   is kept, else the first row; rows without a 学号 are not pupils.
@@ -256,30 +257,35 @@ class Evaluator:
         raise ValueError(f"condition not recounted: {cond}")
 
 
-def unknown_critical(scored: Mapping[str, Scored], policy: Mapping[str, Any],
-                     n: int) -> np.ndarray:
-    """Rows where a critical item the policy uses (active or enabled) has no answer."""
-    out = np.zeros(n, dtype=bool)
+def _critical_answers(scored: Mapping[str, Scored], policy: Mapping[str, Any],
+                      n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(met, unanswered) per row over the critical items the policy uses (active or
+    enabled)."""
+    met = np.zeros(n, dtype=bool)
+    unanswered = np.zeros(n, dtype=bool)
     enabled = set(policy.get("enable_critical_items") or [])
     for inst, s in scored.items():
         for crit in s.definition.get("critical_items", []):
             if crit.get("active", True) or f"{inst}.{crit['id']}" in enabled:
-                out |= np.isnan(s.codes[crit["item"]].to_numpy(dtype=float))
-    return out
+                x = s.codes[crit["item"]].to_numpy(dtype=float)
+                with np.errstate(invalid="ignore"):
+                    met |= ~np.isnan(x) & OPS[crit["op"]](x, float(crit["value"]))
+                unanswered |= np.isnan(x)
+    return met, unanswered
+
+
+def unknown_critical(scored: Mapping[str, Scored], policy: Mapping[str, Any],
+                     n: int) -> np.ndarray:
+    """Rows where a critical item the policy uses (active or enabled) has no answer."""
+    return _critical_answers(scored, policy, n)[1]
 
 
 def tiers(scored: Mapping[str, Scored], policy: Mapping[str, Any], n: int) -> np.ndarray:
     """Tier rank (0-3) per row: rules that are true, critical items at least their tier."""
     rank = np.zeros(n, dtype=int)
-    enabled = set(policy.get("enable_critical_items") or [])
+    met, _ = _critical_answers(scored, policy, n)
     crit_rank = TIERS.index(policy.get("critical_item_tier", "school"))
-    for inst, s in scored.items():
-        for crit in s.definition.get("critical_items", []):
-            if crit.get("active", True) or f"{inst}.{crit['id']}" in enabled:
-                x = s.codes[crit["item"]].to_numpy()
-                with np.errstate(invalid="ignore"):
-                    hit = ~np.isnan(x) & OPS[crit["op"]](x, float(crit["value"]))
-                rank[hit] = np.maximum(rank[hit], crit_rank)
+    rank[met] = np.maximum(rank[met], crit_rank)
     ev = Evaluator(scored, n)
     for rule in policy.get("rules", []):
         true, _known = ev.evaluate(rule["when"])
@@ -340,8 +346,11 @@ def recount_part(path: Path, form: Mapping[str, Any], policy: Mapping[str, Any],
     unknown = (unknown_critical(scored, policy, n)
                if policy.get("unknown_critical_item", "pending_review") == "pending_review"
                else np.zeros(n, dtype=bool))
-    review = np.where(lie | fast, "retest", np.where((rank > 0) | unknown, "pending_review",
-                                                     "not_required"))
+    met, _ = _critical_answers(scored, policy, n)
+    # a positive or unanswered critical item is never hidden behind a retest
+    review = np.where(met | unknown, "pending_review",
+                      np.where(lie | fast, "retest",
+                               np.where(rank > 0, "pending_review", "not_required")))
     ids = frame[_column(frame, form["id_column"])].fillna("").astype(str).str.strip()
     return pd.DataFrame({
         "row": np.arange(n),
