@@ -176,21 +176,27 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
         if isinstance(exc, ValueError):
             fail(str(exc), ExitCode.USAGE)
         raise
+    written: list[Path] = []
+    try:  # SIGTERM stays handled until the outputs are renamed into place
+        for note in outcome.plan.notes:
+            stderr.print(f"note: {note}", markup=False)
+        for message in outcome.warnings:
+            stderr.print(f"warning: {message}", markup=False)
+        if out is not None:
+            written.append(out.close())
+            side = sidecar_path(out.path)  # provenance beside every output, as in memory
+            side.write_text(json.dumps(outcome.provenance, ensure_ascii=False, indent=2),
+                            encoding="utf-8")
+            written.append(side)
+        if fails is not None:
+            written.append(fails.close())
+    except Terminated:
+        for writer in (out, fails):
+            if writer is not None:
+                writer.abort()
+        raise
     finally:
         _restore_sigterm(previous)
-    for note in outcome.plan.notes:
-        stderr.print(f"note: {note}", markup=False)
-    for message in outcome.warnings:
-        stderr.print(f"warning: {message}", markup=False)
-    written: list[Path] = []
-    if out is not None:
-        written.append(out.close())
-        side = sidecar_path(out.path)  # provenance beside every output, as in memory
-        side.write_text(json.dumps(outcome.provenance, ensure_ascii=False, indent=2),
-                        encoding="utf-8")
-        written.append(side)
-    if fails is not None:
-        written.append(fails.close())
     if run_stats is not None and stats is not None:
         written.append(_write_stats(run_stats, stats))
     stderr.print(f"streamed {outcome.chunks} chunk(s) of up to {chunk_rows} rows",

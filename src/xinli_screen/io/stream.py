@@ -25,6 +25,7 @@ import pandas as pd
 from xinli_screen.errors import ResponseDataError
 from xinli_screen.io.readers import (
     DUPLICATES,
+    dedupe_names,
     duplicate_headers,
     merged_rows,
     merged_rows_message,
@@ -87,7 +88,7 @@ def _csv_header(path: Path, encoding: str) -> tuple[list[str], str]:
 
     lines = [ln for ln in sample.splitlines() if ln.strip()]
     header = next(csv.reader(_io.StringIO(lines[0] + "\n"), delimiter=sep))
-    return _dedupe([h.strip() for h in header]), sep
+    return dedupe_names([h.strip() for h in header]), sep
 
 
 def _csv_duplicates(path: Path) -> dict[str, list[int]]:
@@ -104,23 +105,6 @@ def _csv_duplicates(path: Path) -> dict[str, list[int]]:
     return duplicate_headers(list(header))
 
 
-def _dedupe(names: list[str]) -> list[str]:
-    """pandas' rule for repeated header names: ``a``, ``a.1``, ``a.2``."""
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        if name in seen:
-            seen[name] += 1
-            new = f"{name}.{seen[name]}"
-            while new in seen:
-                seen[name] += 1
-                new = f"{name}.{seen[name]}"
-            seen[new] = 0
-            out.append(new)
-        else:
-            seen[name] = 0
-            out.append(name)
-    return out
 
 
 def _csv_batches(path: Path, chunk_rows: int, columns: list[str] | None = None
