@@ -92,12 +92,15 @@ def refuse_sensitive(frame: pd.DataFrame, columns: Iterable[str], *, where: str)
                                "data by its name; the pupil file does not store it (leave it "
                                "out of the attributes)")
         cells = frame[col].dropna().astype(str).str.strip()
-        cells = cells[cells.ne("")]
-        if not len(cells):
+        counts = cells[cells.ne("")].value_counts()  # each distinct value matched once
+        if not len(counts):
             continue
+        values = pd.Series(counts.index, dtype=object)
+        weights = counts.to_numpy()
         for label, pattern in (("resident identity numbers", _ID_NUMBER),
                                ("mobile phone numbers", _MOBILE), ("IP addresses", _IPV4)):
-            share = float(cells.str.match(pattern).mean())
+            share = float((values.str.match(pattern).to_numpy() * weights).sum()
+                          / weights.sum())
             if share >= 0.2:
                 raise ArchiveError(f"{where}: {share:.0%} of the cells of column {col!r} look "
                                    f"like {label}; the pupil file does not store them")
