@@ -66,6 +66,15 @@ class BulkEntry:
     source_key: str
 
 
+def _source_keys(s: Session, wave_id: int) -> set[str]:
+    """Fingerprints of the reviews and actions of one wave entered from sheets."""
+    keys = set(s.scalars(select(Review.source_key).where(
+        Review.wave_id == wave_id, Review.source_key.is_not(None))))
+    keys |= set(s.scalars(select(Action.source_key).where(
+        Action.wave_id == wave_id, Action.source_key.is_not(None))))
+    return keys
+
+
 class _FollowUp(_StoreBase):
     """Bulk reviews and actions, and the frames the follow-up list reads."""
 
@@ -103,12 +112,7 @@ class _FollowUp(_StoreBase):
     def existing_source_keys(self, wave: str) -> set[str]:
         """Fingerprints of the reviews and actions of ``wave`` entered from sheets."""
         with Session(self.engine) as s:
-            w = self._wave(s, wave)
-            keys = set(s.scalars(select(Review.source_key).where(
-                Review.wave_id == w.id, Review.source_key.is_not(None))))
-            keys |= set(s.scalars(select(Action.source_key).where(
-                Action.wave_id == w.id, Action.source_key.is_not(None))))
-        return keys
+            return _source_keys(s, self._wave(s, wave).id)
 
     def add_bulk(self, wave: str, entries: Iterable[BulkEntry], *, by: str,
                  source: dict[str, Any]) -> dict[str, int]:
@@ -138,10 +142,7 @@ class _FollowUp(_StoreBase):
         added = {"reviews": 0, "actions": 0, "already_imported": 0}
         with Session(self.engine) as s, s.begin():
             w = self._wave(s, wave)
-            seen = set(s.scalars(select(Review.source_key).where(
-                Review.wave_id == w.id, Review.source_key.is_not(None))))
-            seen |= set(s.scalars(select(Action.source_key).where(
-                Action.wave_id == w.id, Action.source_key.is_not(None))))
+            seen = _source_keys(s, w.id)
             now = self.clock()
             for e in entries:
                 if e.source_key in seen:

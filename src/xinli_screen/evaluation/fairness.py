@@ -162,6 +162,8 @@ def fairness_panel(
         if blank.any():
             exclusions[f"{attr}: value missing"] = int(blank.sum())
         plain = attr.removeprefix("attr.")
+        sub = table.loc[~blank, [attr, tier_column]].copy()
+        sub[attr] = sub[attr].astype(str)
         if plain in HIERARCHY:
             # a view of the wave's one protected school x grade x class table, so that this
             # panel and every group report of the wave together hide the same cells
@@ -173,11 +175,7 @@ def fairness_panel(
             keep = counts[attr].astype(str).isin(set(values[~blank].astype(str))) | \
                 counts["level"].eq("total")
             counts, hidden = counts[keep], hidden[keep]
-            sub = table.loc[~blank, [attr, tier_column]].copy()
-            sub[attr] = sub[attr].astype(str)
         else:
-            sub = table.loc[~blank, [attr, tier_column]].copy()
-            sub[attr] = sub[attr].astype(str)
             counts = group_counts(sub, [attr], tier_column=tier_column, subtotals=False)
             hidden = suppress(counts, min_cell=min_cell)
         body = counts["level"] != "total"

@@ -279,10 +279,9 @@ def check_rows(rows: pd.DataFrame, *, file: str, wave: str, labels: Mapping[str,
             if prev is not None and prev[0] != outcome:
                 bad("outcome", f"the same pupil has another outcome on row {prev[1]}")
             seen[key] = (outcome, row)
-        if errs:
+        if errs or key is None or on is None:  # a missing key or date always left an error
             errors.extend(RowError(file, row, col, msg) for col, msg in errs)
             continue
-        assert key is not None and on is not None
         note = _text(rec.get("note"))
         if outcome is not None:
             entries.append(BulkEntry(key, "review", outcome, tier, by, on, note,
