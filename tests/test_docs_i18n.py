@@ -1,0 +1,198 @@
+"""The documentation site is bilingual (issue 18): every page in English and in Chinese.
+
+The site uses mkdocs-static-i18n with the *suffix* structure: ``docs/page.md`` is the English
+page (default language, served at ``/``) and ``docs/page.zh.md`` its Chinese version (served at
+``/zh/``). The plugin silently falls back to English where a translation is missing, so these
+tests are what make a one-language page fail. The last group builds the site exactly as CI does
+(``mkdocs build --strict``) and reads the HTML it wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+ZH_SUFFIX = ".zh.md"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# A Markdown link to a heading of another page: [text](page.md#anchor)
+PAGE_ANCHOR_LINK = re.compile(r"\]\(([\w./-]+\.md)#([\w-]+)\)")
+
+
+def _pages(language: str) -> set[str]:
+    """Doc pages of one language as paths relative to docs/ without the language suffix."""
+    pages = set()
+    for path in DOCS.rglob("*.md"):
+        rel = path.relative_to(DOCS).as_posix()
+        if rel.endswith(ZH_SUFFIX) == (language == "zh"):
+            pages.add(rel.removesuffix(ZH_SUFFIX).removesuffix(".md") + ".md")
+    return pages
+
+
+def _config() -> dict:
+    return yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+
+
+def _nav_entries(nav: list) -> list[tuple[str, str | None]]:
+    """Every (title, page) in the nav, sections included with page None."""
+    entries: list[tuple[str, str | None]] = []
+    for item in nav:
+        for title, target in item.items():
+            if isinstance(target, list):
+                entries.append((title, None))
+                entries.extend(_nav_entries(target))
+            else:
+                entries.append((title, target))
+    return entries
+
+
+def _plugin(config: dict, name: str) -> dict:
+    for entry in config["plugins"]:
+        if entry == name:
+            return {}
+        if isinstance(entry, dict) and name in entry:
+            return entry[name] or {}
+    raise AssertionError(f"plugin {name!r} is not configured in mkdocs.yml")
+
+
+def _plugin_names(config: dict) -> list[str]:
+    return [entry if isinstance(entry, str) else next(iter(entry)) for entry in config["plugins"]]
+
+
+# --------------------------------------------------------------------------------------------- #
+# Completeness of the two languages, from the sources alone                                      #
+# --------------------------------------------------------------------------------------------- #
+
+
+def test_every_english_page_has_a_chinese_version():
+    missing = sorted(_pages("en") - _pages("zh"))
+    assert not missing, f"pages without docs/<page>.zh.md: {missing}"
+
+
+def test_every_chinese_page_has_an_english_original():
+    orphans = sorted(_pages("zh") - _pages("en"))
+    assert not orphans, f"Chinese pages without the English docs/<page>.md: {orphans}"
+
+
+def test_nav_pages_exist_in_both_languages():
+    nav_pages = [page for _, page in _nav_entries(_config()["nav"]) if page is not None]
+    assert not [p for p in nav_pages if p.endswith(ZH_SUFFIX)], (
+        "the nav names the English page only; the plugin maps it to page.zh.md"
+    )
+    absent = [p for p in nav_pages if not (DOCS / p).is_file()]
+    assert not absent, f"nav pages not in docs/: {absent}"
+    untranslated = [p for p in nav_pages if not (DOCS / p).with_suffix(ZH_SUFFIX).is_file()]
+    assert not untranslated, f"nav pages without a Chinese version: {untranslated}"
+
+
+def test_i18n_plugin_configuration():
+    config = _config()
+    i18n = _plugin(config, "i18n")
+    assert i18n["docs_structure"] == "suffix"
+    assert i18n.get("reconfigure_material", True), "the language switch comes from this"
+    languages = {lang["locale"]: lang for lang in i18n["languages"]}
+    assert set(languages) == {"en", "zh"}
+    assert languages["en"].get("default") is True
+    assert languages["zh"]["name"] == "中文"
+    assert languages["zh"].get("build", True) is True
+    names = _plugin_names(config)
+    assert names.index("search") < names.index("i18n")
+
+
+def test_every_nav_title_has_a_chinese_translation():
+    translations = _plugin(_config(), "i18n")["languages"]
+    zh = next(lang for lang in translations if lang["locale"] == "zh")["nav_translations"]
+    titles = [title for title, _ in _nav_entries(_config()["nav"])]
+    untranslated = [t for t in titles if not CJK.search(zh.get(t, ""))]
+    assert not untranslated, f"nav titles without a Chinese nav_translations entry: {untranslated}"
+
+
+# --------------------------------------------------------------------------------------------- #
+# The built site                                                                                 #
+# --------------------------------------------------------------------------------------------- #
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """Build the whole site strictly, as CI does, and return its directory."""
+    pytest.importorskip("mkdocs", reason="mkdocs is not installed (pip install -e '.[docs]')")
+    pytest.importorskip("mkdocs_static_i18n", reason="mkdocs-static-i18n is not installed")
+    site_dir = tmp_path_factory.mktemp("site")
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet"]
+    run = subprocess.run(
+        [*command, "--site-dir", str(site_dir)],
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, f"mkdocs build --strict failed:\n{run.stderr[-4000:]}"
+    return site_dir
+
+
+def _article(html_path: Path) -> str:
+    html = html_path.read_text(encoding="utf-8")
+    start, end = html.find("<article"), html.rfind("</article>")
+    assert start != -1 and end != -1, f"no article in {html_path}"
+    return html[start:end]
+
+
+def _html_path(site: Path, page: str, language: str) -> Path:
+    stem = page.removesuffix(".md")
+    rel = "index.html" if stem == "index" else f"{stem.removesuffix('/index')}/index.html"
+    return site / rel if language == "en" else site / "zh" / rel
+
+
+def _first_heading(markdown: Path) -> str:
+    for line in markdown.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            return re.sub(r"\s*\{#[^}]*\}\s*$", "", line[2:]).strip()
+    raise AssertionError(f"{markdown} has no level-1 heading")
+
+
+def test_both_home_pages_are_built(site):
+    assert (site / "index.html").is_file()
+    assert (site / "zh" / "index.html").is_file()
+
+
+def test_chinese_home_page_is_chinese_with_a_language_switch(site):
+    html = (site / "zh" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="zh"' in html
+    assert len(CJK.findall(_article(site / "zh" / "index.html"))) >= 100
+    switch = re.findall(r'<a href="([^"]*)" hreflang="(en|zh)"', html)
+    assert {language for _, language in switch} == {"en", "zh"}, "no language switch in the header"
+
+
+def test_each_chinese_page_is_its_translation_not_the_fallback(site):
+    """zh/<page>/ carries the heading of docs/<page>.zh.md, so the fallback was not used."""
+    wrong = []
+    for page in sorted(_pages("zh") & _pages("en")):
+        heading = _first_heading((DOCS / page).with_suffix(ZH_SUFFIX))
+        if heading not in _article(_html_path(site, page, "zh")):
+            wrong.append(page)
+    assert not wrong, f"the Chinese site shows something else than page.zh.md for: {wrong}"
+
+
+def test_linked_anchors_exist_in_both_languages(site):
+    """An anchor any page links to (page.md#anchor) exists in the English and the Chinese page."""
+    linked: set[tuple[str, str]] = set()
+    for source in DOCS.rglob("*.md"):
+        for target, anchor in PAGE_ANCHOR_LINK.findall(source.read_text(encoding="utf-8")):
+            page = (source.parent / target).resolve().relative_to(DOCS).as_posix()
+            linked.add((page.removesuffix(ZH_SUFFIX).removesuffix(".md") + ".md", anchor))
+    assert linked, "the pattern found no page#anchor link at all"
+    missing = []
+    for page, anchor in sorted(linked):
+        for language in ("en", "zh"):
+            path = _html_path(site, page, language)
+            if path.is_file() and f'id="{anchor}"' not in path.read_text(encoding="utf-8"):
+                missing.append(f"{language}: {page}#{anchor}")
+    assert not missing, f"anchors linked from the docs but absent: {missing}"
