@@ -24,6 +24,12 @@ ZH_SUFFIX = ".zh.md"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # A Markdown link to a heading of another page: [text](page.md#anchor)
 PAGE_ANCHOR_LINK = re.compile(r"\]\(([\w./-]+\.md)#([\w-]+)\)")
+FENCE = re.compile(r"^\s*(```+|~~~+)")
+# A comment in a code block ("# ..." at the start of a line or after a space): translators may
+# translate comments; everything else in a code block is a command, code or program output.
+CODE_COMMENT = re.compile(r"(^|\s)#(\s.*)?$")
+# Section headings (h2-h6); a page's title (h1) is reached by the page link itself.
+HEADING_ID = re.compile(r'<h[2-6] id="([^"]+)"')
 
 
 def _pages(language: str) -> set[str]:
@@ -34,6 +40,24 @@ def _pages(language: str) -> set[str]:
         if rel.endswith(ZH_SUFFIX) == (language == "zh"):
             pages.add(rel.removesuffix(ZH_SUFFIX).removesuffix(".md") + ".md")
     return pages
+
+
+def _code_blocks(markdown: Path) -> list[list[str]]:
+    """The fenced code blocks of a page, comments removed, blank lines dropped."""
+    blocks: list[list[str]] = []
+    fence = None
+    for line in markdown.read_text(encoding="utf-8").splitlines():
+        match = FENCE.match(line)
+        if fence is None and match:
+            fence, current = match.group(1), []
+        elif fence is not None and match and match.group(1).startswith(fence):
+            blocks.append(current)
+            fence = None
+        elif fence is not None:
+            code = CODE_COMMENT.sub("", line).rstrip()
+            if code.strip():
+                current.append(code)
+    return blocks
 
 
 def _config() -> dict:
@@ -90,6 +114,25 @@ def test_nav_pages_exist_in_both_languages():
     assert not absent, f"nav pages not in docs/: {absent}"
     untranslated = [p for p in nav_pages if not (DOCS / p).with_suffix(ZH_SUFFIX).is_file()]
     assert not untranslated, f"nav pages without a Chinese version: {untranslated}"
+
+
+def test_code_blocks_are_the_same_in_both_languages():
+    """Commands, code, YAML and program output are not translated (comments may be)."""
+    differ = []
+    for page in sorted(_pages("en") & _pages("zh")):
+        english, chinese = (
+            _code_blocks(DOCS / page),
+            _code_blocks((DOCS / page).with_suffix(ZH_SUFFIX)),
+        )
+        if english != chinese:
+            first = next(
+                (i for i, (a, b) in enumerate(zip(english, chinese, strict=False)) if a != b),
+                min(len(english), len(chinese)),
+            )
+            differ.append(
+                f"{page} ({len(english)} vs {len(chinese)} blocks, first difference: #{first + 1})"
+            )
+    assert not differ, f"code blocks differ between page.md and page.zh.md: {differ}"
 
 
 def test_i18n_plugin_configuration():
@@ -179,6 +222,18 @@ def test_each_chinese_page_is_its_translation_not_the_fallback(site):
         if heading not in _article(_html_path(site, page, "zh")):
             wrong.append(page)
     assert not wrong, f"the Chinese site shows something else than page.zh.md for: {wrong}"
+
+
+def test_chinese_pages_keep_the_english_heading_anchors(site):
+    """Every section heading id of an English page exists in its Chinese page ({#id} there)."""
+    missing = []
+    for page in sorted(_pages("zh") & _pages("en")):
+        english = HEADING_ID.findall(_html_path(site, page, "en").read_text(encoding="utf-8"))
+        chinese = set(HEADING_ID.findall(_html_path(site, page, "zh").read_text(encoding="utf-8")))
+        missing += [f"{page}#{anchor}" for anchor in english if anchor not in chinese]
+    assert not missing, (
+        f"heading anchors of the English page absent from the Chinese one: {missing}"
+    )
 
 
 def test_linked_anchors_exist_in_both_languages(site):
