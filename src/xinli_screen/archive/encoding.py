@@ -3,10 +3,10 @@
 A wave of 10^6 sheets is never a list of 10^6 dicts: the importer takes each chunk of rows
 of the result table as column lists (``Series.tolist``) and encodes each row's ``data`` and
 ``attributes`` with orjson, and the content hash of a results table (what decides a no-op
-re-import) is fed column by column and chunk by chunk. The values are those of
-:func:`~xinli_screen.archive.base._plain`: NaN and NA are ``null``, numpy scalars plain numbers,
-dates ISO text; a row orjson cannot encode (an integer beyond 64 bits, a lone surrogate) is
-encoded by the standard library the way it always was.
+re-import) is fed column by column and chunk by chunk (:class:`ContentDigest`). The values
+are those of :func:`~xinli_screen.archive.base._plain`: NaN and NA are ``null``, numpy
+scalars plain numbers, dates ISO text; a row orjson cannot encode (an integer beyond 64 bits,
+a lone surrogate) is encoded by the standard library the way it always was.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import pandas as pd
 
 from xinli_screen.archive.base import _plain
 
-__all__ = ["HASH_CHUNK", "column_lists", "content_digest", "encode_rows", "texts"]
+__all__ = ["HASH_CHUNK", "ContentDigest", "column_lists", "encode_rows", "texts"]
 
 _OPT = orjson.OPT_SERIALIZE_NUMPY
-#: Rows per column slice fed to the content hash (fixed: the hash depends on it).
+#: Rows per chunk read and fed to the content hash (fixed: the hash depends on it).
 HASH_CHUNK = 50_000
 
 
@@ -91,32 +91,41 @@ def _feed(h: Any, values: list[Any]) -> None:
                             default=str).encode("utf-8"))
 
 
-def content_digest(header: Mapping[str, Any],
-                   frames: Mapping[str, pd.DataFrame | pd.Series] | None = None) -> str:
-    """SHA-256 of a part's content, fed column by column in slices of :data:`HASH_CHUNK`
-    rows (never the whole table as text).
+class ContentDigest:
+    """SHA-256 of a part's content, fed chunk by chunk as the rows are read (never the whole
+    table as text): per chunk, each table's column names, row count and every value (as
+    plain values), column by column.
+
+    The digest depends on the chunk boundaries, so every importer feeds chunks of exactly
+    :data:`HASH_CHUNK` rows (the last one fewer).
 
     Parameters
     ----------
     header : mapping
         JSON-ready facts that belong to the content (part name, kind, pseudonymised, id
         column ...).
-    frames : mapping of name -> DataFrame or Series, optional
-        The tables: their column names, row counts and every value (as plain values).
-
-    Returns
-    -------
-    str
-        Hex digest.
     """
-    h = hashlib.sha256(b"xinli-screen archive content v2\n")
-    h.update(json.dumps(dict(header), sort_keys=True, ensure_ascii=False,
-                        default=str).encode("utf-8"))
-    for label, frame in (frames or {}).items():
-        table = frame.to_frame() if isinstance(frame, pd.Series) else frame
-        h.update(json.dumps([label, [str(c) for c in table.columns], len(table)],
-                            ensure_ascii=False).encode("utf-8"))
-        for start in range(0, len(table), HASH_CHUNK):
+
+    def __init__(self, header: Mapping[str, Any]) -> None:
+        self._h = hashlib.sha256(b"xinli-screen archive content v3\n")
+        self._h.update(json.dumps(dict(header), sort_keys=True, ensure_ascii=False,
+                                  default=str).encode("utf-8"))
+
+    def feed(self, frames: Mapping[str, pd.DataFrame | pd.Series]) -> None:
+        """Add one chunk.
+
+        Parameters
+        ----------
+        frames : mapping of name -> DataFrame or Series
+            The chunk's tables (the same names, columns and row count for each table).
+        """
+        for label, frame in frames.items():
+            table = frame.to_frame() if isinstance(frame, pd.Series) else frame
+            self._h.update(json.dumps([label, [str(c) for c in table.columns], len(table)],
+                                      ensure_ascii=False).encode("utf-8"))
             for j in range(table.shape[1]):
-                _feed(h, table.iloc[start:start + HASH_CHUNK, j].tolist())
-    return h.hexdigest()
+                _feed(self._h, table.iloc[:, j].tolist())
+
+    def hexdigest(self) -> str:
+        """The digest of the chunks fed so far (hex)."""
+        return self._h.hexdigest()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from xinli_screen.archive.at_rest import (
@@ -31,13 +32,14 @@ from xinli_screen.archive.base import (
     _plain,
     _StoreBase,
 )
-from xinli_screen.archive.encoding import column_lists, content_digest, encode_rows, texts
+from xinli_screen.archive.encoding import ContentDigest, column_lists, encode_rows, texts
 from xinli_screen.archive.models import (
     Part,
     Result,
     Wave,
 )
 from xinli_screen.archive.parts import CHUNK_ROWS, PartImport, reselect_active, store_part
+from xinli_screen.archive.result_chunks import ResultChunks, open_result_chunks, table_chunks
 from xinli_screen.policy.loader import LoadedPolicy, load_policy
 from xinli_screen.policy.models import Policy
 from xinli_screen.privacy import pseudonymise
@@ -125,10 +127,73 @@ class _Importing(_StoreBase):
         PrivacyKeyError
             ``pseudonymise_ids`` without a key.
         """
-        from xinli_screen.wave.reconcile import match_roster
+        return self._import_chunks(table_chunks(table, provenance), wave, by=by,
+                                   source_name=source_name, id_column=id_column,
+                                   roster=roster, attributes=attributes,
+                                   pseudonymise_ids=pseudonymise_ids, keep_names=keep_names,
+                                   part=part, retest=retest, policy=policy)
 
+    def import_results_file(
+        self,
+        path: str | Path,
+        wave: str,
+        *,
+        by: str,
+        roster: pd.DataFrame | None = None,
+        attributes: Sequence[str] | None = None,
+        pseudonymise_ids: bool = False,
+        keep_names: bool = False,
+        part: str = "main",
+        retest: bool = False,
+        policy: str | Path | Policy | None = None,
+    ) -> ImportSummary:
+        """Store a results file written by ``xinli-screen score`` as a part of a wave, read
+        in chunks of 5 x 10^4 rows (Parquet and CSV by pyarrow record batches), so that
+        memory does not grow with the file.
+
+        Parameters
+        ----------
+        path : str or Path
+            ``.parquet`` or ``.csv`` (streamed), ``.json`` or ``.xlsx`` (read whole), with the
+            provenance inside (JSON, XLSX) or beside it (``<file>.provenance.json``).
+        wave, by, roster, attributes, pseudonymise_ids, keep_names, part, retest, policy
+            As for :meth:`import_wave`.
+
+        Returns
+        -------
+        ImportSummary
+            The same as :meth:`import_wave` of the table read whole by
+            :func:`~xinli_screen.archive.results_file.read_results_file` (same rows, same
+            content hash: importing the file after the table, or the other way round,
+            changes nothing), except for a column whose cells fit its type in some chunks and
+            not in others (stored as typed where they fit).
+
+        Raises
+        ------
+        FileNotFoundError
+            The file does not exist.
+        ResponseDataError
+            Not a results file, or a file that cannot be parsed (no cell is quoted).
+        ArchiveError, PrivacyKeyError
+            As for :meth:`import_wave`; nothing is stored.
+        """
+        path = Path(path)
+        return self._import_chunks(open_result_chunks(path), wave, by=by,
+                                   source_name=path.name, id_column=None, roster=roster,
+                                   attributes=attributes, pseudonymise_ids=pseudonymise_ids,
+                                   keep_names=keep_names, part=part, retest=retest,
+                                   policy=policy)
+
+    def _import_chunks(self, chunks: ResultChunks, wave: str, *, by: str, source_name: str,
+                       id_column: str | None, roster: pd.DataFrame | None,
+                       attributes: Sequence[str] | None, pseudonymise_ids: bool,
+                       keep_names: bool, part: str, retest: bool,
+                       policy: str | Path | Policy | None) -> ImportSummary:
+        """:meth:`import_wave` of a table read chunk by chunk (the checks first, then one
+        pass to hash an existing part, one pass to store a new or changed one)."""
+        provenance = chunks.provenance
         id_column = id_column or provenance.get("id_column")
-        if not id_column or id_column not in table.columns:
+        if not id_column or id_column not in chunks.columns:
             raise ArchiveError("the results have no pupil id column; score with --id-column")
         self._need_key(pseudonymise_ids)
         loaded = self._policy if policy is None else load_policy(policy)
@@ -138,46 +203,21 @@ class _Importing(_StoreBase):
                 f"the results were scored with policy {provenance['policy'].get('id')!r} "
                 f"(sha256 {str(recorded)[:12]}); give that policy with --policy so that it "
                 "is frozen with the wave")
-        frame = table.reset_index(drop=True)
-        sheets = pd.DataFrame({"id": frame[id_column].to_numpy(), "part": part,
-                               "file_row": np.arange(2, len(frame) + 2)})
-        rost = None
-        attr_map: dict[str, str] = {}
-        name_col = None
-        if roster is not None:
-            if id_column not in roster.columns:
-                raise ArchiveError(f"the roster has no column {id_column!r} (the pupil id)")
-            rost = roster.astype(object)
-            names = [c for c in rost.columns if str(c).strip().lower() in NAME_COLUMNS]
-            name_col = names[0] if names else None
-            chosen = list(attributes) if attributes else allowed_attributes(rost.columns)
-            cols = [c for c in chosen if c in rost.columns and c != id_column and c not in names]
-            refuse_sensitive(rost, cols, where=f"roster for {source_name}")
-            attr_map = {str(c): str(c) for c in cols}
-        matched = match_roster(sheets, rost, roster_id=id_column, attributes=attr_map or None,
-                               name_column=None)
-        attrs = matched[list(attr_map)].copy() if attr_map else pd.DataFrame(index=frame.index)
-        for c in (attributes or DEFAULT_ATTRIBUTES):
-            if c in frame.columns and c not in attrs.columns and c != id_column:
-                refuse_sensitive(frame, [c], where=source_name)
-                attrs[c] = frame[c]
-        names_out = pd.Series(None, index=frame.index, dtype=object)
-        if keep_names and rost is not None and name_col is not None:
-            lookup = rost.assign(_k=rost[id_column].astype(str)).drop_duplicates("_k")
-            names_out = matched["pupil_key"].map(lookup.set_index("_k")[name_col])
-        data = frame[engine_columns(c for c in frame.columns if c != id_column)]
-        status = (data["status"].astype(str).to_numpy() if "status" in data.columns
-                  else np.full(len(data), "scored"))
-        extra = pd.DataFrame({"part": part, "file_row": sheets["file_row"],
-                              "source_ref": None, "complete": status == "scored",
-                              "name": names_out})
-        part_import = self._part_import(
-            pd.concat([extra, matched.drop(columns=list(attr_map))], axis=1), data, attrs,
-            name=part, form=None, kind="retest" if retest else "answers",
-            source_name=source_name, provenance=dict(provenance),
-            pseudonymise_ids=pseudonymise_ids,
-            content={"frames": {"table": frame, "attributes": attrs, "names": names_out},
-                     "id": id_column})
+        join = _RosterJoin(roster, id_column, attributes, keep_names, source_name)
+        kind = "retest" if retest else "answers"
+        header = {"id": id_column, "part": part, "kind": kind,
+                  "pseudonymised": pseudonymise_ids}
+
+        def prepared() -> Iterator[tuple[Mapping[str, Any], Callable[[], _SheetRows]]]:
+            for offset, frame in chunks.read():
+                sheets, data, attrs, names = join.sheets(frame, offset, part)
+                yield ({"table": frame, "attributes": attrs, "names": names},
+                       lambda sheets=sheets, data=data, attrs=attrs, offset=offset:
+                       self._sheet_rows(sheets, data, attrs, offset, name=part,
+                                        pseudonymise_ids=pseudonymise_ids))
+
+        part_import = PartImport(part, None, kind, source_name, _json_ready(provenance),
+                                 _StreamedPart(prepared, header))
         definition = {"duplicates": "first_complete", "id_column": id_column}
         return self._import_parts(wave, [part_import], by=by, policy=loaded,
                                   definition=definition, pseudonymised=pseudonymise_ids,
@@ -226,14 +266,15 @@ class _Importing(_StoreBase):
             id_col = sp.result.provenance.get("id_column")
             data = sp.result.table[engine_columns(c for c in sp.result.table.columns
                                                   if c != id_col)]
-            imports.append(self._part_import(
-                sheets.drop(columns=[a for a in names if a in sheets.columns]), data, attrs,
-                name=sp.part.part_name, form=sp.part.form, kind=sp.part.kind,
-                source_name=sp.source_name, provenance=sp.result.provenance,
-                pseudonymise_ids=pseudonymise_ids, content=None,
-                content_sha256=hashlib.sha256(
-                    (sp.content_sha256 + str(bool(pseudonymise_ids)) + str(bool(keep_names)))
-                    .encode()).hexdigest()))
+            rows = self._sheet_rows(
+                sheets.drop(columns=[a for a in names if a in sheets.columns]), data, attrs, 0,
+                name=sp.part.part_name, pseudonymise_ids=pseudonymise_ids)
+            digest = hashlib.sha256((sp.content_sha256 + str(bool(pseudonymise_ids))
+                                     + str(bool(keep_names))).encode()).hexdigest()
+            imports.append(PartImport(sp.part.part_name, sp.part.form, sp.part.kind,
+                                      sp.source_name, _json_ready(sp.result.provenance),
+                                      _StreamedPart(lambda rows=rows: iter([({}, lambda: rows)]),
+                                                    None, digest)))
         definition = loaded.definition.model_dump(mode="json")
         definition["sha256"] = loaded.sha256
         title = loaded.definition.name.get("zh") if loaded.definition.name else None
@@ -249,16 +290,14 @@ class _Importing(_StoreBase):
             from xinli_screen.privacy import PrivacyKeyError
             raise PrivacyKeyError("pseudonymising ids needs a key (XINLI_HMAC_KEY or a key file)")
 
-    def _part_import(self, sheets: pd.DataFrame, data: pd.DataFrame, attrs: pd.DataFrame, *,
-                     name: str, form: str | None, kind: str, source_name: str,
-                     provenance: Mapping[str, Any], pseudonymise_ids: bool,
-                     content: Mapping[str, Any] | None,
-                     content_sha256: str | None = None) -> PartImport:
-        """A part ready to store: keys checked, content hashed (streamed), and the rows
-        to be built chunk by chunk only when the part is stored.
+    def _sheet_rows(self, sheets: pd.DataFrame, data: pd.DataFrame, attrs: pd.DataFrame,
+                    offset: int, *, name: str, pseudonymise_ids: bool) -> _SheetRows:
+        """Sheets ready to store: keys pseudonymised when asked and checked for length.
 
-        ``content`` (``import_wave``): ``frames`` (tables hashed column by column) and
-        ``id``; ``content_sha256`` (``import_wave_run``) is used as given.
+        Raises
+        ------
+        ArchiveError
+            A pupil id longer than :data:`_MAX_ID` characters (file rows named, not ids).
         """
         keys = sheets["pupil_key"].astype(str)
         if pseudonymise_ids and self.key is not None:
@@ -270,22 +309,14 @@ class _Importing(_StoreBase):
             raise ArchiveError(f"part {name!r}: {len(too_long)} pupil id(s) longer than "
                                f"{_MAX_ID} characters (file row(s) {rows}); an id column "
                                "holding other text? Nothing was stored")
-        if content_sha256 is None:
-            content = dict(content or {})
-            content_sha256 = content_digest(
-                {"id": content.get("id"), "part": name, "kind": kind,
-                 "pseudonymised": pseudonymise_ids}, content.get("frames"))
         entered = sheets["entered_id"].astype(str) if "entered_id" in sheets.columns else keys
         match = sheets["roster_match"].astype(str)
         add_entered = (match.isin(["name", "unmatched"]) & (entered != keys)).to_numpy() \
             if not pseudonymise_ids else np.zeros(len(sheets), dtype=bool)
-        prov = json.loads(json.dumps(dict(provenance), default=str))
-        rows = _SheetRows(keys.reset_index(drop=True), sheets.reset_index(drop=True),
+        return _SheetRows(offset, keys.reset_index(drop=True), sheets.reset_index(drop=True),
                           match.reset_index(drop=True), entered.reset_index(drop=True),
                           add_entered, data.reset_index(drop=True),
                           attrs.reset_index(drop=True))
-        return PartImport(name, form, kind, source_name, content_sha256, prov, len(sheets),
-                          rows.batches)
 
     def _import_parts(self, wave: str, parts: Sequence[PartImport], *, by: str,
                       policy: LoadedPolicy, definition: dict[str, Any], pseudonymised: bool,
@@ -297,6 +328,7 @@ class _Importing(_StoreBase):
         now = self.clock()
         created = redefined = False
         with Session(self.engine) as s, s.begin():
+            _one_import_at_a_time(s)
             if pseudonymised:
                 self._check_key(s, record=True)
             row = s.scalar(select(Wave).where(Wave.name == wave))
@@ -355,13 +387,128 @@ class _Importing(_StoreBase):
     # -- reviews and actions ----------------------------------------------------------------
 
 
-class _SheetRows:
-    """The rows of one part, built chunk by chunk (:data:`CHUNK_ROWS` sheets at a time)
-    from the part's columns when the part is stored."""
+#: Key of the PostgreSQL advisory lock an import holds for its transaction.
+_IMPORT_LOCK = 0x78696E6C69  # "xinli"
 
-    def __init__(self, keys: pd.Series, sheets: pd.DataFrame, match: pd.Series,
+
+def _one_import_at_a_time(s: Session) -> None:
+    """Serialise imports on PostgreSQL: a transaction-level advisory lock, taken before the
+    wave is looked up, so that two concurrent imports never both number a new wave
+    ``max(seq) + 1`` (``waves.seq`` is unique) nor both append to the audit chain from the
+    same head; the second waits for the first to commit and then sees its rows. SQLite
+    allows one writer anyway (a second import waits, then is refused as busy)."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK})
+
+
+def _json_ready(provenance: Mapping[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(dict(provenance), default=str))
+
+
+class _RosterJoin:
+    """What :meth:`_Importing.import_wave` adds to each chunk of a results table: the roster
+    match (pupil key, attributes, name when kept), checked attributes and the sheet
+    columns. The roster is prepared once; each chunk is matched on its own."""
+
+    def __init__(self, roster: pd.DataFrame | None, id_column: str,
+                 attributes: Sequence[str] | None, keep_names: bool,
+                 source_name: str) -> None:
+        self.id_column, self.attributes, self.source_name = id_column, attributes, source_name
+        self.roster: pd.DataFrame | None = None
+        self.attr_map: dict[str, str] = {}
+        self.names: pd.Series | None = None
+        if roster is None:
+            return
+        if id_column not in roster.columns:
+            raise ArchiveError(f"the roster has no column {id_column!r} (the pupil id)")
+        rost = roster.astype(object)
+        names = [c for c in rost.columns if str(c).strip().lower() in NAME_COLUMNS]
+        chosen = list(attributes) if attributes else allowed_attributes(rost.columns)
+        cols = [c for c in chosen if c in rost.columns and c != id_column and c not in names]
+        refuse_sensitive(rost, cols, where=f"roster for {source_name}")
+        self.roster, self.attr_map = rost, {str(c): str(c) for c in cols}
+        if keep_names and names:
+            lookup = rost.assign(_k=rost[id_column].astype(str)).drop_duplicates("_k")
+            self.names = lookup.set_index("_k")[names[0]]
+
+    def sheets(self, frame: pd.DataFrame, offset: int, part: str
+               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Series]:
+        """One chunk (rows ``offset ...`` of the table) -> sheet columns, result data,
+        attributes and names.
+
+        Raises
+        ------
+        ArchiveError
+            An attribute holding identity numbers, phone numbers or IP addresses.
+        """
+        from xinli_screen.wave.reconcile import match_roster
+
+        id_column = self.id_column
+        sheets = pd.DataFrame({"id": frame[id_column].to_numpy(), "part": part,
+                               "file_row": np.arange(offset + 2, offset + len(frame) + 2)})
+        matched = match_roster(sheets, self.roster, roster_id=id_column,
+                               attributes=self.attr_map or None, name_column=None)
+        attrs = (matched[list(self.attr_map)].copy() if self.attr_map
+                 else pd.DataFrame(index=frame.index))
+        for c in (self.attributes or DEFAULT_ATTRIBUTES):
+            if c in frame.columns and c not in attrs.columns and c != id_column:
+                refuse_sensitive(frame, [c], where=self.source_name)
+                attrs[c] = frame[c]
+        names = (matched["pupil_key"].map(self.names) if self.names is not None
+                 else pd.Series(None, index=frame.index, dtype=object))
+        data = frame[engine_columns(c for c in frame.columns if c != id_column)]
+        status = (data["status"].astype(str).to_numpy() if "status" in data.columns
+                  else np.full(len(data), "scored"))
+        extra = pd.DataFrame({"part": part, "file_row": sheets["file_row"],
+                              "source_ref": None, "complete": status == "scored",
+                              "name": names})
+        return (pd.concat([extra, matched.drop(columns=list(self.attr_map))], axis=1), data,
+                attrs, names)
+
+
+class _StreamedPart:
+    """:class:`~xinli_screen.archive.parts.PartRows` over prepared chunks.
+
+    ``chunks()`` starts a pass: ``(frames to hash, rows())`` per chunk, where ``rows()``
+    builds the chunk's :class:`_SheetRows` (only when the part is stored). ``digest`` is
+    given (a wave run) or streamed over the frames with ``header``.
+    """
+
+    def __init__(self, chunks: Callable[[], Iterator[tuple[Mapping[str, Any],
+                                                         Callable[[], _SheetRows]]]],
+                 header: Mapping[str, Any] | None, digest: str | None = None) -> None:
+        self._chunks, self._header, self._digest = chunks, header, digest
+
+    def digest(self) -> str:
+        """The content hash (one pass over the chunks, without building rows, when not
+        known yet)."""
+        if self._digest is None:
+            h = ContentDigest(self._header or {})
+            for frames, _ in self._chunks():
+                h.feed(frames)
+            self._digest = h.hexdigest()
+        return self._digest
+
+    def batches(self, wave_id: int, part_id: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of every chunk, :data:`CHUNK_ROWS` at a time (hashed on the way when the
+        digest is not known yet)."""
+        h = ContentDigest(self._header or {}) if self._digest is None else None
+        for frames, rows in self._chunks():
+            if h is not None:
+                h.feed(frames)
+            yield from rows().batches(wave_id, part_id)
+        if h is not None:
+            self._digest = h.hexdigest()
+
+
+class _SheetRows:
+    """The rows of one chunk of a part (its first row is row ``offset`` of the part), built
+    :data:`CHUNK_ROWS` sheets at a time when the part is stored."""
+
+    def __init__(self, offset: int, keys: pd.Series, sheets: pd.DataFrame, match: pd.Series,
                  entered: pd.Series, add_entered: np.ndarray, data: pd.DataFrame,
                  attrs: pd.DataFrame) -> None:
+        self.offset = offset
         self.keys, self.sheets, self.match, self.entered = keys, sheets, match, entered
         self.add_entered, self.data, self.attrs = add_entered, data, attrs
         self.data_names = [str(c) for c in data.columns]
@@ -394,7 +541,8 @@ class _SheetRows:
                              self._sheet("name", start, stop))]
         return list(zip(
             repeat(wave_id), repeat(part_id), repeat(False),
-            self.keys.iloc[start:stop].tolist(), range(start, stop),
+            self.keys.iloc[start:stop].tolist(),
+            range(self.offset + start, self.offset + stop),
             [int(v) for v in self._sheet("file_row", start, stop)], plain[0],
             self.match.iloc[start:stop].tolist(),
             [bool(v) for v in self._sheet("complete", start, stop)],

@@ -15,8 +15,8 @@ with an id, a name or an answer.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from xinli_screen.archive.models import Part, Result, Wave
 
-__all__ = ["CHUNK_ROWS", "ROW_COLUMNS", "PartImport", "PartOutcome", "reselect_active",
-           "store_part"]
+__all__ = ["CHUNK_ROWS", "ROW_COLUMNS", "PartImport", "PartOutcome", "PartRows",
+           "reselect_active", "store_part"]
 
 
 #: Sheets inserted per statement batch: a part is stored chunk by chunk, so that the rows of a
@@ -79,6 +79,21 @@ def _insert_rows(s: Session, batches: Iterator[list[tuple[Any, ...]]]) -> int:
     return stored
 
 
+class PartRows(Protocol):
+    """The sheets of one part, read (again) from their source on each pass."""
+
+    def digest(self) -> str:
+        """The part's content hash: given, or streamed over the rows without building them
+        (computed once; after :meth:`batches` has run, the hash of the rows it yielded)."""
+        ...
+
+    def batches(self, wave_id: int, part_id: int) -> Iterator[list[tuple[Any, ...]]]:
+        """The sheets in order, by chunks of at most :data:`CHUNK_ROWS`, each a list of
+        tuples of the values of :data:`ROW_COLUMNS` (``active`` False; ``data`` and
+        ``attributes`` JSON text)."""
+        ...
+
+
 @dataclass(frozen=True)
 class PartImport:
     """One part ready to store.
@@ -91,27 +106,19 @@ class PartImport:
     kind : {"answers", "retest"}
     source_name : str
         File name (no folder).
-    content_sha256 : str
     provenance : dict
         JSON-ready provenance of the scoring run.
-    n_rows : int
-        Sheets in the part.
-    batches : callable
-        ``batches(wave_id, part_id)`` yields the sheets in order, by chunks of at most
-        :data:`CHUNK_ROWS`, each a list of tuples of the values of :data:`ROW_COLUMNS`
-        (``active`` False; ``data`` and ``attributes`` JSON text). Called only when the part
-        is stored (never for an unchanged part).
+    rows : PartRows
+        The sheets: :meth:`PartRows.digest` decides whether the part is unchanged (no row is
+        built then), :meth:`PartRows.batches` is called only when the part is stored.
     """
 
     name: str
     form: str | None
     kind: str
     source_name: str
-    content_sha256: str
     provenance: dict[str, Any]
-    n_rows: int = 0
-    batches: Callable[[int, int], Iterator[list[tuple[Any, ...]]]] = field(
-        default=lambda wave_id, part_id: iter(()))
+    rows: PartRows
 
 
 @dataclass(frozen=True)
@@ -149,7 +156,7 @@ def store_part(s: Session, wave: Wave, part: PartImport, *, by: str, now: str,
     latest = s.scalar(select(Part).where(Part.wave_id == wave.id, Part.name == part.name)
                       .order_by(Part.version.desc()).limit(1))
     if latest is not None and latest.superseded_at is None \
-            and latest.content_sha256 == part.content_sha256:
+            and latest.content_sha256 == part.rows.digest():
         return PartOutcome(part.name, "unchanged", latest.version, 0)
     version = 1 if latest is None else latest.version + 1
     if latest is not None and latest.superseded_at is None:
@@ -160,15 +167,15 @@ def store_part(s: Session, wave: Wave, part: PartImport, *, by: str, now: str,
               version=latest.version, by_version=version,
               content_sha256=latest.content_sha256)
     row = Part(wave_id=wave.id, name=part.name, form=part.form, kind=part.kind,
-               version=version, source_name=part.source_name,
-               content_sha256=part.content_sha256, imported_at=now, imported_by=by,
-               n_rows=part.n_rows, provenance=part.provenance)
+               version=version, source_name=part.source_name, content_sha256="",
+               imported_at=now, imported_by=by, n_rows=0, provenance=part.provenance)
     s.add(row)
     s.flush()
-    stored = _insert_rows(s, part.batches(wave.id, row.id))
+    stored = _insert_rows(s, part.rows.batches(wave.id, row.id))
+    row.content_sha256, row.n_rows = part.rows.digest(), stored
     audit(s, by, "import_part", wave=wave.name, part=part.name, version=version,
           kind=part.kind, rows=stored, source=part.source_name,
-          content_sha256=part.content_sha256)
+          content_sha256=row.content_sha256)
     return PartOutcome(part.name, "corrected" if version > 1 else "new", version, stored)
 
 

@@ -69,19 +69,19 @@ def import_command(
 
     Example: xinli-screen archive import results.json --wave 2025-autumn --archive files.db
     """
-    from xinli_screen.archive import read_results_file
+    from xinli_screen.archive.result_chunks import open_result_chunks
     from xinli_screen.cli._archive_options import optional_key
 
-    table, provenance = guarded(lambda: read_results_file(results_file))
+    chunks = guarded(lambda: open_result_chunks(results_file))  # header checks only
     if pseudonymise:
         optional_key(key_file, required=True)
     store = open_store(archive, key_file, policy)
-    rost = None if roster is None else read_roster(roster, provenance.get("id_column"))
+    rost = None if roster is None else read_roster(roster, chunks.provenance.get("id_column"))
     attrs = None if attributes is None else [a.strip() for a in attributes.split(",")]
-    summary = guarded(lambda: store.import_wave(
-        table, provenance, wave, by=by, source_name=results_file.name, roster=rost,
-        attributes=attrs, pseudonymise_ids=pseudonymise, keep_names=keep_names, part=part,
-        retest=retest, policy=policy))
+    summary = guarded(lambda: store.import_results_file(
+        results_file, wave, by=by, roster=rost, attributes=attrs,
+        pseudonymise_ids=pseudonymise, keep_names=keep_names, part=part, retest=retest,
+        policy=policy))
     store.close()
     if summary.changed:
         outcome = ", ".join(f"{p.name} {p.outcome} (version {p.version})"
