@@ -13,6 +13,7 @@ every other format, is compared exactly.
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -222,3 +223,72 @@ def test_round_trip_property(tmp_path: Path, n: int, seed: int, missing: float,
     r = _screen(_answers(n, seed, missing))
     table, _ = _round_trip(r, tmp_path / f"p{seed}{suffix}")
     _assert_same(table, r.table, suffix)
+
+
+# -- XLSX written by XlsxWriter: the same cells as pandas' openpyxl writer (the old path) -----
+def _openpyxl_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
+    """The results XLSX as xinli-screen wrote it before issue 17: pandas + openpyxl, text made
+    storable cell by cell, formula-like text forced back to text."""
+    from xinli_screen.io.writers import xlsx_text
+
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            plain = frame.copy()
+            for col in plain.columns:
+                if isinstance(plain[col].dtype, pd.CategoricalDtype):
+                    plain[col] = plain[col].astype(object)
+            plain = plain.map(xlsx_text).rename(columns=xlsx_text)
+            plain.to_excel(writer, sheet_name=name, index=False)
+            for row in writer.sheets[name].iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
+    return path
+
+
+def _cells(path: Path) -> dict[str, list[list[tuple[str, object]]]]:
+    """Every cell as (kind, value): kind n (number), b (boolean), s (text), empty."""
+    from openpyxl import load_workbook
+
+    out = {}
+    for sheet in load_workbook(path).worksheets:
+        rows = []
+        for row in sheet.iter_rows():
+            kinds = []
+            for cell in row:
+                value = cell.value
+                if value is None or value == "":
+                    kinds.append(("empty", None))
+                elif cell.data_type == "b" or isinstance(value, bool):
+                    kinds.append(("b", bool(value)))
+                elif cell.data_type == "n":
+                    kinds.append(("n", float(value)))
+                else:
+                    kinds.append(("s", value))
+            rows.append(kinds)
+        out[sheet.title] = rows
+    return out
+
+
+@pytest.mark.parametrize("which", ["result", "normed"])
+def test_xlsx_cells_equal_the_openpyxl_writer(which: str, request: pytest.FixtureRequest,
+                                              tmp_path: Path) -> None:
+    r: xs.ScreeningResult = request.getfixturevalue(which)
+    new = tmp_path / "new.xlsx"
+    write_result(r, new)
+    prov = pd.DataFrame({"key": list(r.provenance), "value": [
+        json.dumps(v, ensure_ascii=False) for v in r.provenance.values()]})
+    old = _openpyxl_workbook({"results": r.table, "failures": r.failures,
+                              "reasons": r.reasons, "provenance": prov}, tmp_path / "old.xlsx")
+    got, want = _cells(new), _cells(old)
+    assert list(got) == list(want) == ["results", "failures", "reasons", "provenance"]
+    for name in want:
+        width = max(len(row) for row in want[name])
+        pad = [row + [("empty", None)] * (width - len(row)) for row in got[name]]
+        assert len(pad) == len(want[name]), name
+        for k, (a, b) in enumerate(zip(pad, want[name], strict=True)):
+            assert a == b, f"{name} row {k}"
+    ids = [row[0] for row in got["results"][1:]]
+    assert ("s", "0000001") in ids and ("empty", None) in ids  # text, leading zeros; blank
+    kinds = {kind for row in got["results"][1:] for kind, _ in row}
+    assert kinds == {"n", "b", "s", "empty"}

@@ -100,15 +100,15 @@ def test_failed_xlsx_leaves_no_file_and_keeps_the_old_one(tmp_path: Path,
     write_result(_result(), out)
     before = out.read_bytes()
     calls = {"n": 0}
-    real = writers._xlsx_frame
+    real = writers._write_sheet
 
-    def fail_on_third_sheet(frame: pd.DataFrame) -> pd.DataFrame:
+    def fail_on_third_sheet(book: object, name: str, frame: pd.DataFrame) -> None:
         calls["n"] += 1
         if calls["n"] % 4 == 3:  # the third of the four sheets, in every call
             raise OSError("disk full")
-        return real(frame)
+        real(book, name, frame)
 
-    monkeypatch.setattr(writers, "_xlsx_frame", fail_on_third_sheet)
+    monkeypatch.setattr(writers, "_write_sheet", fail_on_third_sheet)
     with pytest.raises(OSError, match="disk full"):
         write_result(_result(), out)
     assert out.read_bytes() == before  # the previous complete file, not a truncated one
@@ -117,13 +117,25 @@ def test_failed_xlsx_leaves_no_file_and_keeps_the_old_one(tmp_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.xlsx"]
 
 
-def test_unstorable_cell_error_names_no_value(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(writers, "_xlsx_frame", writers._plain)  # bypass the cleaning
+def test_unstorable_cell_error_names_no_value(tmp_path: Path) -> None:
+    result = _result()
+    table = result.table.astype({"sid": object})
+    table.iat[0, 0] = {"SECRET"}  # a Python set: XLSX has no cell type for it
+    result = xs.ScreeningResult(table=table, failures=result.failures,
+                                reasons=result.reasons, provenance=result.provenance)
     with pytest.raises(ValueError, match="sheet 'results'") as err:
-        write_result(_result(), tmp_path / "r.xlsx")
+        write_result(result, tmp_path / "r.xlsx")
     assert "SECRET" not in str(err.value) and err.value.__cause__ is None
     assert err.value.__suppress_context__
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("text", ["x" * 32_768, "学" * 20_000 + "😀" * 6_400])
+def test_overlong_text_cell_is_refused_not_cut(tmp_path: Path, text: str) -> None:
+    frame = pd.DataFrame({"id": ["a", "b"], "note": ["ok", text]})
+    with pytest.raises(ValueError, match="sheet 's', column 2") as err:
+        write_xlsx({"s": frame}, tmp_path / "long.xlsx")
+    assert "xxx" not in str(err.value) and "学" not in str(err.value)
     assert list(tmp_path.iterdir()) == []
 
 
