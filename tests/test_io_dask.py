@@ -66,7 +66,13 @@ def test_cli_scheduler_local_equals_in_memory(cli, tmp_path):
     assert mem.read_bytes() == dist.read_bytes()
 
 
-def test_careless_is_refused_on_dask(client):
-    ddf = dd.from_pandas(_frame(200), npartitions=2)
-    with pytest.raises(ValueError, match="whole sample"):
-        xs.screen(ddf, ["phq9"], careless=True)
+def test_careless_on_dask_equals_pandas(client):
+    """Mahalanobis D² and the synonym pairs come from the merged moments of every partition."""
+    frame = _frame(400)
+    expected = xs.screen(frame, ["phq9", "gad7"], id_column="sid", careless=True)
+    got = xs.screen(dd.from_pandas(frame, npartitions=3), ["phq9", "gad7"], id_column="sid",
+                    careless=True)
+    d2 = "careless.mahalanobis_d2"
+    np.testing.assert_allclose(got.table[d2], expected.table[d2], rtol=1e-9, atol=0)
+    pd.testing.assert_frame_equal(got.table.drop(columns=[d2]),
+                                  expected.table.drop(columns=[d2]))

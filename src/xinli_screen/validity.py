@@ -35,6 +35,7 @@ import re
 import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "THRESHOLD_SOURCES",
     "CarelessIndexError",
+    "ItemMoments",
     "careless_screen",
     "even_odd",
     "irv",
@@ -283,6 +285,22 @@ def _pairwise_moments(x: np.ndarray, missing: np.ndarray,
     answered both, n = count, cov_n = n·Σxy − Σx·Σy, var_x_n = n·Σx² − (Σx)² (of item j),
     var_y_n likewise (of item k). Columns are shifted by their rounded mean first, so for
     integer codes every sum is an exact integer.
+    """
+    return _centred(*_pairwise_sums(x, missing, _shift(mean)))
+
+
+def _centred(n: np.ndarray, sx: np.ndarray, sxx: np.ndarray, sxy: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(n, cov_n, var_x_n, var_y_n) of :func:`_pairwise_moments` from the pairwise sums."""
+    return n, n * sxy - sx * sx.T, n * sxx - sx * sx, n * sxx.T - sx.T * sx.T
+
+
+def _pairwise_sums(x: np.ndarray, missing: np.ndarray, shift: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Additive pairwise sums of ``x - shift``: (n, sx, sxx, sxy), each (p, p).
+
+    For items j, k over the respondents who answered both: n[j, k] = count, sx[j, k] = Σ x_j,
+    sxx[j, k] = Σ x_j², sxy[j, k] = Σ x_j x_k. Sums over disjoint row sets add up.
 
     With the shifted values zero-filled, Σxy is one Gram matrix; Σx and Σx² over the rows
     where the other item is answered are the column totals minus the values held in the rows
@@ -290,7 +308,6 @@ def _pairwise_moments(x: np.ndarray, missing: np.ndarray,
     cells (cost: missing cells x items).
     """
     n_rows, p = x.shape
-    shift = _shift(mean)
     cells = np.flatnonzero(missing.T)  # the missing cells, item by item: k * n_rows + i
     out = sparse.csr_array(  # out[k, i] = 1: item k missing for respondent i
         (np.ones(len(cells)), cells % n_rows,
@@ -318,16 +335,104 @@ def _pairwise_moments(x: np.ndarray, missing: np.ndarray,
             held_sq += part @ block_sq
     sx = total[:, None] - held.T  # Σ x_j over the rows where k is answered
     sxx = total_sq[:, None] - held_sq.T
-    return n, n * sxy - sx * sx.T, n * sxx - sx * sx, n * sxx.T - sx.T * sx.T
+    return np.asarray(n, dtype=float), sx, sxx, sxy
 
 
-def _pairwise_cor(x: np.ndarray) -> np.ndarray:
-    missing = np.isnan(x)
-    n, cov_n, vx, vy = _pairwise_moments(x, missing, _mean(x, missing, axis=0))
+@dataclass(frozen=True)
+class ItemMoments:
+    """Pairwise-complete item moments that merge across batches (a streamed run's pass 1).
+
+    Sums of ``x - centre`` (a fixed centre per item, e.g. the declared midpoint, the same in
+    every batch) over the respondents who answered both items of each pair; sums over
+    disjoint row sets add up, so merged batches give the moments of the whole sample (for
+    integer codes exactly: every sum is an integer). This is Chan, Golub & LeVeque's (1979)
+    pairwise update with a common centre, which needs no rescaling when merging.
+
+    Attributes
+    ----------
+    columns : tuple of str
+        Item ids, length p.
+    centre : ndarray, shape (p,)
+    n, sx, sxx, sxy : ndarray, shape (p, p)
+        Count, Σx_j, Σx_j², Σx_j·x_k over the rows where items j and k are both answered.
+    rows : int
+        Respondents with at least one answer.
+    """
+
+    columns: tuple[str, ...]
+    centre: np.ndarray
+    n: np.ndarray
+    sx: np.ndarray
+    sxx: np.ndarray
+    sxy: np.ndarray
+    rows: int
+
+    @classmethod
+    def of(cls, items: pd.DataFrame, centre: np.ndarray | Sequence[float]) -> ItemMoments:
+        """The moments of one batch.
+
+        Parameters
+        ----------
+        items : DataFrame, shape (n_respondents, p)
+            Numeric codes, NaN = missing.
+        centre : array-like, shape (p,)
+            Fixed centre per item.
+
+        Raises
+        ------
+        ValueError
+            ``centre`` does not have one value per item.
+        ResponseDataError
+            Non-numeric or infinite item values.
+        """
+        x = _matrix(items, "ItemMoments")
+        centre = np.asarray(centre, dtype=float)
+        if centre.shape != (x.shape[1],):
+            raise ValueError(f"ItemMoments: centre has shape {centre.shape}; expected "
+                             f"({x.shape[1]},)")
+        missing = np.isnan(x)
+        return cls(tuple(map(str, items.columns)), centre,
+                   *_pairwise_sums(x, missing, centre),
+                   rows=int((~missing).any(axis=1).sum()))
+
+    def merge(self, other: ItemMoments) -> ItemMoments:
+        """The moments of both row sets (a new object).
+
+        Raises
+        ------
+        ValueError
+            Other items or another centre.
+        """
+        if self.columns != other.columns or not np.array_equal(self.centre, other.centre):
+            raise ValueError("ItemMoments.merge: the two batches have other items or centres")
+        return ItemMoments(self.columns, self.centre, self.n + other.n, self.sx + other.sx,
+                           self.sxx + other.sxx, self.sxy + other.sxy, self.rows + other.rows)
+
+    def mean(self) -> np.ndarray:
+        """Item means over the answered cells, shape (1, p) (NaN for an item never answered)."""
+        count = np.diag(self.n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return ((np.diag(self.sx) + self.centre * count) / count)[None, :]
+
+    def check(self, items: pd.DataFrame, function: str) -> None:
+        """Refuse moments of other items than ``items`` (ValueError naming ``function``)."""
+        if tuple(map(str, items.columns)) != self.columns:
+            raise ValueError(f"{function}: moments are of other items than the answers given")
+
+
+def _cor_of(n: np.ndarray, cov_n: np.ndarray, vx: np.ndarray, vy: np.ndarray) -> np.ndarray:
+    """Pairwise correlations from :func:`_pairwise_moments` (NaN where undefined)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         r = cov_n / np.sqrt(vx * vy)
     r[(n < 2) | (vx <= 0) | (vy <= 0)] = np.nan
     return np.clip(r, -1.0, 1.0)
+
+
+def _pairwise_cor(x: np.ndarray, moments: ItemMoments | None = None) -> np.ndarray:
+    if moments is not None:
+        return _cor_of(*_centred(moments.n, moments.sx, moments.sxx, moments.sxy))
+    missing = np.isnan(x)
+    return _cor_of(*_pairwise_moments(x, missing, _mean(x, missing, axis=0)))
 
 
 # --------------------------------------------------------------------------- mahalanobis
@@ -359,7 +464,8 @@ def _quadratic_form(x: np.ndarray, mean: np.ndarray, inv: np.ndarray) -> np.ndar
     return d2
 
 
-def mahalanobis(items: pd.DataFrame, confidence: float | None = None) -> pd.DataFrame:
+def mahalanobis(items: pd.DataFrame, confidence: float | None = None, *,
+                moments: ItemMoments | None = None) -> pd.DataFrame:
     """Squared Mahalanobis distance D² of each response pattern (R careless ``mahad``).
 
     Parameters
@@ -369,6 +475,10 @@ def mahalanobis(items: pd.DataFrame, confidence: float | None = None) -> pd.Data
     confidence : float in (0, 1), optional
         When given, add a flag: D² above the ``confidence`` quantile of a chi-square
         distribution with df = n_items (R careless default 0.99).
+    moments : ItemMoments, optional
+        Moments of the whole sample when ``items`` is one batch of it (a streamed run): the
+        means and covariance matrix come from them, so each batch's D² equals the D² of the
+        same rows in one run over the whole sample.
 
     Returns
     -------
@@ -416,8 +526,15 @@ def mahalanobis(items: pd.DataFrame, confidence: float | None = None) -> pd.Data
     p = x.shape[1]
     missing = np.isnan(x)
     rows = ~missing.all(axis=1)
-    mean = _mean(x, missing, axis=0)
-    n, cov_n, _, _ = _pairwise_moments(x, missing, mean)  # rows without answers add nothing
+    if moments is None:
+        mean = _mean(x, missing, axis=0)
+        n, cov_n, _, _ = _pairwise_moments(x, missing, mean)  # rows without answers add 0
+        answered = int(rows.sum())
+    else:
+        moments.check(items, "mahalanobis")
+        mean = moments.mean()
+        n, cov_n, _, _ = _centred(moments.n, moments.sx, moments.sxx, moments.sxy)
+        answered = moments.rows
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = cov_n / (n * (n - 1))
     if not np.isfinite(cov).all():
@@ -432,7 +549,7 @@ def mahalanobis(items: pd.DataFrame, confidence: float | None = None) -> pd.Data
         rcond = 0.0
     if not rcond >= np.finfo(float).eps:
         raise CarelessIndexError(
-            f"mahalanobis: the {p} x {p} item covariance matrix is singular ({int(rows.sum())} "
+            f"mahalanobis: the {p} x {p} item covariance matrix is singular ({answered} "
             "respondents with answers); D² needs more respondents than items and no item "
             "without variance")
     d2 = _quadratic_form(x, mean, inv)
@@ -587,8 +704,9 @@ def psychsyn_critval(items: pd.DataFrame, anto: bool = False) -> pd.DataFrame:
     return out.sort_values("cor", ascending=anto, kind="stable").reset_index(drop=True)
 
 
-def _synonym_pairs(x: np.ndarray, critval: float, anto: bool) -> tuple[np.ndarray, np.ndarray]:
-    r = _pairwise_cor(x)
+def _synonym_pairs(x: np.ndarray, critval: float, anto: bool,
+                   moments: ItemMoments | None = None) -> tuple[np.ndarray, np.ndarray]:
+    r = _pairwise_cor(x, moments)
     j, k = np.tril_indices(x.shape[1], -1)
     rjk = r[j, k]
     with np.errstate(invalid="ignore"):
@@ -597,12 +715,14 @@ def _synonym_pairs(x: np.ndarray, critval: float, anto: bool) -> tuple[np.ndarra
 
 
 def _psych_pairs_index(items: pd.DataFrame, critval: float, anto: bool,
-                       function: str) -> pd.Series:
+                       function: str, moments: ItemMoments | None = None) -> pd.Series:
     if not isinstance(critval, (int, float)) or isinstance(critval, bool) or math.isnan(critval):
         raise ValueError(f"the critval parameter of {function} must be a number; "
                          f"got {critval!r}")
     x = _matrix(items, function)
-    j, k = _synonym_pairs(x, critval, anto)
+    if moments is not None:
+        moments.check(items, function)
+    j, k = _synonym_pairs(x, critval, anto, moments)
     kind = "antonym" if anto else "synonym"
     if len(j) == 0:
         raise CarelessIndexError(
@@ -639,7 +759,8 @@ def _psych_pairs_index(items: pd.DataFrame, critval: float, anto: bool,
     return pd.Series(r, index=items.index, name="psychant" if anto else "psychsyn")
 
 
-def psychsyn(items: pd.DataFrame, critval: float = 0.60) -> pd.Series:
+def psychsyn(items: pd.DataFrame, critval: float = 0.60, *,
+             moments: ItemMoments | None = None) -> pd.Series:
     """Psychometric synonyms index (Meade & Craig 2012; R careless ``psychsyn``).
 
     Parameters
@@ -649,6 +770,9 @@ def psychsyn(items: pd.DataFrame, critval: float = 0.60) -> pd.Series:
     critval : float, default 0.60
         Item pairs whose sample correlation exceeds ``abs(critval)`` are synonyms (R careless
         default .60).
+    moments : ItemMoments, optional
+        Moments of the whole sample when ``items`` is one batch of it: the synonym pairs
+        are chosen from the whole sample's correlations.
 
     Returns
     -------
@@ -692,10 +816,12 @@ def psychsyn(items: pd.DataFrame, critval: float = 0.60) -> pd.Series:
     R: ``careless::psychsyn(careless_dataset, .60)`` gives 0.3320, 0.6206, 0.5351 for the
     first three respondents (53 synonym pairs); ``psychsyn(items)`` gives the same.
     """
-    return _psych_pairs_index(items, critval, anto=False, function="psychsyn")
+    return _psych_pairs_index(items, critval, anto=False, function="psychsyn",
+                              moments=moments)
 
 
-def psychant(items: pd.DataFrame, critval: float = -0.60) -> pd.Series:
+def psychant(items: pd.DataFrame, critval: float = -0.60, *,
+             moments: ItemMoments | None = None) -> pd.Series:
     """Psychometric antonyms index (R careless ``psychant``).
 
     As :func:`psychsyn`, but over item pairs whose correlation is below ``-abs(critval)``;
@@ -708,6 +834,8 @@ def psychant(items: pd.DataFrame, critval: float = -0.60) -> pd.Series:
         Numeric codes, NaN = missing, **not** reverse keyed (antonyms need the raw direction).
     critval : float, default -0.60
         Pairs with a sample correlation below ``-abs(critval)`` are antonyms.
+    moments : ItemMoments, optional
+        As :func:`psychsyn`.
 
     Returns
     -------
@@ -724,7 +852,8 @@ def psychant(items: pd.DataFrame, critval: float = -0.60) -> pd.Series:
     R: ``careless::psychant(careless_dataset2, -.50)`` (8 antonym pairs) gives -0.9919,
     -0.7804 for the first two respondents; ``psychant(items, -0.50)`` gives the same.
     """
-    return _psych_pairs_index(items, critval, anto=True, function="psychant")
+    return _psych_pairs_index(items, critval, anto=True, function="psychant",
+                              moments=moments)
 
 
 # --------------------------------------------------------------------------- response time
@@ -978,6 +1107,7 @@ def careless_screen(
     keyed: pd.DataFrame | None = None,
     response_times: pd.Series | None = None,
     lang: str = "zh",
+    moments: ItemMoments | None = None,
 ) -> pd.DataFrame:
     """Careless-responding indices, per-check decisions and a protocol-validity verdict.
 
@@ -1001,6 +1131,12 @@ def careless_screen(
         ``"2分3秒"``, see :func:`parse_duration`); without it no time check is made.
     lang : {"zh", "en"}, default "zh"
         Language of ``validity_reasons``.
+    moments : ItemMoments, optional
+        Moments of the whole sample when ``items`` is one batch of it (a streamed run: pass 1
+        merges :meth:`ItemMoments.of` over the batches, pass 2 screens each batch with the
+        merged moments). D², the synonym and antonym pairs then come from the whole sample,
+        so every row gets what it gets in one run; longstring, IRV, even-odd and the time
+        check are per row anyway.
 
     Returns
     -------
@@ -1083,7 +1219,7 @@ def careless_screen(
             return None
 
     maha = attempt("mahalanobis", t["mahalanobis_confidence"] is not None,
-                   lambda: mahalanobis(items))
+                   lambda: mahalanobis(items, moments=moments))
     out["mahalanobis_d2"] = np.nan if maha is None else maha["mahalanobis_d2"]
     if factors is not None:
         if keyed is not None and not (isinstance(keyed, pd.DataFrame)
@@ -1093,10 +1229,10 @@ def careless_screen(
                              "and columns as items")
         out["even_odd"] = even_odd(items if keyed is None else keyed, factors)
     syn = attempt("psychsyn", t["psychsyn_below"] is not None,
-                  lambda: psychsyn(items, t["psychsyn_critval"]))
+                  lambda: psychsyn(items, t["psychsyn_critval"], moments=moments))
     out["psychsyn"] = np.nan if syn is None else syn
     ant = attempt("psychant", t["psychant_above"] is not None,
-                  lambda: psychant(items, t["psychant_critval"]))
+                  lambda: psychant(items, t["psychant_critval"], moments=moments))
     out["psychant"] = np.nan if ant is None else ant
     times = None
     limit = t["min_seconds"] if t["min_seconds"] is not None else (
