@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -188,6 +189,39 @@ def _article(html_path: Path) -> str:
     return html[start:end]
 
 
+class _InlineCode(HTMLParser):
+    """Collects the text of every <code> element outside <pre> (inline code) of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spans: list[str] = []
+        self._pre = 0
+        self._code: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "pre":
+            self._pre += 1
+        elif tag == "code" and not self._pre:
+            self._code = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "pre":
+            self._pre -= 1
+        elif tag == "code" and self._code is not None:
+            self.spans.append(" ".join("".join(self._code).split()))
+            self._code = None
+
+    def handle_data(self, data: str) -> None:
+        if self._code is not None:
+            self._code.append(data)
+
+
+def _inline_code(html_path: Path) -> list[str]:
+    parser = _InlineCode()
+    parser.feed(_article(html_path))
+    return parser.spans
+
+
 def _html_path(site: Path, page: str, language: str) -> Path:
     stem = page.removesuffix(".md")
     rel = "index.html" if stem == "index" else f"{stem.removesuffix('/index')}/index.html"
@@ -234,6 +268,16 @@ def test_chinese_pages_keep_the_english_heading_anchors(site):
     assert not missing, (
         f"heading anchors of the English page absent from the Chinese one: {missing}"
     )
+
+
+def test_inline_code_is_kept_in_the_chinese_pages(site):
+    """Option names, file names, column names and values in `code` are not translated."""
+    missing = []
+    for page in sorted(_pages("zh") & _pages("en")):
+        chinese = set(_inline_code(_html_path(site, page, "zh")))
+        english = dict.fromkeys(_inline_code(_html_path(site, page, "en")))
+        missing += [f"{page}: `{code}`" for code in english if code not in chinese]
+    assert not missing, f"inline code of the English page absent from the Chinese one: {missing}"
 
 
 def test_linked_anchors_exist_in_both_languages(site):
