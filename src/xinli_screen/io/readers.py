@@ -179,8 +179,15 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             f"{path}: Parquet column(s) {', '.join(nested[:10])} hold lists, records, maps or "
             "bytes, which are not read; write one answer per column as numbers or text "
             "(see docs/errors.md#parquet-nested)")
+    dups = duplicate_headers(list(schema.names))
     try:
-        return pd.read_parquet(path)
+        if not dups:
+            return pd.read_parquet(path)
+        # a repeated name: renamed NAME.1 ... as for CSV; scoring it is refused by name
+        frame = pq.ParquetFile(path).read().rename_columns(
+            dedupe_names([str(n).strip() for n in schema.names])).to_pandas()
+        frame.attrs[DUPLICATES] = dups
+        return frame
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError ...
         raise ResponseDataError(f"{path}: cannot read as Parquet "
                                 f"({type(exc).__name__})") from None

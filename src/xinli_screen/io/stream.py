@@ -206,9 +206,13 @@ def _parquet_batches(path: Path, chunk_rows: int, columns: list[str] | None = No
     except Exception as exc:  # ArrowInvalid, OSError
         raise ResponseDataError(f"{path}: cannot read as Parquet ({type(exc).__name__})"
                                 ) from None
+    names = [str(c).strip() for c in columns or handle.schema_arrow.names]
+    dups = duplicate_headers(list(names))  # renamed NAME.1 ..., refused by name when scored
     for batch in handle.iter_batches(batch_size=chunk_rows, columns=columns):
         frame = batch.to_pandas()
-        frame.columns = [str(c).strip() for c in frame.columns]
+        frame.columns = dedupe_names(names) if dups else names
+        if dups:
+            frame.attrs[DUPLICATES] = dups
         yield frame
 
 
