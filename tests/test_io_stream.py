@@ -218,8 +218,43 @@ def test_chunks_concatenate_to_the_file(answers):
 def test_streaming_refuses_what_it_cannot_do(cli, answers, tmp_path):
     res = cli("score", answers, "-i", "phq9", "-o", tmp_path / "r.xlsx", "--chunk-size", 10)
     assert res.code == 2 and "output must be" in res.err
-    res = cli("score", answers, "-i", "phq9", "--careless", "--chunk-size", 10)
-    assert res.code == 2 and "careless" in res.err
+
+
+def test_streamed_careless_equals_in_memory(cli, answers, tmp_path):
+    """Two passes (merged pairwise item moments, then distances) give every row the D² and
+    the synonym pairs of the whole file: D² equal to 1e-9, every other cell equal."""
+    args = ("-i", "phq9", "-i", "gad7", "--id-column", "sid", "--careless")
+    mem, streamed = tmp_path / "mem.parquet", tmp_path / "streamed.parquet"
+    a = cli("score", answers, *args, "-o", mem, "--chunk-size", 0)
+    b = cli("score", answers, *args, "-o", streamed, "--chunk-size", 700)
+    assert a.code == b.code == 1 and "streamed 1 chunk" not in b.err and "streamed" in b.err
+    expected, got = pd.read_parquet(mem), pd.read_parquet(streamed)
+    d2 = "careless.mahalanobis_d2"
+    assert expected[d2].notna().sum() > 2900
+    np.testing.assert_allclose(got[d2], expected[d2], rtol=1e-9, atol=0)
+    pd.testing.assert_frame_equal(got.drop(columns=[d2]), expected.drop(columns=[d2]))
+
+
+def test_item_moments_merge_to_the_whole_sample():
+    """ItemMoments of disjoint row sets add up to those of all rows (integer codes: exactly),
+    and give the pairwise covariance matrix of pandas (R cov(use = "pairwise"))."""
+    from xinli_screen.validity import ItemMoments
+
+    rng = np.random.default_rng(5)
+    x = pd.DataFrame(rng.integers(0, 4, (500, 6)).astype(float), columns=list("abcdef"))
+    x = x.mask(rng.random(x.shape) < 0.1)
+    centre = np.full(6, 2.0)
+    whole = ItemMoments.of(x, centre)
+    parts = [ItemMoments.of(x.iloc[lo:lo + 97], centre) for lo in range(0, 500, 97)]
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = merged.merge(part)
+    for name in ("n", "sx", "sxx", "sxy"):
+        np.testing.assert_array_equal(getattr(merged, name), getattr(whole, name))
+    n = merged.n
+    cov = (n * merged.sxy - merged.sx * merged.sx.T) / (n * (n - 1))
+    np.testing.assert_allclose(cov, x.cov().to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(merged.mean()[0], x.mean().to_numpy(), rtol=1e-15)
 
 
 def test_malformed_csv_stream_is_a_clean_error(cli, tmp_path):

@@ -42,7 +42,7 @@ DEFAULT_CHUNK_ROWS = 100_000
 
 
 def _should_stream(input_file: Path, output: Path | None, failures: Path | None,
-                   chunk_size: int | None, careless: bool, scheduler: str | None) -> bool:
+                   chunk_size: int | None, scheduler: str | None) -> bool:
     """Stream when asked (--chunk-size N) or when the input is large and streamable."""
     if chunk_size is not None and chunk_size < 0:
         fail("--chunk-size must be 0 or more", ExitCode.USAGE)
@@ -57,8 +57,6 @@ def _should_stream(input_file: Path, output: Path | None, failures: Path | None,
         problems.append("FHIR output must be .ndjson")
     if failures is not None and failures.suffix.lower() != ".csv":
         problems.append("--failures must be .csv")
-    if careless:
-        problems.append("--careless needs the whole sample (Mahalanobis distance)")
     if chunk_size is None:
         big = input_file.is_file() and input_file.stat().st_size > AUTO_STREAM_BYTES
         if big and problems:
@@ -120,7 +118,7 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
                     chunk_rows: int, cmap: Any, id_column: str | None,
                     answer_values: str | dict[str, str] | None, missing_code: list[float],
                     policy: str,
-                    lang: str, norms: list[str], groups: dict[str, str],
+                    lang: str, norms: list[str], groups: dict[str, str], careless: bool,
                     time_column: str | None, output: Path | None, failures: Path | None,
                     bom: bool, stats: Path | None, stats_by: str | None) -> None:
     """``score`` in chunks: same files as the in-memory run, bounded memory."""
@@ -158,8 +156,9 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
                 input_file, names, chunk_rows=chunk_rows, column_map=cmap,
                 id_column=id_column, answer_values=answer_values, missing_codes=missing_code,
                 policy=policy, lang=lang,  # type: ignore[arg-type]
-                norms=norms, group_columns=groups or None, time_column=time_column,
-                stats=run_stats, stats_by=stats_by, on_chunk=_with_plan(on_chunk, id_col))
+                norms=norms, group_columns=groups or None, careless=careless,
+                time_column=time_column, stats=run_stats, stats_by=stats_by,
+                on_chunk=_with_plan(on_chunk, id_col))
     except BaseException as exc:
         for writer in (out, fails):
             if writer is not None:
@@ -424,14 +423,15 @@ def score_command(
         fail(f"--stats {stats} must end in .json", ExitCode.USAGE)
     if stats_by is not None and stats is None:
         fail("--stats-by needs --stats", ExitCode.USAGE)
-    if _should_stream(input_file, output, failures, chunk_size, careless, scheduler):
+    if _should_stream(input_file, output, failures, chunk_size, scheduler):
         if blocks:  # question-number blocks -> item columns, from the header alone
             cmap = _resolve_blocks(cmap, _stream_header(input_file), insts, input_file)
         _score_streamed(
             input_file, instrument, insts, chunk_rows=chunk_size or DEFAULT_CHUNK_ROWS,
             cmap=cmap, id_column=id_column, answer_values=answer_values,
             missing_code=missing_code or [], policy=policy, lang=lang, norms=norms or [],
-            groups=groups, time_column=time_column, output=output, failures=failures,
+            groups=groups, careless=careless, time_column=time_column, output=output,
+            failures=failures,
             bom=bom, stats=stats, stats_by=stats_by)
         return
     try:
