@@ -9,6 +9,7 @@ tests are what make a one-language page fail. The last group builds the site exa
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -29,6 +30,10 @@ FENCE = re.compile(r"^\s*(```+|~~~+)")
 # A comment in a code block ("# ..." at the start of a line or after a space): translators may
 # translate comments; everything else in a code block is a command, code or program output.
 CODE_COMMENT = re.compile(r"(^|\s)#(\s.*)?$")
+# Chinese characters and punctuation (incl. “” … —), for soft line breaks inside Chinese prose.
+_HAN = "\u2014\u2018-\u201d\u2026\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+ENDS_HAN = re.compile(f"[{_HAN}](\\]\\([^)]*\\)|[*`_]+)?$")
+STARTS_HAN = re.compile(f"^\\s*[\\[*`_]*[{_HAN}]")
 # Section headings (h2-h6); a page's title (h1) is reached by the page link itself.
 HEADING_ID = re.compile(r'<h[2-6] id="([^"]+)"')
 
@@ -59,6 +64,27 @@ def _code_blocks(markdown: Path) -> list[list[str]]:
             if code.strip():
                 current.append(code)
     return blocks
+
+
+def _soft_breaks_between_han(markdown: Path) -> list[int]:
+    """Line numbers of prose lines that continue a line across a break between Chinese text.
+
+    Markdown keeps a soft line break as a newline, and Chromium-based browsers show a newline
+    between two Chinese characters as a space ("预警 名单"); Chinese prose must not wrap there.
+    """
+    lines = markdown.read_text(encoding="utf-8").splitlines()
+    found, fence = [], False
+    for number, (line, following) in enumerate(itertools.pairwise(lines), start=2):
+        if FENCE.match(line):
+            fence = not fence
+        block_start = following.lstrip().startswith(("|", "- ", "* ", "#", "!!!", "```", "~~~"))
+        if fence or block_start or re.match(r"\s*\d+\. ", following):
+            continue
+        if line.lstrip().startswith(("|", "#", "![", "!!!")):
+            continue
+        if ENDS_HAN.search(line) and STARTS_HAN.match(following):
+            found.append(number)
+    return found
 
 
 def _config() -> dict:
@@ -134,6 +160,17 @@ def test_code_blocks_are_the_same_in_both_languages():
                 f"{page} ({len(english)} vs {len(chinese)} blocks, first difference: #{first + 1})"
             )
     assert not differ, f"code blocks differ between page.md and page.zh.md: {differ}"
+
+
+def test_chinese_prose_has_no_line_break_between_chinese_characters():
+    broken = {}
+    for page in sorted(_pages("zh")):
+        lines = _soft_breaks_between_han((DOCS / page).with_suffix(ZH_SUFFIX))
+        if lines:
+            broken[page.removesuffix(".md") + ZH_SUFFIX] = lines[:10]
+    assert not broken, (
+        f"a line break between two Chinese characters shows as a space; join the lines: {broken}"
+    )
 
 
 def test_i18n_plugin_configuration():
