@@ -3,8 +3,14 @@
 The site uses mkdocs-static-i18n with the *suffix* structure: ``docs/page.md`` is the English
 page (default language, served at ``/``) and ``docs/page.zh.md`` its Chinese version (served at
 ``/zh/``). The plugin silently falls back to English where a translation is missing, so these
-tests are what make a one-language page fail. The last group builds the site exactly as CI does
-(``mkdocs build --strict``) and reads the HTML it wrote.
+tests are what make a one-language page fail.
+
+From the sources: both languages of every page and nav entry, a Chinese title for every nav
+entry, the same code blocks (commands, YAML, program output; comments may be translated) and no
+line break between two Chinese characters. From the site built exactly as CI builds it
+(``mkdocs build --strict``): both home pages, the Chinese one in Chinese with a language switch,
+each Chinese page showing its own translation, the English heading anchors and inline code kept,
+and every ``page.md#anchor`` that the docs link to present in both languages.
 """
 
 from __future__ import annotations
