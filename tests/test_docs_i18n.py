@@ -38,8 +38,9 @@ FENCE = re.compile(r"^\s*(```+|~~~+)")
 CODE_COMMENT = re.compile(r"(^|\s)#(\s.*)?$")
 # Chinese characters and punctuation (incl. “” … —), for soft line breaks inside Chinese prose.
 _HAN = "\u2014\u2018-\u201d\u2026\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
-ENDS_HAN = re.compile(f"[{_HAN}](\\]\\([^)]*\\)|[*`_]+)?$")
-STARTS_HAN = re.compile(f"^\\s*[\\[*`_]*[{_HAN}]")
+# Links and emphasis do not separate the characters; inline code may stand apart with a space.
+ENDS_HAN = re.compile(f"[{_HAN}](\\]\\([^)]*\\)|[*_]+)?$")
+STARTS_HAN = re.compile(f"^\\s*[\\[*_]*[{_HAN}]")
 # Section headings (h2-h6); a page's title (h1) is reached by the page link itself.
 HEADING_ID = re.compile(r'<h[2-6] id="([^"]+)"')
 
