@@ -219,3 +219,80 @@ def test_numeric_fast_path_changes_nothing(rows, declare_nine):
     b = xs.screen(fast, ["phq9"], missing_codes=codes, answer_values="code")
     pd.testing.assert_frame_equal(a.table, b.table)
     pd.testing.assert_frame_equal(a.failures, b.failures)
+
+
+# -- CSV: pyarrow's typed read gives the table the pandas text reader gave (issue 17) ---------
+def _both_readers(path: Path, monkeypatch: pytest.MonkeyPatch, **kwargs: object
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``load_answers`` data through the fast reader and through the pandas text reader."""
+    from xinli_screen.io import readers
+
+    fast = load_answers(path, [PHQ9], **kwargs).data
+    with monkeypatch.context() as m:
+        m.setattr(readers, "_read_csv_fast", lambda *a, **k: None)
+        old = load_answers(path, [PHQ9], **kwargs).data
+    return fast, old
+
+
+def _write_rows(path: Path, rows: list[list[str]], *, sep: str = ",", encoding: str = "utf-8",
+                ids: list[str] | None = None, header: list[str] | None = None) -> Path:
+    names = header or ["学号", *ITEMS[:3]]
+    ids = ids or [f"{k:06d}" for k in range(len(rows))]
+    lines = [sep.join(names)] + [sep.join([i, *r]) for i, r in zip(ids, rows, strict=True)]
+    path.write_bytes(("\r\n" if sep == ";" else "\n").join(lines).encode(encoding) + b"\n")
+    return path
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(CELLS, min_size=3, max_size=3), min_size=1, max_size=12),
+       st.sampled_from([(",", "utf-8"), (";", "utf-8-sig"), ("\t", "gb18030")]),
+       st.booleans())
+def test_typed_csv_read_changes_nothing(tmp_path_factory, rows, dialect, declare_nine):
+    sep, encoding = dialect
+    path = _write_rows(tmp_path_factory.mktemp("typed") / "a.csv", rows, sep=sep,
+                       encoding=encoding)
+    codes = [9.0] if declare_nine else []
+    with pytest.MonkeyPatch.context() as mp:
+        fast, old = _both_readers(path, mp, id_column="学号", missing_codes=codes)
+    pd.testing.assert_frame_equal(fast, old)
+    assert fast["学号"].tolist() == [f"{k:06d}" for k in range(len(rows))]
+    a = xs.screen(old, ["phq9"], id_column="学号", missing_codes=codes, answer_values="code")
+    b = xs.screen(fast, ["phq9"], id_column="学号", missing_codes=codes, answer_values="code")
+    pd.testing.assert_frame_equal(a.table, b.table)
+    pd.testing.assert_frame_equal(a.failures, b.failures)
+
+
+def test_typed_csv_columns_are_numbers_where_the_codes_allow(tmp_path, monkeypatch):
+    n = 60_000  # past the first MiB that decides which columns are read as numbers
+    rows = [["1", "2", "3"]] * n
+    rows[-1] = ["A.好几天", "0x1", "7"]  # a label, hexadecimal, out of range: all stay text
+    path = _write_rows(tmp_path / "a.csv", rows)
+    fast, old = _both_readers(path, monkeypatch, id_column="学号")
+    pd.testing.assert_frame_equal(fast, old)
+    clean = _write_rows(tmp_path / "b.csv", rows[:-1])
+    fast, old = _both_readers(clean, monkeypatch, id_column="学号")
+    pd.testing.assert_frame_equal(fast, old)
+    assert [str(t) for t in fast.dtypes] == ["str", "float64", "float64", "float64"]
+
+
+@pytest.mark.parametrize("text,n_rows", [
+    ("学号,phq9_01,phq9_02\n001,1,2\n002,1\n003,,\n", 3),          # a short row
+    ("学号,phq9_01,phq9_02\n001,1,2\n002,\"1\n2\",3\n", 2),         # a line break in a cell
+    ("学号,phq9_01,phq9_02\n\"001\",1,2\n\n\"002\",0,0\n", 2),      # a blank line
+    ("学号,备注,备注,phq9_01\n001,a,b,2\n", 1),                      # a repeated header name
+    ("学号,,phq9_02\n001,1,2\n", 1),                                # an empty header name
+    ("\ufeff学号,phq9_01,phq9_02\r\n001,3,0\r\n", 1),                # BOM and CRLF
+])
+def test_csv_that_the_text_reader_decides(tmp_path, monkeypatch, text, n_rows):
+    path = tmp_path / "a.csv"
+    path.write_text(text, encoding="utf-8")
+    fast, old = _both_readers(path, monkeypatch, id_column="学号")
+    pd.testing.assert_frame_equal(fast, old)
+    assert len(fast) == n_rows  # every row once
+
+
+def test_csv_row_longer_than_the_header_is_still_refused(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("学号,phq9_01\n001,1\n002,1,2\n", encoding="utf-8")
+    with pytest.raises(xs.ResponseDataError, match="malformed CSV"):
+        load_answers(path, [PHQ9], id_column="学号")

@@ -8,6 +8,22 @@ CSV (encoding sniffed: UTF-8, UTF-8 with BOM, GB18030/GBK) is read here; XLSX/XL
 Reading everything as text keeps ids intact (leading zeros, long numbers) and leaves the parsing
 of answers to :mod:`xinli_screen.responses`, which reports bad cells instead of guessing.
 (SPSS and Parquet numeric columns stay numeric: they carry no formatting to lose.)
+
+CSV is parsed by pyarrow (multi-threaded, no Python object per cell). Answer columns named by
+the caller (``typed``, from :func:`xinli_screen.io.load_answers`: the item columns of a file
+that is not a 问卷星 export) are parsed as small integers and come back as float columns when
+every filled cell is one of the item's codes or declared missing codes -- exactly the columns
+:func:`~xinli_screen.io.source.numeric_codes` would have converted from text. A column that
+holds anything else (a label like ``A.好几天``, ``1.0``, a number out of range, a hexadecimal
+``0x1``) is read as text, and only that column. Every other column is text, ids keep their
+leading zeros, only empty cells are missing.
+
+Short rows (fewer cells than the header) are not changed by this: the file is read by the
+pandas text reader as before, which fills the missing trailing cells as empty, so every row
+comes out once; the same holds for a row with more cells than the header (refused, as before),
+a cell holding a line break, blank lines between quoted rows, an empty or repeated header
+name. Only well-formed files take the fast path; the result is the same table either way
+(tests/test_io_formats.py compares both readers on the same files).
 """
 
 from __future__ import annotations
@@ -15,7 +31,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import warnings
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +51,8 @@ from xinli_screen.io.jsonl import (
 )
 from xinli_screen.io.spss import read_sav
 
-__all__ = ["DUPLICATES", "ENCODINGS", "INPUT_FORMATS", "SIDE_TABLE_FORMATS", "decode_bytes",
+__all__ = ["DUPLICATES", "ENCODINGS", "INPUT_FORMATS", "SIDE_TABLE_FORMATS", "TypedColumns",
+           "decode_bytes",
            "dedupe_names", "duplicate_headers", "duplicate_message",
            "read_side_table", "read_table", "sniff_delimiter"]
 
@@ -251,12 +270,171 @@ def merged_rows_message(source: str, found: list[tuple[int, int]]) -> str:
             "(see docs/errors.md#stray-quote)")
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
+#: ``typed`` argument of :func:`read_table`: the header (names stripped) -> the columns to read
+#: as numbers, each with the values allowed in it (item codes and declared missing codes).
+TypedColumns = Callable[[Sequence[str]], Mapping[str, Collection[float]]]
+#: How many times a column found to hold text after all is taken out and the file re-read.
+_TYPED_RETRIES = 4
+_CONVERSION_ERROR = re.compile(r"In CSV column #(\d+): CSV conversion error")
+
+
+def _int_type(allowed: Collection[float]) -> Any:
+    """The smallest Arrow integer type holding every allowed value; None if one is not whole."""
+    import pyarrow as pa
+
+    values = [float(v) for v in allowed]
+    if not values or not all(v.is_integer() for v in values):
+        return None
+    lo, hi = min(values), max(values)
+    for kind, bits in ((pa.int8(), 7), (pa.int16(), 15), (pa.int32(), 31)):
+        if -(2 ** bits) <= lo and hi < 2 ** bits:
+            return kind
+    return None
+
+
+def _arrow_csv(data: bytes, names: list[str], sep: str, types: Mapping[str, Any],
+               include: list[str] | None = None) -> Any:
+    """pyarrow's CSV read of ``data`` (UTF-8, header row skipped); every column not in
+    ``types`` as text, only empty cells null.
+
+    Raises
+    ------
+    _MalformedRow
+        A row has more or fewer cells than the header.
+    pyarrow.ArrowInvalid
+        A cell does not convert to its column's type.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    malformed: list[int] = []
+
+    def invalid(row: Any) -> str:
+        malformed.append(1)
+        return "skip"
+
+    table = pcsv.read_csv(
+        io.BytesIO(data),
+        read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
+        parse_options=pcsv.ParseOptions(delimiter=sep, newlines_in_values=False,
+                                        ignore_empty_lines=True, invalid_row_handler=invalid),
+        convert_options=pcsv.ConvertOptions(
+            column_types={n: types.get(n, pa.string()) for n in names},
+            null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
+            include_columns=include))
+    if malformed:
+        raise _MalformedRow
+    return table
+
+
+class _MalformedRow(Exception):
+    """A row with more or fewer cells than the header: the pandas text reader decides."""
+
+
+def _all_allowed(column: Any, allowed: Collection[float], kind: Any) -> bool:
+    """Every non-null cell of an integer column is one of ``allowed``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = sorted(allowed)
+    lo, hi = pc.min_max(column).values()
+    if lo.as_py() is None:  # every cell empty
+        return True
+    if values == list(range(int(values[0]), int(values[-1]) + 1)):  # contiguous codes
+        return values[0] <= lo.as_py() and hi.as_py() <= values[-1]
+    found = pc.is_in(column.drop_null(), value_set=pa.array(values, kind))
+    return pc.all(found).as_py() is not False
+
+
+def _typed_plan(data: bytes, names: list[str], sep: str,
+                typed: Mapping[str, Collection[float]]) -> dict[str, Any]:
+    """Typed columns whose first rows (up to 1 MiB) hold only allowed whole numbers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kinds = {n: _int_type(a) for n, a in typed.items() if n in names}
+    kinds = {n: k for n, k in kinds.items() if k is not None}
+    hexadecimal = (b"0x" in data or b"0X" in data) and re.search(rb"0[xX][0-9a-fA-F]", data)
+    if not kinds or hexadecimal:  # pyarrow reads 0x1 as 1, where the text reader refuses it
+        return {}
+    head = data[:data.rfind(b"\n", 0, 1 << 20) + 1] or data
+    try:
+        sample = _arrow_csv(head, names, sep, {}, include=list(kinds))
+    except (pa.ArrowInvalid, _MalformedRow):
+        return {}
+    out = {}
+    for name, kind in kinds.items():
+        try:
+            values = pc.cast(sample.column(name), kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        if _all_allowed(values, typed[name], kind):
+            out[name] = kind
+    return out
+
+
+def _read_csv_fast(raw: bytes, encoding: str, text: str, header: list[str], sep: str,
+                   typed: Mapping[str, Collection[float]]) -> pd.DataFrame | None:
+    """A well-formed CSV read by pyarrow (see the module docstring); None when the pandas
+    text reader must decide (malformed rows, line breaks in cells, odd header names)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = [h.strip() for h in header]
+    first_line = text[:text.find("\n") + 1 or len(text)]
+    if not all(names) or len(set(names)) != len(names) or first_line.count('"') % 2:
+        return None
+    if encoding == "utf-8-sig":
+        data = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    else:
+        data = text.encode("utf-8")
+    types = _typed_plan(data, names, sep, typed)
+    for _ in range(_TYPED_RETRIES + 1):
+        try:
+            table = _arrow_csv(data, names, sep, types)
+            break
+        except _MalformedRow:
+            return None
+        except pa.ArrowInvalid as exc:
+            found = _CONVERSION_ERROR.search(str(exc))
+            if found is None or names[int(found.group(1))] not in types:
+                return None
+            types.pop(names[int(found.group(1))])
+    else:
+        return None
+    if b'"' in data:  # a quoted line break or blank lines: the pandas reader checks them
+        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        if lines != table.num_rows + 1:
+            return None
+    texts = [n for n, kind in types.items()
+             if not _all_allowed(table.column(n), typed[n], kind)]
+    again = _arrow_csv(data, names, sep, {}, include=texts) if texts else table
+    columns: dict[str, Any] = {}
+    for name in names:
+        if name in types and name not in texts:
+            columns[name] = pc.cast(table.column(name), pa.float64()).to_numpy()
+        else:
+            col = again.column(name) if name in texts else table.column(name)
+            columns[name] = pd.array(col, dtype=pd.StringDtype(na_value=np.nan))
+    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows), copy=False)
+
+
+def _read_csv(path: Path, typed: TypedColumns | None = None) -> tuple[pd.DataFrame, str]:
     raw = path.read_bytes()
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise ResponseDataError(f"{path}: the file is empty (see docs/errors.md#empty-file)")
     text, encoding = decode_bytes(raw, str(path))
     sep = sniff_delimiter(text[:20000])
+    try:
+        first = next(csv.reader(io.StringIO(text[:text.find("\n") + 1 or len(text)]),
+                                delimiter=sep), [])
+    except csv.Error:
+        first = []
+    if first:
+        wanted = typed([h.strip() for h in first]) if typed is not None else {}
+        fast = _read_csv_fast(raw, encoding, text, first, sep, wanted)
+        if fast is not None:
+            return fast, encoding
     try:
         header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
     except csv.Error:
@@ -288,7 +466,8 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     return frame, encoding
 
 
-def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+def read_table(path: str | Path, *, typed: TypedColumns | None = None
+               ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read an answer file; every column as text (missing cells as NaN).
 
     Parameters
@@ -299,6 +478,11 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         ``.zsav`` (SPSS), ``.parquet``, ``.jsonl``/``.ndjson`` (JSON lines: flat objects or
         FHIR QuestionnaireResponse resources) or ``.json`` (FHIR Bundle or an array of flat
         objects).
+    typed : callable, optional
+        CSV only: called with the header (names stripped), returns the answer columns to
+        parse as numbers, each with its allowed values (codes and missing codes). Such a
+        column comes back as float64 (missing as NaN) when every filled cell is an allowed
+        whole number, else as text like every other column (see the module docstring).
 
     Returns
     -------
@@ -319,7 +503,7 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     suffix = path.suffix.lower()
     info: dict[str, Any]
     if suffix in {".csv", ".txt", ".tsv"}:
-        frame, encoding = _read_csv(path)
+        frame, encoding = _read_csv(path, typed)
         info = {"format": "csv", "encoding": encoding}
     elif suffix in {".xlsx", ".xlsm", ".xls"}:
         frame = read_excel(path)

@@ -348,6 +348,28 @@ def numeric_codes(frame: pd.DataFrame, scales: Mapping[str, ResponseScale],
     return out
 
 
+def _typed_items(instruments: Sequence[Instrument], cmap: ColumnMap, id_column: str | None,
+                 answer_values: str | None, missing_codes: Sequence[float]) -> Any:
+    """For :func:`~xinli_screen.io.readers.read_table`: the header -> the item columns to read
+    as numbers, each with the values :func:`numeric_codes` accepts (its codes, its missing
+    codes and the declared ones). None of a 问卷星 export, nor when answers are re-coded."""
+    if (answer_values or cmap.answer_values or "auto") != "auto":
+        return None
+    extra = [float(c) for c in (*cmap.missing_codes, *missing_codes)]
+    by_id = {item.id: inst.response_scale_of(item) for inst in instruments
+             for item in inst.items}
+    skip = {id_column or cmap.id_column}
+
+    def typed(header: Sequence[str]) -> dict[str, list[float]]:
+        if is_wjx(header):
+            return {}
+        items = _item_columns(list(header), dict(cmap.columns), instruments)
+        return {col: [*by_id[item].codes, *by_id[item].missing_codes, *extra]
+                for item, col in items.items() if col not in skip}
+
+    return typed
+
+
 def load_answers(
     path: str | Path,
     instruments: Sequence[Instrument],
@@ -365,7 +387,8 @@ def load_answers(
     LoadedAnswers
         ``data`` has one row per input row, in file order.
     """
-    frame, info = read_table(path)
+    frame, info = read_table(path, typed=_typed_items(
+        instruments, column_map or ColumnMap({}), id_column, answer_values, missing_codes))
     plan = plan_input(frame, info, instruments, column_map=column_map, id_column=id_column,
                       answer_values=answer_values, missing_codes=missing_codes,
                       spss_values=spss_values)
