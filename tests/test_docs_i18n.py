@@ -15,6 +15,7 @@ and every ``page.md#anchor`` that the docs link to present in both languages.
 
 from __future__ import annotations
 
+import html
 import itertools
 import os
 import re
@@ -227,10 +228,10 @@ def site(tmp_path_factory) -> Path:
 
 
 def _article(html_path: Path) -> str:
-    html = html_path.read_text(encoding="utf-8")
-    start, end = html.find("<article"), html.rfind("</article>")
+    document = html_path.read_text(encoding="utf-8")
+    start, end = document.find("<article"), document.rfind("</article>")
     assert start != -1 and end != -1, f"no article in {html_path}"
-    return html[start:end]
+    return document[start:end]
 
 
 class _InlineCode(HTMLParser):
@@ -273,9 +274,10 @@ def _html_path(site: Path, page: str, language: str) -> Path:
 
 
 def _first_heading(markdown: Path) -> str:
+    """The text of a page's level-1 heading, without its {#id} and Markdown marks."""
     for line in markdown.read_text(encoding="utf-8").splitlines():
         if line.startswith("# "):
-            return re.sub(r"\s*\{#[^}]*\}\s*$", "", line[2:]).strip()
+            return re.sub(r"[`*_]", "", re.sub(r"\s*\{#[^}]*\}\s*$", "", line[2:])).strip()
     raise AssertionError(f"{markdown} has no level-1 heading")
 
 
@@ -285,11 +287,16 @@ def test_both_home_pages_are_built(site):
 
 
 def test_chinese_home_page_is_chinese_with_a_language_switch(site):
-    html = (site / "zh" / "index.html").read_text(encoding="utf-8")
-    assert '<html lang="zh"' in html
+    document = (site / "zh" / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="zh"' in document
     assert len(CJK.findall(_article(site / "zh" / "index.html"))) >= 100
-    switch = re.findall(r'<a href="([^"]*)" hreflang="(en|zh)"', html)
-    assert {language for _, language in switch} == {"en", "zh"}, "no language switch in the header"
+    links = re.findall(r'<a href="([^"]*)" hreflang="(en|zh)"', document)
+    switch = {language: href for href, language in links}
+    assert set(switch) == {"en", "zh"}, "no language switch in the header"
+    # the English entry leads to the English home page (root-absolute without site_url)
+    english = switch["en"]
+    target = site / english.lstrip("/") if english.startswith("/") else site / "zh" / english
+    assert '<html lang="en"' in (target / "index.html").read_text(encoding="utf-8")
 
 
 def test_each_chinese_page_is_its_translation_not_the_fallback(site):
@@ -297,7 +304,8 @@ def test_each_chinese_page_is_its_translation_not_the_fallback(site):
     wrong = []
     for page in sorted(_pages("zh") & _pages("en")):
         heading = _first_heading((DOCS / page).with_suffix(ZH_SUFFIX))
-        if heading not in _article(_html_path(site, page, "zh")):
+        text = html.unescape(re.sub(r"<[^>]+>", "", _article(_html_path(site, page, "zh"))))
+        if heading not in text:
             wrong.append(page)
     assert not wrong, f"the Chinese site shows something else than page.zh.md for: {wrong}"
 
