@@ -333,3 +333,11 @@ def test_extraction_of_console_blocks() -> None:
     assert cli_invocations("cd x && xinli-screen wave list -o y  # note") == [
         ["wave", "list", "-o", "y"]]
 
+
+
+def test_handbooks_run_the_same_commands() -> None:
+    def commands(page: str) -> list[tuple[list[str], int, str | None]]:
+        return [(shell_commands(b), b.exit_code, b.skip) for b in extract_blocks(page)
+                if b.lang != "python"]
+
+    assert commands("docs/handbook.zh.md") == commands("docs/handbook.md")
