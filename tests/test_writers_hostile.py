@@ -149,6 +149,7 @@ def test_other_formats_replace_on_success(tmp_path: Path, monkeypatch: pytest.Mo
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", boom)
+    monkeypatch.setattr(writers, "write_csv", boom)
     monkeypatch.setattr(pd.DataFrame, "to_parquet", boom)
     monkeypatch.setattr(xs.ScreeningResult, "to_json", boom)
     with pytest.raises(OSError):

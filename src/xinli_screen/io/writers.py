@@ -27,7 +27,7 @@ import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,7 @@ __all__ = [
     "is_fhir_output",
     "neutralise_formula",
     "sidecar_path",
+    "write_csv",
     "write_failures",
     "write_result",
     "write_xlsx",
@@ -139,6 +140,152 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
             if risky.any():
                 out[col] = text.where(~risky, "'" + shown)
     return out
+
+
+#: Rows formatted and written at a time by :func:`write_csv`.
+CSV_BATCH_ROWS = 65_536
+_NEEDS_QUOTES = '[,"\r\n]'
+
+
+def _arrow_text(values: Any) -> Any:
+    """Text (``str``/``None``) as a large_string Arrow array, empty cells as ``""``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(
+        values, type=pa.large_string(), from_pandas=True)
+    return pc.fill_null(pc.cast(arr, pa.large_string()), "")
+
+
+def _float_text(x: np.ndarray) -> Any:
+    """Floats as pandas writes them (``numpy.astype(str)``, NaN empty), each distinct bit
+    pattern formatted once (so ``-0.0`` stays ``-0.0``)."""
+    import pyarrow as pa
+
+    bits = x.view(np.int64 if x.itemsize == 8 else np.int32)
+    missing = np.isnan(x)
+    codes, uniques = pd.factorize(bits)
+    codes = np.where(missing, -1, codes)
+    labels = pa.array(uniques.view(x.dtype).astype(str), type=pa.large_string())
+    return _arrow_text(pa.DictionaryArray.from_arrays(
+        pa.array(codes, mask=codes < 0, type=pa.int32()), labels).dictionary_decode())
+
+
+def _csv_column(col: pd.Series) -> tuple[Any, bool] | None:
+    """One column as the text pandas' ``to_csv`` writes (before quoting), and whether it is
+    text that :func:`csv_safe` neutralises; None for a type this fast path does not format."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    dtype = col.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype.kind == "f":
+            return _float_text(col.to_numpy()), False
+        if dtype.kind in "iu":
+            return _arrow_text(pc.cast(pa.array(col.to_numpy()), pa.large_string())), False
+        if dtype.kind == "b":
+            return _arrow_text(pa.array(np.where(col.to_numpy(), "True", "False"))), False
+    if isinstance(dtype, pd.CategoricalDtype):
+        if pd.api.types.infer_dtype(dtype.categories, skipna=True) not in {"string", "empty"}:
+            return None
+        codes = col.cat.codes.to_numpy()
+        labels = pa.array(list(dtype.categories), type=pa.large_string())
+        return _arrow_text(pa.DictionaryArray.from_arrays(
+            pa.array(codes, mask=codes < 0, type=pa.int32()), labels).dictionary_decode()), True
+    if isinstance(dtype, pd.BooleanDtype):
+        values = col.to_numpy(dtype=object, na_value=None)
+        return _arrow_text([None if v is None else str(v) for v in values]), False
+    if pd.api.types.is_integer_dtype(dtype) and isinstance(dtype, pd.api.extensions.
+                                                             ExtensionDtype):
+        return _arrow_text(pc.cast(pa.array(col.array), pa.large_string())), False
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return _arrow_text(pa.array(col.array)), True
+    if pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(
+            col, skipna=True) in {"string", "empty"}:
+        return _arrow_text(col.to_numpy()), True
+    return None
+
+
+def _csv_lines(frame: pd.DataFrame, safe: bool) -> bytes | None:
+    """The rows of ``frame`` as pandas' ``to_csv`` writes them (``\n`` line ends, minimal
+    quoting), with :func:`csv_safe` applied; None when a column needs pandas itself."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def lit(text: str) -> Any:
+        return pa.scalar(text, pa.large_string())
+
+    cells = []
+    for k in range(frame.shape[1]):
+        done = _csv_column(frame.iloc[:, k])
+        if done is None:
+            return None
+        text, textual = done
+        if safe and textual:
+            risky = pc.and_(pc.match_substring_regex(text, "^" + _FORMULA_START),
+                            pc.invert(pc.match_substring_regex(
+                                text, "^" + _NEGATIVE_NUMBER + "$")))
+            text = pc.if_else(risky, pc.binary_join_element_wise(lit("'"), text, lit("")), text)
+        quote = pc.match_substring_regex(text, _NEEDS_QUOTES)
+        if pc.any(quote).as_py():
+            quoted = pc.binary_join_element_wise(
+                lit('"'), pc.replace_substring(text, '"', '""'), lit('"'), lit(""))
+            text = pc.if_else(quote, quoted, text)
+        cells.append(text)
+    empty = pa.array([""] * len(frame), type=pa.large_string())
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, lit(",")), empty,
+                                        lit("\n"))
+    lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:][:len(lines) + 1]
+    return bytes(memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]])
+
+
+def write_csv(frame: pd.DataFrame, fh: BinaryIO, *, header: bool = True,
+              safe: bool = True, batch_rows: int = CSV_BATCH_ROWS) -> int:
+    """Write ``frame`` to a binary file as ``csv_safe(frame).to_csv(fh, index=False)`` would,
+    byte for byte, ``batch_rows`` rows at a time.
+
+    Each batch is formatted by Arrow: floats as pandas writes them (numpy's shortest
+    round-trip text, formatted once per distinct value), integers, booleans ``True``/
+    ``False``, text with formula-like cells neutralised (:func:`csv_safe`), missing cells
+    empty, minimal quoting as Python's :mod:`csv` (a cell holding ``,``, ``"`` or a line
+    break is quoted, ``"`` doubled), ``\n`` line ends, UTF-8. A batch holding a column of
+    another type (dates, mixed objects), or a one-column frame, is written by pandas itself.
+    Peak memory is bounded by the batch, not the table. R equivalent:
+    ``data.table::fwrite(x, file, na = "")``.
+
+    Parameters
+    ----------
+    frame : DataFrame, shape (n_rows, n_columns)
+    fh : binary file
+        Written from its current position (write a BOM first for Excel if wanted).
+    header : bool, default True
+        Write the header row first.
+    safe : bool, default True
+        Neutralise formula-like text (:func:`csv_safe`); False writes text as it is.
+    batch_rows : int, default :data:`CSV_BATCH_ROWS`
+
+    Returns
+    -------
+    int
+        Rows written (``n_rows``).
+    """
+    import csv
+    import io
+
+    if header:
+        line = io.StringIO()
+        csv.writer(line, lineterminator="\n").writerow([str(c) for c in frame.columns])
+        fh.write(line.getvalue().encode("utf-8"))
+    for start in range(0, len(frame), max(1, batch_rows)):
+        part = frame.iloc[start:start + batch_rows]
+        data = _csv_lines(part, safe) if part.shape[1] > 1 else None
+        if data is None:
+            text = (csv_safe(part) if safe else part).to_csv(
+                index=False, header=False, lineterminator="\n")
+            data = text.encode("utf-8")
+        fh.write(data)
+    return len(frame)
 
 
 def _caret(match: re.Match[str]) -> str:
@@ -350,8 +497,7 @@ def write_result(result: ScreeningResult, path: str | Path, *, bom: bool = True,
                                            id_column=result.provenance.get("id_column"),
                                            response_ids=response_ids), tmp)
         elif suffix == ".csv":
-            csv_safe(result.table).to_csv(tmp, index=False,
-                                          encoding="utf-8-sig" if bom else "utf-8")
+            _write_csv_file(result.table, tmp, bom)
         elif suffix == ".parquet":
             arrow_table(result.table).to_parquet(tmp, index=False)
         else:
@@ -364,6 +510,13 @@ def write_result(result: ScreeningResult, path: str | Path, *, bom: bool = True,
     return [path, side]
 
 
+def _write_csv_file(frame: pd.DataFrame, path: Path, bom: bool) -> None:
+    with path.open("wb") as fh:
+        if bom:
+            fh.write(b"\xef\xbb\xbf")
+        write_csv(frame, fh)
+
+
 def write_failures(result: ScreeningResult, path: str | Path, *, bom: bool = True) -> Path:
     """Write the failures table as CSV (UTF-8, with BOM unless ``bom=False``) or XLSX.
 
@@ -374,8 +527,7 @@ def write_failures(result: ScreeningResult, path: str | Path, *, bom: bool = Tru
         write_xlsx({"failures": result.failures}, path)
     else:
         with _replaced_on_success(path) as tmp:
-            csv_safe(result.failures).to_csv(tmp, index=False,
-                                             encoding="utf-8-sig" if bom else "utf-8")
+            _write_csv_file(result.failures, tmp, bom)
     return path
 
 
