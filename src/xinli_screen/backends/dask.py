@@ -196,10 +196,27 @@ def _write_part(kernel: BatchKernel, part: pd.DataFrame, offset: int, index: int
     writer.write_table(out.table)
     writer.close()
     if failures is not None:
-        fails = ChunkWriter(Path(failures) / name, bom=False)
-        fails.write_table(out.failures)
-        fails.close()
+        _write_failures(out.failures, Path(failures) / name)
     return out.stats, out.provenance
+
+
+def _write_failures(frame: pd.DataFrame, path: Path) -> None:
+    """A failures part: CSV as the streamed run writes it, or Parquet (owner-only file,
+    renamed into place when complete)."""
+    from xinli_screen.io.stream import ChunkWriter
+
+    if path.suffix == ".csv":
+        writer = ChunkWriter(path, bom=False)
+        writer.write_table(frame)
+        writer.close()
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(path.name + ".partial")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+    os.replace(tmp, path)
 
 
 def _read(source: str | Sequence[str], blocksize: int | str | None) -> Any:

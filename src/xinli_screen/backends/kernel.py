@@ -97,6 +97,10 @@ RESULT_COLUMNS = frozenset({
 })
 
 
+#: Text columns of the failures table (``str`` in every batch).
+_FAILURE_TEXT = ("id", "item", "column", "code", "value")
+
+
 def merge_summaries(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Add up :meth:`ScreeningResult.summary` dicts of disjoint row sets.
 
@@ -223,6 +227,7 @@ def mark_duplicates(table: pd.DataFrame, failures: pd.DataFrame, id_column: str,
                           "id": ids.to_numpy(dtype=object)[rows], "item": None,
                           "column": id_column, "code": "duplicate-id", "value": None},
                          columns=FAILURE_COLUMNS)
+    extra = extra.astype(failures[FAILURE_COLUMNS].dtypes.to_dict())  # as one run's table
     both = pd.concat([extra, failures[FAILURE_COLUMNS]], ignore_index=True) if len(
         failures) else extra
     both = both.sort_values(["row", "item"], kind="stable", na_position="first")
@@ -457,6 +462,9 @@ class BatchKernel:
         step("assemble")
         table = self._table(data, prepared, scores, validity, checks, outcome)
         failures = prepared.failures
+        # the text columns as one type whatever made the batch's failures (a batch with only
+        # notes or id problems had object columns; a whole table str)
+        failures = failures.astype(dict.fromkeys(_FAILURE_TEXT, "str"))
         if self.duplicates and self.id_column is not None:
             failures = mark_duplicates(table, failures, self.id_column, self.duplicates)
         failures = locate_failures(failures, source_refs(data))
