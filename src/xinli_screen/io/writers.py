@@ -21,6 +21,7 @@ feed and carriage return: they are written in caret notation (``\\x01`` as ``^A`
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -144,7 +145,18 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 #: Rows formatted and written at a time by :func:`write_csv`.
 CSV_BATCH_ROWS = 65_536
-_NEEDS_QUOTES = '[,"\r\n]'
+
+
+@functools.cache
+def _needs_quotes() -> str:
+    """Characters that make Python's :mod:`csv` (pandas' CSV writer) quote a cell: comma,
+    quote and line feed; carriage return too on Python versions that quote it."""
+    import csv
+    import io
+
+    probe = io.StringIO()
+    csv.writer(probe, lineterminator="\n").writerow(["\r", "x"])
+    return '[,"\n\r]' if probe.getvalue().startswith('"') else '[,"\n]'
 
 
 def _arrow_text(values: Any) -> Any:
@@ -226,7 +238,7 @@ def _csv_lines(frame: pd.DataFrame, safe: bool) -> bytes | None:
                             pc.invert(pc.match_substring_regex(
                                 text, "^" + _NEGATIVE_NUMBER + "$")))
             text = pc.if_else(risky, pc.binary_join_element_wise(lit("'"), text, lit("")), text)
-        quote = pc.match_substring_regex(text, _NEEDS_QUOTES)
+        quote = pc.match_substring_regex(text, _needs_quotes())
         if pc.any(quote).as_py():
             quoted = pc.binary_join_element_wise(
                 lit('"'), pc.replace_substring(text, '"', '""'), lit('"'), lit(""))
