@@ -378,7 +378,6 @@ def _read_csv_fast(raw: bytes, encoding: str, text: str, header: list[str], sep:
     """A well-formed CSV read by pyarrow (see the module docstring); None when the pandas
     text reader must decide (malformed rows, line breaks in cells, odd header names)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     names = [h.strip() for h in header]
     first_line = text[:text.find("\n") + 1 or len(text)]
@@ -409,14 +408,37 @@ def _read_csv_fast(raw: bytes, encoding: str, text: str, header: list[str], sep:
     texts = [n for n, kind in types.items()
              if not _all_allowed(table.column(n), typed[n], kind)]
     again = _arrow_csv(data, names, sep, {}, include=texts) if texts else table
-    columns: dict[str, Any] = {}
-    for name in names:
-        if name in types and name not in texts:
-            columns[name] = pc.cast(table.column(name), pa.float64()).to_numpy()
-        else:
-            col = again.column(name) if name in texts else table.column(name)
-            columns[name] = pd.array(col, dtype=pd.StringDtype(na_value=np.nan))
-    return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows), copy=False)
+    numbers = [n for n in names if n in types and n not in texts]
+    if not numbers:
+        return pd.DataFrame({n: pd.array((again if n in texts else table).column(n),
+                                         dtype=pd.StringDtype(na_value=np.nan))
+                             for n in names}, index=pd.RangeIndex(table.num_rows), copy=False)
+    return _with_text_columns(_float_block(table, numbers), names, table, again, texts)
+
+
+def _float_block(table: Any, numbers: list[str]) -> pd.DataFrame:
+    """The integer columns as one float64 block (missing as NaN), filled chunk by chunk:
+    :func:`xinli_screen.screen` then takes the answers as a view, not a copy."""
+    block = np.empty((len(numbers), table.num_rows), dtype=np.float64)
+    for j, name in enumerate(numbers):
+        at = 0
+        for chunk in table.column(name).chunks:
+            block[j, at:at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+            at += len(chunk)
+    return pd.DataFrame(block.T, columns=numbers, index=pd.RangeIndex(table.num_rows),
+                        copy=False)
+
+
+def _with_text_columns(frame: pd.DataFrame, names: list[str], table: Any, again: Any,
+                       texts: list[str]) -> pd.DataFrame:
+    """``frame`` with the text columns inserted at their places in ``names``."""
+    with warnings.catch_warnings():  # one insert per text column; the float block stays
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        for at, name in enumerate(names):
+            if name not in frame.columns:
+                col = (again if name in texts else table).column(name)
+                frame.insert(at, name, pd.array(col, dtype=pd.StringDtype(na_value=np.nan)))
+    return frame
 
 
 def _read_csv(path: Path, typed: TypedColumns | None = None) -> tuple[pd.DataFrame, str]:
