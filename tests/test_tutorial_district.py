@@ -1,4 +1,4 @@
-"""The Chinese district notebook (docs/tutorial_district.zh.ipynb) runs from top to bottom.
+"""The Chinese district notebook (docs/tutorial_district.ipynb) runs from top to bottom.
 
 It generates the 绿园区 scenario, scores wave 1, builds the warning list through the archive,
 and checks the tier counts against those ``xinli-screen wave run wave1.yaml`` prints in the
@@ -18,7 +18,7 @@ nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("matplotlib")
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "docs" / "tutorial_district.zh.ipynb"
+NOTEBOOK = Path(__file__).resolve().parent.parent / "docs" / "tutorial_district.ipynb"
 
 
 def _cjk_font_installed() -> bool:
