@@ -60,6 +60,7 @@ def _frame(n: int, seed: int = 17) -> pd.DataFrame:
         col[bad < 0.002] = "9"
         col[(bad >= 0.002) & (bad < 0.003)] = "有时"
         cells[f"phq9_{k:02d}"] = col
+    cells["phq9_10"] = np.where(blank, np.nan, rng.integers(0, 4, n).astype(float))
     for k in range(1, 8):
         v = rng.integers(0, 4, n).astype(float)
         v[(rng.random(n) < 0.02) | blank] = np.nan
@@ -81,7 +82,7 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
 def _parquet(session: SparkSession, frame: pd.DataFrame, path: Path, groups: int = 4):
     """``frame`` as a one-file Parquet table read by Spark, several partitions in file order
     (row groups split by ``spark.sql.files.maxPartitionBytes``), as a Hive table is read."""
-    pq.write_table(_arrow(frame), path, row_group_size=-(-len(frame) // groups))
+    pq.write_table(_arrow(frame), path, row_group_size=max(1, -(-len(frame) // groups)))
     return session.read.parquet(str(path))
 
 
@@ -244,3 +245,14 @@ def test_definition_and_column_errors_on_the_driver(session):
         xsp.screen(sdf, ["no_such_instrument"], id_column="学号")
     with pytest.raises(ValueError, match="row_column"):
         xsp.screen(sdf.withColumnRenamed("学号", "row"), ["phq9"], id_column="row")
+
+
+def test_empty_input_gives_empty_tables(session, tmp_path):
+    frame = _frame(20).iloc[:0]
+    expected = xs.screen(frame, ["phq9"], id_column="学号")
+    result = xsp.screen(_parquet(session, frame, tmp_path / "e.parquet", groups=1), ["phq9"],
+                        id_column="学号")
+    assert result.table.count() == 0 and result.failures.count() == 0
+    assert result.provenance["rows_in"] == 0
+    assert result.summary() == expected.summary()
+    assert result.table.columns == ["row", *expected.table.columns]
