@@ -70,9 +70,9 @@ def row_status(
         text[where] = ("invalid answer in " + per_row).to_numpy(dtype=object)
         bad = invalid[rows]
         detail = np.where(bad, join_text(text, detail, bad & (detail != "")), detail)
-    x = responses.to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        no_answers = np.isnan(np.fmax.reduce(x, axis=1)) if x.shape[1] else np.ones(n, bool)
+    no_answers = np.ones(n, dtype=bool)  # column by column: no copy of the answer matrix
+    for name in responses.columns:
+        no_answers &= responses[name].isna().to_numpy()
     code = np.zeros(n, dtype=np.int8)
     code[unscored] = 1
     code[no_answers] = 2
