@@ -256,3 +256,29 @@ def test_empty_input_gives_empty_tables(session, tmp_path):
     assert result.provenance["rows_in"] == 0
     assert result.summary() == expected.summary()
     assert result.table.columns == ["row", *expected.table.columns]
+
+
+def test_hive_column_types_decimal_codes_and_timestamps(session):
+    """Decimal answer codes and timestamp/date columns (common in Hive tables) are read as
+    the pandas path reads ``toPandas()`` of the same table."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from pyspark.sql import types as T
+
+    schema = T.StructType(
+        [T.StructField("sid", T.StringType()), T.StructField("submitted", T.TimestampType()),
+         T.StructField("day", T.DateType())]
+        + [T.StructField(f"phq9_{k:02d}", T.DecimalType(2, 0)) for k in range(1, 11)])
+    rows = [(f"{i:03d}", dt.datetime(2026, 11, 2, 8, i % 60), dt.date(2026, 11, 2),
+             *[None if (i + k) % 13 == 0 else Decimal((i * k) % 4) for k in range(1, 11)])
+            for i in range(40)]
+    sdf = session.createDataFrame(rows, schema)
+    expected = xs.screen(pd.DataFrame(rows, columns=schema.fieldNames()), ["phq9"],
+                         id_column="sid")
+    result = xsp.screen(sdf, ["phq9"], id_column="sid")
+    table = _collect(result.table).sort_values("row").drop(columns="row")
+    want = expected.table.assign(warning_tier=expected.table["warning_tier"].astype(str))
+    assert _plain(table.reset_index(drop=True)) == _plain(want)
+    assert result.summary() == expected.summary()
+    result.unpersist()

@@ -112,6 +112,37 @@ def _arrow_type(dtype: Any) -> pa.DataType:
     return pa.string()
 
 
+def _input_schema(spark_schema: Any) -> pa.Schema:
+    """The Arrow schema of an input batch, as far as the kernel's empty run needs it.
+
+    Whole numbers -> int64, other numbers (decimals are cast to double before the map) ->
+    float64, booleans -> bool, everything else -> string: only the names and the kind of each
+    column matter to the output columns.
+    """
+    from pyspark.sql.types import BooleanType, IntegralType, NumericType
+
+    def kind(dtype: Any) -> pa.DataType:
+        if isinstance(dtype, BooleanType):
+            return pa.bool_()
+        if isinstance(dtype, IntegralType):
+            return pa.int64()
+        return pa.float64() if isinstance(dtype, NumericType) else pa.string()
+
+    return pa.schema([pa.field(f.name, kind(f.dataType)) for f in spark_schema.fields])
+
+
+def _decimals_as_double(data: Any) -> Any:
+    """Decimal columns (common in Hive tables) as double: codes are read as numbers."""
+    from pyspark.sql.types import DecimalType
+
+    F = _pyspark()
+    if not any(isinstance(f.dataType, DecimalType) for f in data.schema.fields):
+        return data
+    return data.select(*[F.col(_quoted(f.name)).cast("double").alias(f.name)
+                         if isinstance(f.dataType, DecimalType) else F.col(_quoted(f.name))
+                         for f in data.schema.fields])
+
+
 def _text_fields(names: Iterable[str], ints: Sequence[str]) -> list[pa.Field]:
     return [pa.field(n, pa.int64() if n in ints else pa.string()) for n in names]
 
@@ -130,7 +161,7 @@ def output_schemas(kernel: BatchKernel, input_schema: pa.Schema,
     kernel : BatchKernel
         The bound kernel.
     input_schema : pyarrow.Schema
-        The input's columns (``pyspark.sql.pandas.types.to_arrow_schema(df.schema)``).
+        The input's columns (names and types of an Arrow batch of the input).
     row_column : str, default "row"
         Name of the row-number column of the table.
 
@@ -147,14 +178,23 @@ def output_schemas(kernel: BatchKernel, input_schema: pa.Schema,
     ValueError
         ``row_column`` is also a result column (e.g. the id column).
     """
+    return _schemas(_empty_run(kernel, input_schema).table, row_column)
+
+
+def _empty_run(kernel: BatchKernel, input_schema: pa.Schema) -> Any:
+    """The kernel's output for an empty batch with these columns (checks them, too)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an empty batch: nothing to warn about
-        empty = kernel.run(input_schema.empty_table())
-    if row_column in empty.table.columns:
+        return kernel.run(input_schema.empty_table())
+
+
+def _schemas(empty: pd.DataFrame, row_column: str) -> tuple[pa.Schema, pa.Schema, pa.Schema]:
+    """Table, failures and reasons schemas from the result table of an empty batch."""
+    if row_column in empty.columns:
         raise ValueError(f"row_column {row_column!r} is also a result column; choose "
                          "another name")
     table = pa.schema([pa.field(row_column, pa.int64())] + [
-        pa.field(str(c), _arrow_type(t)) for c, t in empty.table.dtypes.items()])
+        pa.field(str(c), _arrow_type(t)) for c, t in empty.dtypes.items()])
     return (table, pa.schema(_text_fields(RESULT_FAILURE_COLUMNS, ("row", "file_row"))),
             pa.schema(_text_fields(REASON_COLUMNS, ("row",))))
 
@@ -414,7 +454,7 @@ def screen(
         depend on cell values, e.g. a code offset under ``auto``, fail the Spark job).
     """
     F = _pyspark()
-    from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
+    from pyspark.sql.pandas.types import from_arrow_schema
 
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
@@ -422,13 +462,14 @@ def screen(
                               columns=columns, missing_codes=missing_codes, lang=lang,
                               group_columns=group_columns, careless=careless,
                               time_column=time_column, answer_values=answer_values)
-    schemas = output_schemas(kernel, to_arrow_schema(spark_df.schema), row_column)
-    data = spark_df
+    data = _decimals_as_double(spark_df)
+    empty = _empty_run(kernel, _input_schema(data.schema))
+    schemas = _schemas(empty.table, row_column)
     if order_column is not None:
-        if order_column not in spark_df.columns:
+        if order_column not in data.columns:
             raise ValueError(f"order_column {order_column!r} is not in the input")
-        _refuse_duplicated_order(spark_df, order_column)
-        data = spark_df.orderBy(F.col(_quoted(order_column)).asc_nulls_first())
+        _refuse_duplicated_order(data, order_column)
+        data = data.orderBy(F.col(_quoted(order_column)).asc_nulls_first())
     indexed = data.withColumn(_MID, F.monotonically_increasing_id())
     if order_column is not None:  # a sort's partitions may differ between jobs: fix them
         indexed = indexed.localCheckpoint(eager=True)
@@ -450,11 +491,9 @@ def screen(
         exploded = combined.select(F.explode(F.col(column)).alias("x"))
         return exploded.select(*[F.col("x")[f.name].alias(f.name) for f in schema])
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        provenance = kernel.run(to_arrow_schema(spark_df.schema).empty_table()).provenance
+    provenance = empty.provenance
     provenance.update({"rows_in": n, "rows_out": n, "spark": {
-        "partitions": len(offsets), "batch_rows": batch_rows,
+        "nonempty_partitions": len(offsets), "batch_rows": batch_rows,
         "row_order": f"ascending {order_column}" if order_column else "partition order",
         "duplicate_ids": len(kernel.duplicates)}})
     return SparkScreeningResult(table=table, failures=flat(_FAILURES, failure_schema),
