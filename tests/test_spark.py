@@ -243,6 +243,8 @@ def test_definition_and_column_errors_on_the_driver(session):
         xsp.screen(sdf, ["phq9"], id_column="no_such_column")
     with pytest.raises(FileNotFoundError):
         xsp.screen(sdf, ["no_such_instrument"], id_column="学号")
+    with pytest.raises(TypeError, match="Spark DataFrame"):
+        xsp.screen(_frame(5), ["phq9"], id_column="学号")
     with pytest.raises(ValueError, match="row_column"):
         xsp.screen(sdf.withColumnRenamed("学号", "row"), ["phq9"], id_column="row")
 

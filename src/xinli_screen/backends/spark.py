@@ -445,6 +445,8 @@ def screen(
     ------
     ImportError
         pyspark is not installed.
+    TypeError
+        ``spark_df`` is not a Spark DataFrame with ``mapInArrow``.
     ValueError
         ``batch_rows`` < 1, ``row_column`` clashes with a result column, ``order_column``
         is absent or not unique, or as :meth:`BatchKernel.bind`.
@@ -456,6 +458,9 @@ def screen(
     F = _pyspark()
     from pyspark.sql.pandas.types import from_arrow_schema
 
+    if not hasattr(spark_df, "mapInArrow"):
+        raise TypeError(f"expected a Spark DataFrame (Spark >= 3.3), not "
+                        f"{type(spark_df).__name__}; screen a pandas table with xs.screen")
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
     kernel = BatchKernel.bind(instruments, policy, norms, id_column=id_column,
