@@ -12,7 +12,8 @@ What needs more than one batch is settled before the map, as Spark jobs:
 
 * **Row numbers.** ``row`` is the 0-based position of the input row in the DataFrame's
   partition order, the order ``df.toArrow()`` / ``df.toPandas()`` / ``df.collect()`` return
-  (for a table read from files: the order of the files and of the rows in them). It is taken
+  (for one file, the file's order; Spark orders the splits of several files by size, so pass
+  ``order_column`` when the order of a many-file table matters). It is taken
   from :func:`pyspark.sql.functions.monotonically_increasing_id` (partition index in the upper
   31 bits, position in the partition below) and the row count of each partition (one
   aggregation), so no row is moved between executors. With ``order_column``, the rows are
@@ -43,11 +44,12 @@ Not available here: reading a 问卷星 download directly (prepare it with
 :func:`xinli_screen.io.source.apply_plan` or read it with ``xinli-screen score``); warnings
 raised on the executors (e.g. a suspected code offset under ``answer_values="code"``) stay in
 the executor logs. Code offsets under ``auto`` are judged batch by batch, as in a streamed run.
+Decimal columns are cast to double before the map (answer codes in Hive tables often are).
 
 Examples
 --------
 >>> from xinli_screen.backends.spark import screen  # doctest: +SKIP
->>> result = screen(spark.table("edu.psy_answers"), ["phq9", "gad7"], id_column="学号")
+>>> result = screen(spark.table("edu.psy_answers"), ["phq9"], id_column="学号")  # doctest: +SKIP
 >>> result.table.write.saveAsTable("edu.psy_results")  # doctest: +SKIP
 >>> result.summary()["warning_tier"]  # doctest: +SKIP
 """
