@@ -31,7 +31,7 @@ from xinli_screen.io.stream import ChunkWriter
 from xinli_screen.responses import normalise_ids
 
 INSTRUMENTS = ["phq9", "gad7", "rses", "sds"]
-N = 180
+N = 150
 #: Options as the code, as option text, blank, out of range or not an answer.
 ARGS = {"id_column": "sid", "answer_values": "code", "lang": "en"}
 
@@ -52,9 +52,9 @@ def _frame() -> pd.DataFrame:
             col[(u >= 0.05) & (u < 0.055)] = "不知道"  # not an answer
             cells[item] = col
     ids = np.array([f"{i:06d}" for i in range(N)], dtype=object)
-    ids[[3, 130, 175]] = "000003"  # one id on three rows, in other chunks and partitions
+    ids[[3, 100, 145]] = "000003"  # one id on three rows, in other chunks and partitions
     ids[[40, 120]] = "000040"
-    ids[[77, 150]] = None  # missing ids
+    ids[[77, 149]] = None  # missing ids
     frame = pd.DataFrame({"sid": ids, "school": np.where(np.arange(N) % 2, "甲", "乙"),
                           **cells})
     frame.loc[[5, 6, 90], "phq9_09"] = "3"  # the critical item answered
