@@ -51,3 +51,45 @@ def test_parquet_with_a_repeated_unscored_column_is_scored_with_a_note(cli, tmp_
     run = cli("score", path, "-i", "phq9", "--id-column", "sid", "-o", out, *extra)
     assert run.code == 0, run.err
     assert len(pd.read_csv(out)) == 5
+
+
+# --- concurrent imports ------------------------------------------------------------------------
+
+def _wave_result(n: int, seed: int) -> xs.ScreeningResult:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"sid": [f"P{seed}-{i:05d}" for i in range(n)]}
+                         | {item: rng.integers(0, 4, n) for item in ITEMS})
+    return xs.screen(frame, ["phq9"], id_column="sid")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_concurrent_imports_of_new_waves_get_distinct_sequence_numbers(backend, tmp_path):
+    from xinli_screen.archive import ArchiveStore
+
+    target = fresh_target(backend, tmp_path)
+    results = [_wave_result(3000, seed) for seed in (1, 2, 3)]
+    stores = [ArchiveStore(target) for _ in results]  # opened (schema made) before the race
+    barrier = threading.Barrier(len(results), timeout=120)
+    errors: list[BaseException] = []
+
+    def run(k: int) -> None:
+        try:
+            barrier.wait()
+            stores[k].import_wave(results[k].table, results[k].provenance, f"w{k}", by="t")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            stores[k].close()
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(len(results))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, [type(e).__name__ for e in errors]
+    with ArchiveStore(target) as store:
+        waves = store.waves()
+        audit = store.verify_audit()
+    assert sorted(waves["name"]) == ["w0", "w1", "w2"]
+    assert sorted(waves["seq"]) == [1, 2, 3]
+    assert audit.ok, audit.problems
