@@ -35,3 +35,51 @@ def test_unreadable_workbook_names_the_file(tmp_path: Path) -> None:
     bad.write_bytes(b"PK\x03\x04 not really a workbook")
     with pytest.raises(ResponseDataError, match=r"broken\.xlsx"):
         read_excel(bad)
+
+
+def _pandas_calamine(path: Path) -> pd.DataFrame:
+    return pd.read_excel(path, sheet_name=0, dtype=str, engine="calamine", header=None)
+
+
+def test_column_wise_calamine_equals_pandas(tmp_path: Path) -> None:
+    from xinli_screen.io.excel import _calamine_text
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["序号", "1、学号", "a", "b", "flag", "empty", "文本", "NA"])
+    sheet.append([1, "007", 3, 2.5, True, None, "A.是", "null"])
+    sheet.append([2, 12345678901234, 7.0, -1, False, "", "N/A", "None"])
+    sheet.append([3, "0012", 1e20, 0.1, True, "NA", "(跳过)", "nan "])
+    path = tmp_path / "plain.xlsx"
+    book.save(path)
+    ours = _calamine_text(path)
+    assert ours is not None  # no date cell: the column-wise path
+    pd.testing.assert_frame_equal(ours, _pandas_calamine(path))
+    assert ours[1].tolist()[1:] == ["007", "12345678901234", "0012"]
+    assert ours[6].isna().tolist() == [False, False, True, False]  # pandas' missing words
+
+
+def test_column_wise_calamine_leaves_dates_to_pandas(tmp_path: Path) -> None:
+    from xinli_screen.io.excel import _calamine_text
+
+    book = openpyxl.Workbook()
+    book.active.append(["时间", "a"])
+    book.active.append([dt.datetime(2026, 9, 14, 9, 2, 30), 1])
+    path = tmp_path / "dates.xlsx"
+    book.save(path)
+    assert _calamine_text(path) is None
+    assert read_excel(path)["时间"].tolist() == ["2026-09-14 09:02:30"]
+
+
+def test_wjx_download_reads_the_same_either_way(tmp_path: Path) -> None:
+    from xinli_screen.demo._xlsx import write_xlsx
+    from xinli_screen.io.excel import _calamine_text
+
+    header = ["序号", "提交答卷时间", "所用时间", "1、学号", "2、PHQ第1题", "3、PHQ第2题"]
+    rows = [[k + 1, f"2026/9/14 08:{k:02d}:00", f"{100 + k}秒", f"{k:08d}",
+             ["完全不会", "好几天", "-2"][k % 3], "几乎每天" if k % 4 else ""]
+            for k in range(40)]
+    path = tmp_path / "wjx.xlsx"
+    write_xlsx(path, header, rows)
+    pd.testing.assert_frame_equal(_calamine_text(path), _pandas_calamine(path))
+    assert read_excel(path)["1、学号"].tolist()[:2] == ["00000000", "00000001"]
