@@ -219,16 +219,17 @@ def _write_failures(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _read(source: str | Sequence[str], blocksize: int | str | None) -> Any:
+def _read(source: str | Sequence[str], blocksize: int | str | None = "64MiB") -> Any:
     """A dask DataFrame over Parquet or CSV files (CSV: every column text, only empty cells
     missing, as :func:`xinli_screen.io.read_table`)."""
     import dask.dataframe as dd
 
     first = str(source if isinstance(source, str) else source[0])
     if first.lower().endswith(".parquet") or first.rstrip("/").lower().endswith("parquet"):
-        return dd.read_parquet(source, blocksize=blocksize or "default")
+        return dd.read_parquet(source, blocksize=blocksize if blocksize is not None
+                               else "default")
     return dd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""],
-                       encoding="utf-8-sig", blocksize=blocksize or "64MiB")
+                       encoding="utf-8-sig", blocksize=blocksize)
 
 
 def screen_files(
@@ -248,7 +249,7 @@ def screen_files(
     careless: bool | Mapping[str, float | None] = False,
     time_column: str | None = None,
     answer_values: str | Mapping[str, str] | None = None,
-    blocksize: int | str | None = None,
+    blocksize: int | str | None = "64MiB",
 ) -> dict[str, Any]:
     """Screen Parquet or CSV files where they are: workers read, screen and write.
 
@@ -269,7 +270,10 @@ def screen_files(
     suffix : {".parquet", ".csv"}
         Format of the parts.
     blocksize : int or str, optional
-        Partition size (dask ``read_csv``/``read_parquet`` ``blocksize``).
+        Partition size (dask ``read_csv``/``read_parquet`` ``blocksize``; CSV default
+        64 MiB). A CSV is cut into partitions at line ends found by bytes, so a file whose
+        answers hold line breaks inside quotes must be read with ``blocksize=None`` (one
+        partition per file).
 
     Returns
     -------
