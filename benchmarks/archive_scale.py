@@ -22,13 +22,15 @@ from ``os.wait4`` (the child's own rusage):
 
 Floors from the same run, each a fresh process too:
 
-- ``read``: reading the results file (``read_results_file``) and nothing else: the part of
-  every import that is the input, not the archive;
+- ``read``: reading the results file in typed chunks of 5 x 10^4 rows
+  (``open_result_chunks``, as the import reads it) and nothing else: the part of every import
+  that is the input, not the archive;
 - ``bare write``: reading it and writing the same rows with pandas ``to_sql``
   (``executemany``, chunks of 10^4) into one plain table of the same database;
 - ``bare read``: reading that plain table back with ``pandas.read_sql`` and counting tiers per
   school, grade and class;
-- the frame's own memory (``DataFrame.memory_usage(deep=True)``) and the Parquet size.
+- the largest chunk's own memory (``DataFrame.memory_usage(deep=True)``) and the Parquet
+  size.
 
 Database size: the SQLite file, or ``pg_total_relation_size`` of the archive's tables on
 PostgreSQL (the database is emptied of the archive's tables first). Results are printed as a
@@ -169,9 +171,11 @@ def db_size_mb(db: str, tables: tuple[str, ...]) -> float:
 
 _FLOOR_READ = """
 import sys
-from xinli_screen.archive import read_results_file
-table, _ = read_results_file(sys.argv[1])
-print(round(table.memory_usage(deep=True).sum() / 2**20, 1))
+from xinli_screen.archive.result_chunks import open_result_chunks
+mb = 0.0
+for _, chunk in open_result_chunks(sys.argv[1]).read():
+    mb = max(mb, chunk.memory_usage(deep=True).sum() / 2**20)
+print(round(mb, 1))
 """
 
 _FLOOR_WRITE = """
@@ -227,7 +231,7 @@ def bench(n: int, results: Path, db: str, label: str, work: Path) -> dict[str, A
     _current_policy(results)
     reset(db)
     row["read"] = run([py, "-c", _FLOOR_READ, str(results)])
-    row["frame_mb"] = float(row["read"].pop("stdout"))
+    row["chunk_mb"] = float(row["read"].pop("stdout"))
     row["bare_write"] = run([py, "-c", _FLOOR_WRITE, str(results), db])
     row["bare_db_mb"] = db_size_mb(db, ("bare_results",))
     row["bare_read"] = run([py, "-c", _FLOOR_REPORT, db])
@@ -255,7 +259,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     """The table of docs/performance.md."""
     head = ("| rows | database | import s (bare write s) | import peak RSS MB (read RSS MB) | "
             "no-op re-import s / MB | wave_table s / MB (bare read s / MB) | "
-            "report group s / MB | database MB (bare table MB) | frame MB |\n"
+            "report group s / MB | database MB (bare table MB) | chunk MB |\n"
             "|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     for r in rows:
@@ -267,7 +271,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             f"{r['wave_table']['rss_mb']:.0f} ({r['bare_read']['seconds']} / "
             f"{r['bare_read']['rss_mb']:.0f}) | {r['report']['seconds']} / "
             f"{r['report']['rss_mb']:.0f} | {r['db_mb']} ({r['bare_db_mb']}) | "
-            f"{r['frame_mb']} |")
+            f"{r['chunk_mb']} |")
     return "\n".join(lines)
 
 
