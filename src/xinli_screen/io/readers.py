@@ -276,6 +276,7 @@ TypedColumns = Callable[[Sequence[str]], Mapping[str, Collection[float]]]
 #: How many times a column found to hold text after all is taken out and the file re-read.
 _TYPED_RETRIES = 4
 _CONVERSION_ERROR = re.compile(r"In CSV column #(\d+): CSV conversion error")
+_HEXADECIMAL = re.compile(rb"0[xX][0-9a-fA-F]")
 
 
 def _int_type(allowed: Collection[float]) -> Any:
@@ -292,10 +293,10 @@ def _int_type(allowed: Collection[float]) -> Any:
     return None
 
 
-def _arrow_csv(data: bytes, names: list[str], sep: str, types: Mapping[str, Any],
-               include: list[str] | None = None) -> Any:
-    """pyarrow's CSV read of ``data`` (UTF-8, header row skipped); every column not in
-    ``types`` as text, only empty cells null.
+def _arrow_csv(data: bytes, start: int, names: list[str], sep: str,
+               types: Mapping[str, Any], include: list[str] | None = None) -> Any:
+    """pyarrow's CSV read of ``data[start:]`` (UTF-8, header row skipped; no copy); every
+    column not in ``types`` as text, only empty cells null.
 
     Raises
     ------
@@ -314,7 +315,7 @@ def _arrow_csv(data: bytes, names: list[str], sep: str, types: Mapping[str, Any]
         return "skip"
 
     table = pcsv.read_csv(
-        io.BytesIO(data),
+        pa.BufferReader(pa.py_buffer(data).slice(start)),
         read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
         parse_options=pcsv.ParseOptions(delimiter=sep, newlines_in_values=False,
                                         ignore_empty_lines=True, invalid_row_handler=invalid),
@@ -346,7 +347,7 @@ def _all_allowed(column: Any, allowed: Collection[float], kind: Any) -> bool:
     return pc.all(found).as_py() is not False
 
 
-def _typed_plan(data: bytes, names: list[str], sep: str,
+def _typed_plan(data: bytes, start: int, names: list[str], sep: str,
                 typed: Mapping[str, Collection[float]]) -> dict[str, Any]:
     """Typed columns whose first rows (up to 1 MiB) hold only allowed whole numbers."""
     import pyarrow as pa
@@ -354,12 +355,13 @@ def _typed_plan(data: bytes, names: list[str], sep: str,
 
     kinds = {n: _int_type(a) for n, a in typed.items() if n in names}
     kinds = {n: k for n, k in kinds.items() if k is not None}
-    hexadecimal = (b"0x" in data or b"0X" in data) and re.search(rb"0[xX][0-9a-fA-F]", data)
+    hexadecimal = ((data.find(b"0x", start) >= 0 or data.find(b"0X", start) >= 0)
+                   and _HEXADECIMAL.search(data, start))
     if not kinds or hexadecimal:  # pyarrow reads 0x1 as 1, where the text reader refuses it
         return {}
-    head = data[:data.rfind(b"\n", 0, 1 << 20) + 1] or data
+    head = data[start:data.rfind(b"\n", start, start + (1 << 20)) + 1] or data[start:]
     try:
-        sample = _arrow_csv(head, names, sep, {}, include=list(kinds))
+        sample = _arrow_csv(head, 0, names, sep, {}, include=list(kinds))
     except (pa.ArrowInvalid, _MalformedRow):
         return {}
     out = {}
@@ -373,24 +375,20 @@ def _typed_plan(data: bytes, names: list[str], sep: str,
     return out
 
 
-def _read_csv_fast(raw: bytes, encoding: str, text: str, header: list[str], sep: str,
+def _read_csv_fast(data: bytes, start: int, first_line: str, header: list[str], sep: str,
                    typed: Mapping[str, Collection[float]]) -> pd.DataFrame | None:
-    """A well-formed CSV read by pyarrow (see the module docstring); None when the pandas
-    text reader must decide (malformed rows, line breaks in cells, odd header names)."""
+    """A well-formed CSV (UTF-8 ``data`` from ``start``, after a BOM) read by pyarrow (see the
+    module docstring); None when the pandas text reader must decide (malformed rows, line
+    breaks in cells, odd header names)."""
     import pyarrow as pa
 
     names = [h.strip() for h in header]
-    first_line = text[:text.find("\n") + 1 or len(text)]
     if not all(names) or len(set(names)) != len(names) or first_line.count('"') % 2:
         return None
-    if encoding == "utf-8-sig":
-        data = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-    else:
-        data = text.encode("utf-8")
-    types = _typed_plan(data, names, sep, typed)
+    types = _typed_plan(data, start, names, sep, typed)
     for _ in range(_TYPED_RETRIES + 1):
         try:
-            table = _arrow_csv(data, names, sep, types)
+            table = _arrow_csv(data, start, names, sep, types)
             break
         except _MalformedRow:
             return None
@@ -401,13 +399,13 @@ def _read_csv_fast(raw: bytes, encoding: str, text: str, header: list[str], sep:
             types.pop(names[int(found.group(1))])
     else:
         return None
-    if b'"' in data:  # a quoted line break or blank lines: the pandas reader checks them
-        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if data.find(b'"', start) >= 0:  # a quoted line break or blank lines: pandas checks them
+        lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
         if lines != table.num_rows + 1:
             return None
     texts = [n for n, kind in types.items()
              if not _all_allowed(table.column(n), typed[n], kind)]
-    again = _arrow_csv(data, names, sep, {}, include=texts) if texts else table
+    again = _arrow_csv(data, start, names, sep, {}, include=texts) if texts else table
     numbers = [n for n in names if n in types and n not in texts]
     if not numbers:
         return pd.DataFrame({n: pd.array((again if n in texts else table).column(n),
@@ -447,16 +445,22 @@ def _read_csv(path: Path, typed: TypedColumns | None = None) -> tuple[pd.DataFra
         raise ResponseDataError(f"{path}: the file is empty (see docs/errors.md#empty-file)")
     text, encoding = decode_bytes(raw, str(path))
     sep = sniff_delimiter(text[:20000])
+    first_line = text[:text.find("\n") + 1 or len(text)]
     try:
-        first = next(csv.reader(io.StringIO(text[:text.find("\n") + 1 or len(text)]),
-                                delimiter=sep), [])
+        first = next(csv.reader(io.StringIO(first_line), delimiter=sep), [])
     except csv.Error:
         first = []
     if first:
         wanted = typed([h.strip() for h in first]) if typed is not None else {}
-        fast = _read_csv_fast(raw, encoding, text, first, sep, wanted)
+        if encoding == "utf-8-sig":  # pyarrow reads the file's own bytes: the text can go
+            data, start, text = raw, 3 if raw.startswith(b"\xef\xbb\xbf") else 0, ""
+        else:
+            data, start = text.encode("utf-8"), 0
+        fast = _read_csv_fast(data, start, first_line, first, sep, wanted)
         if fast is not None:
             return fast, encoding
+        del data
+        text = text or decode_bytes(raw, str(path))[0]
     try:
         header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
     except csv.Error:
