@@ -168,3 +168,14 @@ def test_dask_equals_in_memory(files, expected):
     failures = pd.concat([pd.read_parquet(p) for p in sorted(fails.glob("part-*"))],
                          ignore_index=True)
     pd.testing.assert_frame_equal(failures, expected.failures, check_exact=True)
+
+
+@pytest.mark.parametrize(("kind", "rows"), [("pandas", 97), ("pandas", 4096), ("arrow", 37)])
+def test_in_memory_batches_equal_one_batch(files, expected, kind, rows):
+    from xinli_screen.backends.memory import screen_batches
+
+    frame = read_table(files["csv"])[0]
+    data = frame if kind == "pandas" else pa.Table.from_pandas(frame, preserve_index=False)
+    got, stats = screen_batches(data, INSTRUMENTS, batch_rows=rows, **ARGS)
+    _same(got.table, got.failures, got.reasons, expected)
+    assert stats.summary == merge_summaries([expected.summary()])

@@ -58,3 +58,27 @@ def test_unreadable_critical_answer_is_never_silently_not_required() -> None:
     assert table.loc[0, "review_status"] == "pending_review"
     assert "phq9_09" in table.loc[0, "status_detail"]
     assert not table.loc[0, "tier_settled"]
+
+
+def test_careless_in_batches_equals_one_run() -> None:
+    """Whole-sample careless indices in batches (issue 17): the merged item moments give every
+    row the D² and the synonym/antonym pairs of one run over all rows; flags, reasons and
+    every other cell equal, D² equal to 1e-9."""
+    from xinli_screen.backends.memory import screen_batches
+
+    rng = np.random.default_rng(11)
+    trait = rng.normal(size=(400, 1))
+    mht = np.clip(np.rint(0.5 + 0.4 * trait + 0.5 * rng.normal(size=(400, 100))), 0, 1)
+    phq = np.clip(np.rint(1.2 + 0.9 * trait + 0.7 * rng.normal(size=(400, 10))), 0, 3)
+    data = pd.DataFrame(np.hstack([mht, phq]), columns=[*MHT, *PHQ, "phq9_10"])
+    data.iloc[:5, 100:] = 3.0  # straight lines far from the others
+    data = data.mask(rng.random(data.shape) < 0.02)
+    args = {"careless": {"psychsyn_critval": 0.3, "psychsyn_below": 0.2}, "lang": "en"}
+    whole = xs.screen(data, ["mht", "phq9"], **args).table
+    got, _ = screen_batches(data, ["mht", "phq9"], batch_rows=97, **args)
+    d2 = "careless.mahalanobis_d2"
+    assert whole[d2].notna().all() and (whole["protocol_valid"] == False).any()  # noqa: E712
+    assert whole["careless.psychsyn"].notna().any()
+    np.testing.assert_allclose(got.table[d2], whole[d2], rtol=1e-9, atol=0)
+    pd.testing.assert_frame_equal(got.table.drop(columns=[d2]), whole.drop(columns=[d2]),
+                                  check_exact=True)
