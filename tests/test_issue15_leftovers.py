@@ -93,3 +93,35 @@ def test_concurrent_imports_of_new_waves_get_distinct_sequence_numbers(backend, 
     assert sorted(waves["name"]) == ["w0", "w1", "w2"]
     assert sorted(waves["seq"]) == [1, 2, 3]
     assert audit.ok, audit.problems
+
+
+# --- SIGTERM during a score that is not streamed ---------------------------------------------
+
+def test_sigterm_while_writing_removes_the_temporary_file(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    n = 60_000
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame({"sid": [f"{SENTINEL}{i}" for i in range(n)]}
+                         | {item: rng.integers(0, 4, n) for item in ITEMS})
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    out = tmp_path / "out" / "results.xlsx"
+    out.parent.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "xinli_screen", "score", "in.csv", "-i",
+                             "phq9", "--id-column", "sid", "-o", str(out)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not any(out.parent.iterdir()) and proc.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.01)
+    temporary = [p.name for p in out.parent.iterdir()]
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert temporary and temporary[0].startswith(".results."), "the write was not caught"
+    assert proc.returncode == 128 + signal.SIGTERM, err.decode()[-500:]
+    assert os.listdir(out.parent) == []  # no temporary file (it held the ids), no result
+    assert SENTINEL.encode() not in err

@@ -395,17 +395,43 @@ def _write_sheet(book: Any, name: str, frame: pd.DataFrame) -> None:
 
 
 @contextlib.contextmanager
-def _replaced_on_success(path: Path) -> Iterator[Path]:
-    """A temporary path next to ``path``, renamed to ``path`` when the block succeeds."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp",
-                                dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+def _sigterm_raises() -> Iterator[None]:
+    """While the block runs, SIGTERM raises ``SystemExit(143)`` as Ctrl-C raises
+    KeyboardInterrupt, so that the temporary file of :func:`_replaced_on_success` (which
+    holds ids) is removed. Only where SIGTERM has its default action (it would end the
+    process without cleaning up) and in the main thread; the default is restored after."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
     try:
-        yield tmp
-        os.replace(tmp, path)
+        yield
     finally:
-        tmp.unlink(missing_ok=True)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def _replaced_on_success(path: Path) -> Iterator[Path]:
+    """A temporary path next to ``path``, renamed to ``path`` when the block succeeds
+    (removed on an error, Ctrl-C or SIGTERM)."""
+    with _sigterm_raises():
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp",
+                                    dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            yield tmp
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
