@@ -3,6 +3,7 @@ streamed archive import (same rows and hash as the table in memory)."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -125,3 +126,88 @@ def test_sigterm_while_writing_removes_the_temporary_file(tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM, err.decode()[-500:]
     assert os.listdir(out.parent) == []  # no temporary file (it held the ids), no result
     assert SENTINEL.encode() not in err
+
+
+# --- the streamed archive import --------------------------------------------------------------
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Chunks of 50 rows, so that a small file is read in several (and a Parquet row group
+    of 7 rows never lines up with a chunk)."""
+    import xinli_screen.archive.result_chunks as rc
+
+    monkeypatch.setattr(rc, "HASH_CHUNK", 50)
+    return 50
+
+
+def _with_school(result: xs.ScreeningResult) -> xs.ScreeningResult:
+    table = result.table.copy()
+    table.insert(1, "school", [f"第{k % 3}中学" for k in range(len(table))])
+    return dataclasses.replace(result, table=table)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_streamed_file_import_equals_the_table_import(tmp_path, small_chunks, suffix):
+    from xinli_screen.archive import ArchiveStore, read_results_file
+    from xinli_screen.io.writers import write_result
+
+    result = _with_school(_wave_result(173, 4))
+    path = tmp_path / f"r{suffix}"
+    write_result(result, path)
+    if suffix == ".parquet":  # row groups of 7 rows
+        pq.write_table(pq.read_table(path), path, row_group_size=7)
+    table, prov = read_results_file(path)
+    with ArchiveStore(tmp_path / "a.db") as a, ArchiveStore(tmp_path / "b.db") as b:
+        whole = a.import_wave(table, prov, "w", by="t", source_name=path.name)
+        streamed = b.import_results_file(path, "w", by="t")
+        assert whole.imported == streamed.imported == 173
+        sheets = [s.sheets("w").drop(columns=["part"]) for s in (a, b)]
+        pd.testing.assert_frame_equal(sheets[0], sheets[1])
+        tables = [s.wave_table("w") for s in (a, b)]
+        pd.testing.assert_frame_equal(tables[0], tables[1])
+        assert (a.parts("w")["content_sha256"].tolist()
+                == b.parts("w")["content_sha256"].tolist())
+        # the same content by the other path changes nothing (the hash is the same)
+        assert not a.import_results_file(path, "w", by="t").changed
+        assert not b.import_wave(table, prov, "w", by="t").changed
+        assert sorted(tables[1]["attr.school"].unique()) == ["第0中学", "第1中学", "第2中学"]
+
+
+def test_streamed_import_of_a_changed_file_is_a_correction(tmp_path, small_chunks):
+    from xinli_screen.archive import ArchiveStore
+    from xinli_screen.io.writers import write_result
+
+    result = _with_school(_wave_result(120, 6))
+    path = tmp_path / "r.parquet"
+    write_result(result, path)
+    with ArchiveStore(tmp_path / "a.db") as store:
+        assert store.import_results_file(path, "w", by="t").parts[0].outcome == "new"
+        changed = result.table.copy()
+        changed.loc[101, "school"] = "第9中学"  # one cell in the third chunk
+        write_result(dataclasses.replace(result, table=changed), path)
+        again = store.import_results_file(path, "w", by="t")
+        assert (again.parts[0].outcome, again.imported) == ("corrected", 120)
+        parts = store.parts("w")
+        assert parts["n_rows"].tolist() == [120, 120]
+        assert parts["superseded_at"].notna().tolist() == [True, False]
+        assert len(store.wave_table("w")) == 120
+
+
+def test_a_results_file_that_breaks_mid_stream_is_a_named_error(cli, tmp_path, small_chunks):
+    from xinli_screen.io.writers import write_result
+
+    result = _with_school(_wave_result(120, 7))
+    path = tmp_path / "r.csv"
+    write_result(result, path)
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    lines[90] = lines[90] + ',"extra cell ' + SENTINEL + '"'  # a row with one cell too many
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    db = tmp_path / "a.db"
+    run = cli("archive", "import", path, "--wave", "w", "--archive", db)
+    assert run.code == 2, run.err
+    assert "cannot read the results file" in run.err
+    assert SENTINEL not in run.out + run.err and "Traceback" not in run.err
+    from xinli_screen.archive import ArchiveStore
+
+    with ArchiveStore(db) as store:
+        assert store.waves().empty  # nothing stored
