@@ -34,6 +34,10 @@ from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 from xinli_screen.backends import spark as xsp
 from xinli_screen.backends.kernel import BatchKernel
 
+# pyspark's own notice about pandas 3 (its pandas conversions are not used here: Arrow only)
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:PySpark does not yet fully support pandas:FutureWarning")
+
 INSTRUMENTS = ["phq9", "gad7", "mht"]
 N = 100_000
 _PHQ_LABELS = np.array(["完全不会", "好几天", "一半以上的天数", "几乎每天"], dtype=object)
