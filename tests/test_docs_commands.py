@@ -352,3 +352,21 @@ def test_filtered_missing_column_warning_is_still_raised() -> None:
     frame = pd.DataFrame({f"phq9_{k:02d}": ["1", "2"] for k in range(1, 10)})
     with pytest.warns(XinliScreenWarning, match=r"1 item\(s\) have no column in the input"):
         xs.prepare_responses(frame, ["phq9"])
+
+
+def test_run_page_checks_exits_carries_cd_and_runs_python(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```console\n$ mkdir sub && cd sub\n$ echo hi > note.txt\n```\n\n"
+        "<!-- docs-test: exit 3 -->\n```bash\nexit 3\n```\n\n"
+        "```python\nassert open('note.txt').read() == 'hi\\n'\n```\n\n"
+        "<!-- docs-test: skip needs a cluster -->\n```bash\nfalse\n```\n", encoding="utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    skipped = run_page(str(page), work, tmp_path)
+    assert [b.skip for b in skipped] == ["needs a cluster"]
+    page.write_text("```bash\ntrue\nfalse\necho never\n```\n", encoding="utf-8")
+    again = tmp_path / "again"
+    again.mkdir()
+    with pytest.raises(AssertionError, match="exit 1, the page says 0"):
+        run_page(str(page), again, tmp_path)
