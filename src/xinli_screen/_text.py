@@ -11,7 +11,25 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["decode_text", "fmt_numbers", "join_text", "text_at", "text_where"]
+__all__ = ["TEXT_DTYPE", "decode_text", "fmt_numbers", "join_text", "text_at", "text_where"]
+
+
+def _text_dtype() -> pd.StringDtype:
+    """The dtype of every text column the library builds: Arrow-backed, NaN for missing.
+
+    pandas 3 gives text columns this dtype by default (``"str"``); pandas 2 reads ``"str"`` as
+    numpy ``<U`` text, which turns a missing value into the text ``"None"``. pandas 2.3 spells
+    the dtype ``StringDtype("pyarrow", na_value=np.nan)``, pandas 2.1 and 2.2
+    ``StringDtype("pyarrow_numpy")``; both compare equal to ``"str"`` under pandas 3.
+    """
+    try:
+        return pd.StringDtype("pyarrow", na_value=np.nan)
+    except TypeError:  # pandas < 2.3: no na_value argument, the same dtype by its first name
+        return pd.StringDtype("pyarrow_numpy")
+
+
+#: pandas ``str`` (Arrow storage, NaN missing) under pandas 2.2, 2.3 and 3.x alike.
+TEXT_DTYPE: pd.StringDtype = _text_dtype()
 
 
 def fmt_numbers(values: np.ndarray) -> np.ndarray:
@@ -64,7 +82,7 @@ def decode_text(codes: np.ndarray, labels: Sequence[str | None]
     codes = np.asarray(codes)
     dictionary = pa.array(list(labels), type=pa.large_string())
     taken = dictionary.take(pa.array(codes, mask=codes < 0))
-    return pd.array(taken, dtype="str")
+    return pd.array(taken, dtype=TEXT_DTYPE)
 
 
 def text_at(n: int, rows: np.ndarray, texts: np.ndarray) -> pd.api.extensions.ExtensionArray:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xinli_screen._text import TEXT_DTYPE
 from xinli_screen.errors import ResponseDataError, XinliScreenWarning
 from xinli_screen.instrument.labels import norm_text, option_code, option_labels
 from xinli_screen.instrument.models import Instrument, ResponseScale
@@ -279,14 +280,14 @@ def normalise_ids(ids: pd.Series) -> pd.Series:
         out = ids.astype(object)
         out[whole] = ids[whole].astype("int64").astype(str)
         out[~whole & ids.notna()] = ids[~whole & ids.notna()].astype(str)
-        return out.where(ids.notna(), None).astype("str")
+        return out.where(ids.notna(), None).astype(TEXT_DTYPE)
     if pd.api.types.is_integer_dtype(ids.dtype):
-        return ids.astype("str").where(ids.notna())
-    text = pa.array(ids.astype("str").array, type=pa.large_string())
+        return ids.astype(TEXT_DTYPE).where(ids.notna())
+    text = pa.array(ids.astype(TEXT_DTYPE).array, type=pa.large_string())
     text = pc.utf8_trim_whitespace(pc.utf8_normalize(text, form="NFKC"))
     text = pc.replace_substring_regex(text, pattern=_FLOAT_ID.pattern, replacement=r"\1")
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
-    return pd.Series(pd.array(text, dtype="str"), index=ids.index, name=ids.name)
+    return pd.Series(pd.array(text, dtype=TEXT_DTYPE), index=ids.index, name=ids.name)
 
 
 def _read_ids(column: pd.Series, name: str | None) -> tuple[pd.Series, pd.DataFrame]:

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from xinli_screen._text import decode_text
+from xinli_screen._text import TEXT_DTYPE, decode_text
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import load_instrument
 from xinli_screen.norms.continuous import locate
@@ -453,4 +453,4 @@ def _constant_text(text: str, n: int, block: int = 1 << 16
 
     chunk = pa.repeat(pa.scalar(text, type=pa.large_string()), min(n, block))
     chunks = [chunk] * (n // block) + [chunk.slice(0, n % block)]
-    return pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype="str")
+    return pd.array(pa.chunked_array(chunks, type=pa.large_string()), dtype=TEXT_DTYPE)

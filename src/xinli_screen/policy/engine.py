@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionArray
 
-from xinli_screen._text import decode_text, fmt_numbers
+from xinli_screen._text import TEXT_DTYPE, decode_text, fmt_numbers
 from xinli_screen.errors import DefinitionIssue
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.policy.models import (
@@ -510,7 +510,8 @@ def _joined(count: np.ndarray, values: ExtensionArray, sep: str) -> ExtensionArr
     offsets = np.zeros(len(count) + 1, dtype=np.int64)
     np.cumsum(count, out=offsets[1:])
     lists = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), pa.array(values))
-    return pd.array(pc.binary_join(lists, pa.scalar(sep, pa.large_string())), dtype="str")
+    return pd.array(pc.binary_join(lists, pa.scalar(sep, pa.large_string())),
+                    dtype=TEXT_DTYPE)
 
 
 def _id_column(ids: pd.Series | None, rows: np.ndarray) -> np.ndarray | ExtensionArray:
@@ -521,7 +522,7 @@ def _id_column(ids: pd.Series | None, rows: np.ndarray) -> np.ndarray | Extensio
     """
     if ids is None:
         return np.full(len(rows), None, dtype=object)
-    if ids.dtype == "str":
+    if ids.dtype == TEXT_DTYPE:
         return ids.array.take(rows)
     return ids.to_numpy(dtype=object)[rows]
 
