@@ -7,6 +7,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pytest
 
 from xinli_screen.io.excel import read_excel
 
@@ -83,3 +84,22 @@ def test_wjx_download_reads_the_same_either_way(tmp_path: Path) -> None:
     write_xlsx(path, header, rows)
     pd.testing.assert_frame_equal(_calamine_text(path), _pandas_calamine(path))
     assert read_excel(path)["1、学号"].tolist()[:2] == ["00000000", "00000001"]
+
+
+def test_column_wise_calamine_batches_and_offset_sheets(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    from xinli_screen.io import excel
+
+    monkeypatch.setattr(excel, "_ROWS_PER_BATCH", 3)  # several batches
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["C3"], sheet["D3"] = "学号", "a"  # the table starts at C3, as some exports do
+    for r in range(4, 15):
+        sheet.cell(r, 3, f"{r:05d}")
+        sheet.cell(r, 4, r / 2)
+    path = tmp_path / "offset.xlsx"
+    book.save(path)
+    ours = excel._calamine_text(path)
+    assert ours is not None and ours.shape == (14, 4)
+    pd.testing.assert_frame_equal(ours, _pandas_calamine(path))

@@ -19,6 +19,7 @@ float by Excel (``7.0``) is given back as ``"7"`` (ids are normalised the same w
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from pathlib import Path
 from typing import Any
@@ -124,24 +125,20 @@ def _number_text(value: float | int | bool) -> str:
     return str(value)
 
 
-def _calamine_text(path: Path) -> pd.DataFrame | None:
-    """The first sheet as pandas ``read_excel(path, dtype=str, header=None,
-    engine="calamine")`` gives it, built a column at a time; None when a cell is a date, time
-    or duration (pandas formats those) or the sheet is not a rectangle."""
-    from pandas.io.parsers.readers import STR_NA_VALUES
-    from python_calamine import CalamineWorkbook
+#: Rows turned into text columns at a time (bounds the Python objects alive at once).
+_ROWS_PER_BATCH = 8_192
 
-    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(
-        skip_empty_area=False)
-    if not rows:
-        return pd.DataFrame()
-    width = len(rows[0])
-    if width == 0 or any(len(r) != width for r in rows):
+
+def _text_batch(rows: list[list[Any]], width: int, missing: list[str]) -> list[Any] | None:
+    """One batch of calamine rows -> one Arrow text array per column; None when a cell is a
+    date, time or duration or a row is not ``width`` cells long."""
+    import pyarrow as pa
+
+    if any(len(r) != width for r in rows):
         return None
     grid = np.empty((len(rows), width), dtype=object)
     grid[:] = rows
-    missing = list(STR_NA_VALUES)
-    columns = {}
+    out = []
     for j in range(width):
         col = grid[:, j]
         kinds = set(map(type, col))
@@ -150,9 +147,40 @@ def _calamine_text(path: Path) -> pd.DataFrame | None:
         if kinds != {str}:
             col = np.array([v if type(v) is str else _number_text(v) for v in col],
                            dtype=object)
-        col[pd.Series(col).isin(missing).to_numpy()] = np.nan
-        columns[j] = pd.array(col, dtype=pd.StringDtype(na_value=np.nan))
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+        col[pd.Series(col).isin(missing).to_numpy()] = None
+        out.append(pa.array(col, type=pa.large_string(), from_pandas=True))
+    return out
+
+
+def _calamine_text(path: Path) -> pd.DataFrame | None:
+    """The first sheet as pandas ``read_excel(path, dtype=str, header=None,
+    engine="calamine")`` gives it, built a column at a time, ``_ROWS_PER_BATCH`` rows at a
+    time (so a 100,000-row download never holds a Python object per cell); None when a cell
+    is a date, time or duration (pandas formats those) or the sheet is not a rectangle."""
+    import pyarrow as pa
+    from pandas.io.parsers.readers import STR_NA_VALUES
+    from python_calamine import CalamineWorkbook
+
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+    if sheet.start is None:
+        return pd.DataFrame()
+    # iter_rows starts at the first used column; to_python keeps the empty ones before it
+    rows = iter(sheet.iter_rows()) if sheet.start[1] == 0 else iter(
+        sheet.to_python(skip_empty_area=False))
+    width = sheet.end[1] + 1
+    missing = list(STR_NA_VALUES)
+    chunks: list[list[Any]] = [[] for _ in range(width)]
+    n = 0
+    while batch := list(itertools.islice(rows, _ROWS_PER_BATCH)):
+        done = _text_batch(batch, width, missing)
+        if done is None:
+            return None
+        for j, arr in enumerate(done):
+            chunks[j].append(arr)
+        n += len(batch)
+    columns = {j: pd.array(pa.chunked_array(c, type=pa.large_string()),
+                           dtype=pd.StringDtype(na_value=np.nan)) for j, c in enumerate(chunks)}
+    return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
 
 def _with_header(raw: pd.DataFrame) -> pd.DataFrame:
