@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from xinli_screen._text import decode_text
+from xinli_screen._text import TEXT_DTYPE, decode_text
 from xinli_screen.backends._rows import (
     careless_checks,
     check_group_columns,
@@ -470,7 +470,7 @@ class BatchKernel:
         failures = prepared.failures
         # the text columns as one type whatever made the batch's failures (a batch with only
         # notes or id problems had object columns; a whole table str)
-        failures = failures.astype(dict.fromkeys(_FAILURE_TEXT, "str"))
+        failures = failures.astype(dict.fromkeys(_FAILURE_TEXT, TEXT_DTYPE))
         if self.duplicates and self.id_column is not None:
             failures = mark_duplicates(table, failures, self.id_column, self.duplicates)
         failures = locate_failures(failures, source_refs(data))

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xinli_screen._text import TEXT_DTYPE
 from xinli_screen.errors import ResponseDataError
 from xinli_screen.io.excel import read_excel
 from xinli_screen.io.fhir import is_fhir_json, read_fhir
@@ -409,7 +410,7 @@ def _read_csv_fast(data: bytes, start: int, first_line: str, header: list[str], 
     numbers = [n for n in names if n in types and n not in texts]
     if not numbers:
         return pd.DataFrame({n: pd.array((again if n in texts else table).column(n),
-                                         dtype=pd.StringDtype(na_value=np.nan))
+                                         dtype=TEXT_DTYPE)
                              for n in names}, index=pd.RangeIndex(table.num_rows), copy=False)
     return _with_text_columns(_float_block(table, numbers), names, table, again, texts)
 
@@ -435,7 +436,7 @@ def _with_text_columns(frame: pd.DataFrame, names: list[str], table: Any, again:
         for at, name in enumerate(names):
             if name not in frame.columns:
                 col = (again if name in texts else table).column(name)
-                frame.insert(at, name, pd.array(col, dtype=pd.StringDtype(na_value=np.nan)))
+                frame.insert(at, name, pd.array(col, dtype=TEXT_DTYPE))
     return frame
 
 
@@ -572,7 +573,7 @@ def _text_cells(frame: pd.DataFrame) -> pd.DataFrame:
         codes, uniques = pd.factorize(frame.iloc[:, k], use_na_sentinel=True)
         labels = [None if (t := str(u)).strip() == "" else t for u in uniques]
         out[k] = decode_text(np.asarray(codes), labels) if len(labels) else pd.array(
-            pa.array([None] * len(frame), type=pa.large_string()), dtype="str")
+            pa.array([None] * len(frame), type=pa.large_string()), dtype=TEXT_DTYPE)
     table = pd.DataFrame(out, index=pd.RangeIndex(len(frame)), copy=False)
     table.columns = [str(c).strip() for c in frame.columns]
     return table
