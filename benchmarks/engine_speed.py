@@ -19,7 +19,8 @@ imports included; peak RSS of that process from ``os.wait4``):
 and the floors, each in its own fresh process, timed inside it after its imports: pyarrow's
 typed CSV read (item columns int8) + numpy scoring (:func:`bench_scoring.numpy_scores`, the
 keys-matrix sums and answered counts of the 10 scales, on the answers as one float64 matrix,
-in blocks of 4,096 rows as the engine scores), Parquet read + numpy scoring,
+in blocks of 4,096 rows with one BLAS thread, as the engine scores), Parquet read + numpy
+scoring,
 python-calamine's raw read of each XLSX (``CalamineWorkbook.to_python``), and R
 ``psych::scoreFast`` when ``Rscript`` is installed (:func:`bench_scoring.run_r`; skipped
 otherwise). ``benchmarks/streaming_bench.py`` and ``benchmarks/spark_bench.py`` are run too when
@@ -78,8 +79,11 @@ if kind in ("csv", "parquet"):
     x = np.empty((table.num_rows, synthetic.N_ITEMS), order="F")
     for j, item in enumerate(synthetic.ITEMS):
         x[:, j] = table.column(item).to_numpy(zero_copy_only=False)
-    for r in range(0, len(x), 4096):  # blocks of 4,096 rows, as the engine scores
-        sums, counts = numpy_scores(x[r:r + 4096], keys, reverse, 0.0, 4.0)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):  # one BLAS thread, as the engine scores
+        for r in range(0, len(x), 4096):  # blocks of 4,096 rows, as the engine scores
+            sums, counts = numpy_scores(x[r:r + 4096], keys, reverse, 0.0, 4.0)
     t2 = time.perf_counter()
     print(json.dumps({"read": t1 - t0, "score": t2 - t1, "seconds": t2 - t0,
                       "rows": table.num_rows}))
