@@ -472,7 +472,7 @@ def _read_csv(path: Path, typed: TypedColumns | None = None) -> tuple[pd.DataFra
         # an error, never a silent shift of every column into the index
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=TEXT_DTYPE, keep_default_na=False,
                                 na_values=[""], skip_blank_lines=True, index_col=False)
         if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
             raise ResponseDataError(
