@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from xinli_screen._optional import import_optional
+from xinli_screen._text import TEXT_DTYPE
 from xinli_screen.errors import ResponseDataError
 
 __all__ = ["read_excel"]
@@ -104,13 +105,13 @@ def read_excel(path: Path) -> pd.DataFrame:
 
         frame = _calamine_text(path)
         if frame is None:
-            frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="calamine",
+            frame = pd.read_excel(path, sheet_name=0, dtype=TEXT_DTYPE, engine="calamine",
                                   header=None)
     except Exception:  # not installed, or a file calamine cannot open: try openpyxl
         pass
     if frame is None:
         try:
-            frame = pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl",
+            frame = pd.read_excel(path, sheet_name=0, dtype=TEXT_DTYPE, engine="openpyxl",
                                   header=None)
         except Exception as exc:  # openpyxl and xlrd raise many types for corrupt files
             raise ResponseDataError(f"{path}: cannot read as an Excel workbook "
@@ -179,7 +180,7 @@ def _calamine_text(path: Path) -> pd.DataFrame | None:
             chunks[j].append(arr)
         n += len(batch)
     columns = {j: pd.array(pa.chunked_array(c, type=pa.large_string()),
-                           dtype=pd.StringDtype(na_value=np.nan)) for j, c in enumerate(chunks)}
+                           dtype=TEXT_DTYPE) for j, c in enumerate(chunks)}
     return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
 
