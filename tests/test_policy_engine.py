@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import xinli_screen as xs
-from xinli_screen._text import fmt_numbers
+from xinli_screen._text import TEXT_DTYPE, fmt_numbers
 from xinli_screen.policy.engine import (
     REASON_COLUMNS,
     PolicyOutcome,
@@ -94,10 +94,10 @@ def test_outputs_are_text_arrays_without_missing_values() -> None:
     quiet = outcome([[0] * 16, [0] * 16])
     assert len(quiet.reasons) == 0 and list(quiet.reasons.columns) == REASON_COLUMNS
     for arr in (quiet.critical, *quiet.text.values()):
-        assert arr.dtype == "str" and len(arr) == 2 and list(arr) == ["", ""]
+        assert arr.dtype == TEXT_DTYPE and len(arr) == 2 and list(arr) == ["", ""]
     loud = outcome(ROWS)
     for arr in (loud.critical, *loud.text.values()):
-        assert arr.dtype == "str" and not pd.isna(np.asarray(arr, dtype=object)).any()
+        assert arr.dtype == TEXT_DTYPE and not pd.isna(np.asarray(arr, dtype=object)).any()
 
 
 @pytest.mark.parametrize("dtype", ["str", object])
