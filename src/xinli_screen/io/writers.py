@@ -178,7 +178,8 @@ def _float_text(x: np.ndarray) -> Any:
     missing = np.isnan(x)
     codes, uniques = pd.factorize(bits)
     codes = np.where(missing, -1, codes)
-    labels = pa.array(uniques.view(x.dtype).astype(str), type=pa.large_string())
+    # pa.string(): pyarrow 14 cannot convert numpy text straight to large_string (cast below)
+    labels = pa.array(uniques.view(x.dtype).astype(str), type=pa.string())
     return _arrow_text(pa.DictionaryArray.from_arrays(
         pa.array(codes, mask=codes < 0, type=pa.int32()), labels).dictionary_decode())
 
