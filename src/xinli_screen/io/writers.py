@@ -184,6 +184,15 @@ def _float_text(x: np.ndarray) -> Any:
         pa.array(codes, mask=codes < 0, type=pa.int32()), labels).dictionary_decode())
 
 
+def _bool_text(values: np.ndarray, missing: np.ndarray | None) -> Any:
+    """Booleans as pandas writes them, ``True``/``False`` (missing empty)."""
+    import pyarrow as pa
+
+    codes = pa.array(values.astype(np.int8), mask=missing, type=pa.int8())
+    labels = pa.array(["False", "True"], type=pa.large_string())
+    return _arrow_text(pa.DictionaryArray.from_arrays(codes, labels).dictionary_decode())
+
+
 def _csv_column(col: pd.Series) -> tuple[Any, bool] | None:
     """One column as the text pandas' ``to_csv`` writes (before quoting), and whether it is
     text that :func:`csv_safe` neutralises; None for a type this fast path does not format."""
@@ -197,7 +206,7 @@ def _csv_column(col: pd.Series) -> tuple[Any, bool] | None:
         if dtype.kind in "iu":
             return _arrow_text(pc.cast(pa.array(col.to_numpy()), pa.large_string())), False
         if dtype.kind == "b":
-            return _arrow_text(pa.array(np.where(col.to_numpy(), "True", "False"))), False
+            return _bool_text(col.to_numpy(), None), False
     if isinstance(dtype, pd.CategoricalDtype):
         if pd.api.types.infer_dtype(dtype.categories, skipna=True) not in {"string", "empty"}:
             return None
@@ -206,8 +215,7 @@ def _csv_column(col: pd.Series) -> tuple[Any, bool] | None:
         return _arrow_text(pa.DictionaryArray.from_arrays(
             pa.array(codes, mask=codes < 0, type=pa.int32()), labels).dictionary_decode()), True
     if isinstance(dtype, pd.BooleanDtype):
-        values = col.to_numpy(dtype=object, na_value=None)
-        return _arrow_text([None if v is None else str(v) for v in values]), False
+        return _bool_text(col.to_numpy(dtype=bool, na_value=False), col.isna().to_numpy()), False
     if pd.api.types.is_integer_dtype(dtype) and isinstance(dtype, pd.api.extensions.
                                                              ExtensionDtype):
         return _arrow_text(pc.cast(pa.array(col.array), pa.large_string())), False
@@ -219,14 +227,45 @@ def _csv_column(col: pd.Series) -> tuple[Any, bool] | None:
     return None
 
 
-def _csv_lines(frame: pd.DataFrame, safe: bool) -> bytes | None:
-    """The rows of ``frame`` as pandas' ``to_csv`` writes them (``\n`` line ends, minimal
-    quoting), with :func:`csv_safe` applied; None when a column needs pandas itself."""
+def _lit(text: str) -> Any:
+    import pyarrow as pa
+
+    return pa.scalar(text, pa.large_string())
+
+
+def _escaped(text: Any, safe: bool) -> Any:
+    """Text cells as :func:`csv_safe` and Python's :mod:`csv` (minimal quoting) write them."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    def lit(text: str) -> Any:
-        return pa.scalar(text, pa.large_string())
+    if safe:
+        first = pc.utf8_slice_codeunits(text, 0, 1)
+        maybe = pc.is_in(first, value_set=pa.array(["=", "+", "-", "@", "\t", "\r"],
+                                                   type=pa.large_string()))
+        if pc.any(maybe).as_py():
+            risky = pc.and_(maybe, pc.invert(pc.match_substring_regex(
+                text, "^" + _NEGATIVE_NUMBER + "$")))
+            text = pc.if_else(risky, pc.binary_join_element_wise(_lit("'"), text, _lit("")),
+                              text)
+    quote = None
+    for char in ',"\n\r' if "\r" in _needs_quotes() else ',"\n':
+        found = pc.match_substring(text, char)
+        quote = found if quote is None else pc.or_(quote, found)
+    if pc.any(quote).as_py():
+        quoted = pc.binary_join_element_wise(
+            _lit('"'), pc.replace_substring(text, '"', '""'), _lit('"'), _lit(""))
+        text = pc.if_else(quote, quoted, text)
+    return text
+
+
+def _csv_lines(frame: pd.DataFrame, safe: bool) -> bytes | None:
+    """The rows of ``frame`` as pandas' ``to_csv`` writes them (``\n`` line ends, minimal
+    quoting), with :func:`csv_safe` applied; None when a column needs pandas itself.
+
+    Text columns with few distinct values (bands, statuses, reasons) are escaped once per
+    distinct value; formatted numbers and booleans never need quotes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     cells = []
     for k in range(frame.shape[1]):
@@ -234,20 +273,18 @@ def _csv_lines(frame: pd.DataFrame, safe: bool) -> bytes | None:
         if done is None:
             return None
         text, textual = done
-        if safe and textual:
-            risky = pc.and_(pc.match_substring_regex(text, "^" + _FORMULA_START),
-                            pc.invert(pc.match_substring_regex(
-                                text, "^" + _NEGATIVE_NUMBER + "$")))
-            text = pc.if_else(risky, pc.binary_join_element_wise(lit("'"), text, lit("")), text)
-        quote = pc.match_substring_regex(text, _needs_quotes())
-        if pc.any(quote).as_py():
-            quoted = pc.binary_join_element_wise(
-                lit('"'), pc.replace_substring(text, '"', '""'), lit('"'), lit(""))
-            text = pc.if_else(quote, quoted, text)
+        if textual:
+            text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+            coded = pc.dictionary_encode(text)
+            if 4 * len(coded.dictionary) < len(text):
+                text = pa.DictionaryArray.from_arrays(
+                    coded.indices, _escaped(coded.dictionary, safe)).dictionary_decode()
+            else:
+                text = _escaped(text, safe)
         cells.append(text)
     empty = pa.array([""] * len(frame), type=pa.large_string())
-    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, lit(",")), empty,
-                                        lit("\n"))
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, _lit(",")), empty,
+                                        _lit("\n"))
     lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:][:len(lines) + 1]
     return bytes(memoryview(lines.buffers()[2])[offsets[0]:offsets[-1]])
