@@ -105,7 +105,19 @@ def extract_blocks(page: str) -> list[Block]:
 
 
 def shell_commands(block: Block) -> list[str]:
-    """The command lines of a shell block (continuations joined; console output dropped)."""
+    """The command lines of a shell block.
+
+    Parameters
+    ----------
+    block : Block
+        A ``bash`` block (every line a command) or a ``console`` block (``$ `` lines are
+        commands, other lines program output).
+
+    Returns
+    -------
+    list of str
+        One entry per command, lines ending in ``\\`` joined with the next.
+    """
     if block.lang != "console":
         lines = block.code.splitlines()
     else:
@@ -184,7 +196,29 @@ def _shell_script(block: Block, cwd: Path, state: Path, district: Path) -> str:
 
 
 def run_page(page: str, work: Path, district: Path) -> list[Block]:
-    """Run the blocks of ``page`` in order inside ``work``; return the skipped blocks."""
+    """Run the blocks of ``page`` in order inside ``work``.
+
+    Parameters
+    ----------
+    page : str
+        Path of the page, relative to the repository (or absolute).
+    work : Path
+        An empty folder: the page's commands start there; the example answer files and the
+        ``pip`` stub are written into it first.
+    district : Path
+        The generated district folder, copied where the page runs :data:`DISTRICT_COMMAND`.
+
+    Returns
+    -------
+    list of Block
+        The blocks marked ``docs-test: skip``, in page order.
+
+    Raises
+    ------
+    AssertionError
+        A block exited with another code than the page says (its place, code and the tail of
+        its output in the message), or a Python block raised.
+    """
     bin_dir = work / ".bin"
     bin_dir.mkdir()
     pip = bin_dir / "pip"
