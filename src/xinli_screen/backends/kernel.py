@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ from xinli_screen.backends._rows import (
     validity_verdict,
 )
 from xinli_screen.code_offsets import check_code_offsets, resolve_answer_values, shift_for
-from xinli_screen.errors import PolicyDefinitionError, ResponseDataError
+from xinli_screen.errors import PolicyDefinitionError, ResponseDataError, XinliScreenWarning
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import LoadedInstrument, load_instrument_with_hash
 from xinli_screen.norms import LoadedNormTable, NormTable, apply_norms, map_groups
@@ -366,12 +367,14 @@ class BatchKernel:
         """
         return dataclasses.replace(self, moments=moments)
 
-    def prepare(self, batch: Any) -> PreparedResponses:
+    def prepare(self, batch: Any, *, ids: bool = True) -> PreparedResponses:
         """The batch's item codes and cell failures
-        (:func:`xinli_screen.responses.prepare_responses` with the bound options)."""
+        (:func:`xinli_screen.responses.prepare_responses` with the bound options; without
+        the id column when ``ids`` is False)."""
         insts = self.instruments
         return prepare_responses(_as_frame(batch), insts, columns=self.columns,
-                                 id_column=self.id_column, missing_codes=self.missing_codes,
+                                 id_column=self.id_column if ids else None,
+                                 missing_codes=self.missing_codes,
                                  shifts=shift_for(self.modes, insts))
 
     def item_moments(self, batch: Any) -> Any:
@@ -389,7 +392,27 @@ class BatchKernel:
         centre = np.concatenate([np.round((lo + hi) / 2) for lo, hi in
                                  (i.item_bounds for i in insts)])
         with threadpool_limits(1, user_api="blas"):
-            return ItemMoments.of(self.prepare(batch).responses, centre)
+            return ItemMoments.of(self.prepare(batch, ids=False).responses, centre)
+
+    def merged_moments(self, batches: Iterable[Any]) -> Any:
+        """Pass 1 of the careless indices over ``batches``: their :meth:`item_moments`, merged.
+
+        Warnings of pass 1 are silenced: pass 2 (:meth:`run`) raises the same ones.
+
+        Raises
+        ------
+        ValueError
+            ``batches`` is empty.
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", XinliScreenWarning)
+            merged = None
+            for batch in batches:
+                part = self.item_moments(batch)
+                merged = part if merged is None else merged.merge(part)
+        if merged is None:
+            raise ValueError("no batch to take item moments from")
+        return merged
 
     def run(self, batch: Any, offset: int = 0, *,
             progress: Callable[[str], None] | None = None) -> KernelOutput:

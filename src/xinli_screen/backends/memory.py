@@ -11,7 +11,6 @@ result equals :func:`xinli_screen.screen` row for row.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -96,8 +95,8 @@ def screen_batches(
         norm = normalise_ids(ids.reset_index(drop=True))
         kernel = kernel.with_duplicates(norm[norm.duplicated(keep=False) & norm.notna()])
     if careless:
-        parts = (kernel.item_moments(b) for _, b in _slices(data, batch_rows))
-        kernel = kernel.with_moments(functools.reduce(lambda a, b: a.merge(b), parts))
+        kernel = kernel.with_moments(kernel.merged_moments(
+            b for _, b in _slices(data, batch_rows)))
     outs: list[KernelOutput] = []
     stats: BatchStats | None = None
     for offset, batch in _slices(data, batch_rows):

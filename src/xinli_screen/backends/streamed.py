@@ -23,7 +23,6 @@ Peak memory is about one chunk's input and result plus 8 bytes per row for the i
 
 from __future__ import annotations
 
-import functools
 import itertools
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -117,12 +116,6 @@ def duplicate_ids(path: Path, column: str, chunk_rows: int = 100_000) -> set[str
     return {v for v, c in seen.items() if c > 1}
 
 
-def _moments(kernel: BatchKernel, chunks: Iterator[pd.DataFrame], plan: InputPlan) -> Any:
-    """Pass 1 of the careless indices: the item moments of every chunk, merged."""
-    parts = (kernel.item_moments(apply_plan(raw, plan)) for raw in chunks)
-    return functools.reduce(lambda a, b: a.merge(b), parts)
-
-
 def screen_stream(
     path: str | Path,
     instruments: Sequence[str | Path | Instrument],
@@ -205,8 +198,8 @@ def screen_stream(
     if plan.id_column and chunks is None:
         kernel = kernel.with_duplicates(duplicate_ids(path, plan.id_column, chunk_rows))
     if careless:
-        kernel = kernel.with_moments(_moments(kernel, itertools.chain((first,), stream),
-                                              plan))
+        kernel = kernel.with_moments(kernel.merged_moments(
+            apply_plan(raw, plan) for raw in itertools.chain((first,), stream)))
         stream = read()
         next(stream, None)
     messages: dict[str, None] = {}
