@@ -197,6 +197,7 @@ def _line_breaks(table: Any) -> int:
 
 def _parquet_batches(path: Path, chunk_rows: int, columns: list[str] | None = None
                      ) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
@@ -209,6 +210,8 @@ def _parquet_batches(path: Path, chunk_rows: int, columns: list[str] | None = No
     names = [str(c).strip() for c in columns or handle.schema_arrow.names]
     dups = duplicate_headers(list(names))  # renamed NAME.1 ..., refused by name when scored
     for batch in handle.iter_batches(batch_size=chunk_rows, columns=columns):
+        if dups:  # renamed first: pyarrow 14's to_pandas refuses a repeated column name
+            batch = pa.RecordBatch.from_arrays(batch.columns, names=dedupe_names(names))
         frame = batch.to_pandas()
         frame.columns = dedupe_names(names) if dups else names
         if dups:
