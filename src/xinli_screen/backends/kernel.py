@@ -223,7 +223,8 @@ def mark_duplicates(table: pd.DataFrame, failures: pd.DataFrame, id_column: str,
         return failures
     status = status.copy()
     status[new] = "duplicate_id"
-    table["status"] = status
+    # the column keeps its text dtype (pandas 2 would store the object array as object)
+    table["status"] = pd.array(status, dtype=table["status"].dtype)
     rows = np.nonzero(new)[0]
     extra = pd.DataFrame({"row": rows.astype("int64"),
                           "id": ids.to_numpy(dtype=object)[rows], "item": None,
