@@ -540,7 +540,7 @@ class _SheetRows:
                  for col in (self._sheet("source_ref", start, stop),
                              self._sheet("name", start, stop))]
         return list(zip(
-            repeat(wave_id), repeat(part_id), repeat(False),
+            repeat(wave_id), repeat(part_id), repeat(True),
             self.keys.iloc[start:stop].tolist(),
             range(self.offset + start, self.offset + stop),
             [int(v) for v in self._sheet("file_row", start, stop)], plain[0],

@@ -89,7 +89,9 @@ class PartRows(Protocol):
 
     def batches(self, wave_id: int, part_id: int) -> Iterator[list[tuple[Any, ...]]]:
         """The sheets in order, by chunks of at most :data:`CHUNK_ROWS`, each a list of
-        tuples of the values of :data:`ROW_COLUMNS` (``active`` False; ``data`` and
+        tuples of the values of :data:`ROW_COLUMNS` (``active`` True: the counted sheets
+        are chosen again in the same transaction, and only a sheet that is not counted, a
+        double submission, is then updated, not every row; ``data`` and
         ``attributes`` JSON text)."""
         ...
 
