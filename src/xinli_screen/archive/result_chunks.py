@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from xinli_screen.archive.encoding import HASH_CHUNK
 from xinli_screen.archive.results_file import (
+    NOT_RESULTS,
     RESULT_FILE_TYPES,
     _sidecar,
     read_results_file,
@@ -37,9 +38,6 @@ from xinli_screen.archive.results_file import (
 from xinli_screen.errors import ResponseDataError
 
 __all__ = ["ResultChunks", "open_result_chunks", "table_chunks"]
-
-_NOT_RESULTS = ("{name}: not a results table (no 'warning_tier' column); write one with "
-                "`xinli-screen score ... -o FILE`")
 
 
 @dataclass(frozen=True)
@@ -219,5 +217,5 @@ def open_result_chunks(path: str | Path) -> ResultChunks:
         table, provenance = read_results_file(path)
         return table_chunks(table, provenance)
     if "warning_tier" not in chunks.columns:
-        raise ResponseDataError(_NOT_RESULTS.format(name=path.name))
+        raise ResponseDataError(NOT_RESULTS.format(name=path.name))
     return chunks

@@ -43,7 +43,7 @@ from xinli_screen.errors import ResponseDataError
 from xinli_screen.io.writers import neutralise_formula
 from xinli_screen.policy.models import TIER_ORDER
 
-__all__ = ["RESULT_FILE_TYPES", "read_results_file", "restore_result_types",
+__all__ = ["NOT_RESULTS", "RESULT_FILE_TYPES", "read_results_file", "restore_result_types",
            "result_column_type"]
 
 RESULT_FILE_TYPES = (".json", ".xlsx", ".csv", ".parquet")
@@ -66,6 +66,9 @@ _INSTRUMENT_TEXT = {"norm_group", "norm_status", "norm_table"}
 #: ``careless.{index}``; any other index is a float.
 _CARELESS = {"longstring": "Int64", "too_fast": "boolean"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: The message for a file without a ``warning_tier`` column (``{name}``: the file name).
+NOT_RESULTS = ("{name}: not a results table (no 'warning_tier' column); write one with "
+               "`xinli-screen score ... -o FILE`")
 _TRUE = {"true", "1", "1.0"}
 _FALSE = {"false", "0", "0.0"}
 
@@ -325,6 +328,5 @@ def read_results_file(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
         raise ResponseDataError(f"unsupported results file type {suffix!r}; use one of "
                                 f"{', '.join(RESULT_FILE_TYPES)}")
     if "warning_tier" not in table.columns:
-        raise ResponseDataError(f"{path.name}: not a results table (no 'warning_tier' column); "
-                                "write one with `xinli-screen score ... -o FILE`")
+        raise ResponseDataError(NOT_RESULTS.format(name=path.name))
     return restore_result_types(table, provenance, csv_escaped=suffix == ".csv"), provenance
