@@ -7,13 +7,17 @@ text that is no answer, ids with leading zeros, missing ids, and ids repeated fa
 other chunks and partitions). The in-memory result (:func:`xinli_screen.screen` of the file
 read by :func:`xinli_screen.io.read_table`) is the reference; the streamed adapter (chunks of
 1, 97 and 4,096 rows, Parquet and CSV), the kernel on Arrow record batches, and the Dask
-adapter on a LocalCluster (a dask DataFrame, and files read and written by the workers) must
-give equal tables, failures and reasons (``assert_frame_equal`` with exact values and dtypes;
-the written Parquet read back where workers wrote it).
+adapter on a LocalCluster (a dask DataFrame, and files read and written by the workers), and
+the Spark adapter in local mode (``local[2]``; skipped, saying why, without pyspark or Java)
+must give equal tables, failures and reasons (``assert_frame_equal`` with exact values and
+dtypes; the written Parquet read back where workers wrote it; Spark's output collected,
+sorted by ``row`` and written to Parquet and CSV byte for byte as the in-memory result).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -136,12 +140,17 @@ def test_kernel_on_arrow_record_batches(files, expected):
     assert stats.summary == merge_summaries([expected.summary()])
 
 
-def _written(table: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """``table`` as the workers write it (ChunkWriter), read back."""
+def _written_file(table: pd.DataFrame, path: Path) -> Path:
+    """``table`` written as the workers and the streamed path write it (ChunkWriter)."""
     writer = ChunkWriter(path, bom=False)
     writer.write_table(table)
     writer.close()
-    return pd.read_parquet(path)
+    return path
+
+
+def _written(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``table`` as the workers write it (ChunkWriter), read back."""
+    return pd.read_parquet(_written_file(table, path))
 
 
 def test_dask_equals_in_memory(files, expected):
@@ -179,3 +188,59 @@ def test_in_memory_batches_equal_one_batch(files, expected, kind, rows):
     got, stats = screen_batches(data, INSTRUMENTS, batch_rows=rows, **ARGS)
     _same(got.table, got.failures, got.reasons, expected)
     assert stats.summary == merge_summaries([expected.summary()])
+
+
+def _spark_session():
+    """One local[2] session for the Spark case (as in tests/test_spark.py), or a skip."""
+    pytest.importorskip("pyspark", reason="pyspark is not installed: pip install '.[spark]'")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java runtime (apt-get install openjdk-17-jre-headless)")
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[2]").appName("xinli-screen-conformance")
+             .config("spark.ui.enabled", "false")
+             .config("spark.sql.shuffle.partitions", "2")
+             .config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.files.maxPartitionBytes", "16k")
+             .config("spark.sql.execution.arrow.maxRecordsPerBatch", "41")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+@pytest.fixture(scope="module")
+def spark():
+    session = _spark_session()
+    yield session
+    session.stop()
+
+
+def _collected(sdf, like: pd.DataFrame) -> pd.DataFrame:
+    """A Spark result DataFrame in pandas, in ``row`` order, with the dtypes of ``like``
+    (Spark has no categorical or nullable-integer type; a value that does not fit fails)."""
+    frame = sdf.toArrow().to_pandas() if hasattr(sdf, "toArrow") else sdf.toPandas()
+    frame = frame.sort_values("row", kind="stable").reset_index(drop=True)
+    return frame.astype(dict(like.dtypes))
+
+
+@pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
+def test_spark_equals_in_memory(files, expected, spark):
+    from xinli_screen.backends.spark import screen as spark_screen
+
+    sdf = spark.read.parquet(str(files["parquet"]))
+    assert sdf.rdd.getNumPartitions() >= 2
+    got = spark_screen(sdf, INSTRUMENTS, batch_rows=29, **ARGS)
+    try:
+        table = _collected(got.table, expected.table.assign(row=0))
+        assert table["row"].tolist() == list(range(N))
+        table = table.drop(columns="row")
+        _same(table, _collected(got.failures, expected.failures),
+              _collected(got.reasons, expected.reasons), expected)
+        assert got.summary() == merge_summaries([expected.summary()])
+    finally:
+        got.unpersist()
+    folder = files["folder"]
+    for suffix in (".parquet", ".csv"):
+        mine = _written_file(expected.table, folder / f"mem_table{suffix}")
+        theirs = _written_file(table, folder / f"spark_table{suffix}")
+        assert theirs.read_bytes() == mine.read_bytes(), suffix
