@@ -288,3 +288,21 @@ def test_hive_column_types_decimal_codes_and_timestamps(session):
     assert _plain(table.reset_index(drop=True)) == _plain(want)
     assert result.summary() == expected.summary()
     result.unpersist()
+
+
+def test_xs_screen_dispatches_a_spark_dataframe(session):
+    """``xs.screen`` hands a Spark DataFrame to the registered adapter (imported only then)
+    and returns its lazy SparkScreeningResult, equal to the pandas path."""
+    from xinli_screen.backends import adapter_for
+
+    frame = _frame(300, seed=11)
+    sdf = session.createDataFrame(_arrow(frame))
+    assert adapter_for(sdf) is xsp.screen
+    result = xs.screen(sdf, ["phq9", "gad7"], id_column="学号", lang="en")
+    assert isinstance(result, xsp.SparkScreeningResult)
+    expected = xs.screen(frame, ["phq9", "gad7"], id_column="学号", lang="en")
+    table = _collect(result.table).sort_values("row").drop(columns="row")
+    want = expected.table.assign(warning_tier=expected.table["warning_tier"].astype(str))
+    assert _plain(table.reset_index(drop=True)) == _plain(want)
+    assert result.summary() == expected.summary()
+    result.unpersist()

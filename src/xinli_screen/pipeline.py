@@ -50,14 +50,18 @@ def screen(
 
     Parameters
     ----------
-    data : DataFrame or dask DataFrame, shape (n_rows, n_columns)
+    data : DataFrame, dask DataFrame or Spark DataFrame, shape (n_rows, n_columns)
         One row per answer sheet (rows = respondents); item columns named like the item ids
         (``phq9_01``) or mapped with ``columns``. Cells may be codes, numeric text or option
         labels (``"好几天"``, ``"A.完全不会"``). A dask DataFrame is screened partition by
         partition on its scheduler (:func:`xinli_screen.backends.dask.screen_dask`; needs
         ``pip install 'xinli-screen[dask]'``); the result is a pandas result equal to the
-        pandas path row for row. A 问卷星 download read with pandas (three or more of its
-        metadata columns such as ``序号``, ``提交答卷时间``, ``所用时间``) is read as
+        pandas path row for row. A Spark DataFrame (``pyspark.sql.DataFrame``) is screened
+        on its executors by :func:`xinli_screen.backends.spark.screen` with its defaults
+        (``progress`` is not used) and gives a lazy
+        :class:`~xinli_screen.backends.spark.SparkScreeningResult` (Spark DataFrames with a
+        ``row`` column), not a ScreeningResult. A 问卷星 download read with pandas (three or
+        more of its metadata columns such as ``序号``, ``提交答卷时间``, ``所用时间``) is read as
         ``xinli-screen score`` reads the file: ``(跳过)``/``(空)``/-2/-3 are unanswered,
         option letters are stripped, 按序号 positions become codes, and item and id columns
         not given are guessed from the header (with a warning); a table prepared by
@@ -107,7 +111,8 @@ def screen(
 
     Returns
     -------
-    ScreeningResult
+    ScreeningResult or SparkScreeningResult
+        A SparkScreeningResult for a Spark DataFrame (above), else a ScreeningResult:
         ``table`` has exactly one row per input row, in input order. ``failures`` has the
         columns :data:`~xinli_screen.responses.RESULT_FAILURE_COLUMNS`: ``row`` (0-based
         position), ``file_row`` (the row in the input file, header = row 1) and
@@ -138,7 +143,7 @@ def screen(
     ['007', 9.0, 'mild', 'school']
     """
     adapter = adapter_for(data)
-    if adapter is not None:  # a dask DataFrame: the adapter registered for its engine
+    if adapter is not None:  # a dask or Spark DataFrame: the adapter of its engine
         return adapter(data, instruments, id_column=id_column, columns=columns,
                        policy=policy, missing_codes=missing_codes, lang=lang, norms=norms,
                        group_columns=group_columns, careless=careless,

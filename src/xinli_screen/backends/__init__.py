@@ -9,12 +9,12 @@ module                        runs the kernel on
 :mod:`.memory`                an in-memory Arrow table or DataFrame, batch by batch
 :mod:`.streamed`              the chunks of a CSV or Parquet file larger than memory
 :mod:`.dask`                  the partitions of a dask DataFrame or of files read by the workers
-``spark``                     Spark DataFrames (``mapInArrow``)
+:mod:`.spark`                 Spark DataFrames (``mapInArrow``)
 ============================  =================================================================
 
-:func:`xinli_screen.screen` imports no adapter. A frame of another engine (a dask DataFrame)
-is handed to the adapter registered for the engine's top-level package name
-(:func:`adapter_for`), imported only then; an adapter module registers itself with
+:func:`xinli_screen.screen` imports no adapter. A frame of another engine (a dask DataFrame
+or a Spark DataFrame) is handed to the adapter registered for the engine's top-level package
+name (:func:`adapter_for`), imported only then; an adapter module registers itself with
 :func:`register_adapter` or is named in :data:`ADAPTERS`.
 """
 
@@ -31,7 +31,10 @@ __all__ = ["ADAPTERS", "BatchKernel", "BatchStats", "KernelOutput", "adapter_for
 
 #: Engine package (the top-level module of a frame's type) -> "module:function" that screens
 #: such a frame with the arguments of :func:`xinli_screen.screen`.
-ADAPTERS: dict[str, str] = {"dask": "xinli_screen.backends.dask:screen_dask"}
+#: A dask DataFrame gives a pandas :class:`~xinli_screen.ScreeningResult`; a Spark DataFrame a
+#: lazy :class:`~xinli_screen.backends.spark.SparkScreeningResult`.
+ADAPTERS: dict[str, str] = {"dask": "xinli_screen.backends.dask:screen_dask",
+                            "pyspark": "xinli_screen.backends.spark:screen"}
 
 
 def register_adapter(engine: str, target: str) -> None:
@@ -48,8 +51,9 @@ def adapter_for(data: Any) -> Callable[..., Any] | None:
     Parameters
     ----------
     data : object
-        A table; its type's top-level package (``dask`` for a dask DataFrame) is looked up
-        in :data:`ADAPTERS` without importing that package.
+        A table; its type's top-level package (``dask`` for a dask DataFrame, ``pyspark``
+        for a Spark DataFrame) is looked up in :data:`ADAPTERS` without importing that
+        package.
 
     Returns
     -------
