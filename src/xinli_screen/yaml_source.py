@@ -135,6 +135,14 @@ def _check_events(text: str) -> None:
                   and len(event.value) > MAX_INT_DIGITS
                   and event.value.lstrip("+-").replace("_", "").isdigit()):
                 raise _LimitError(f"an integer with more than {MAX_INT_DIGITS} digits", line)
+    except yaml.MarkedYAMLError as exc:
+        # libyaml >= 0.2.5 (bundled with PyYAML 6.0.4 wheels) stops at its own nesting limit
+        # while scanning ahead, before the events above reach MAX_DEPTH: the same limit
+        if "maximum nesting depth" not in str(exc.problem):
+            raise
+        mark = exc.problem_mark
+        raise _LimitError(f"mappings and lists nested more than {MAX_DEPTH} deep",
+                          None if mark is None else mark.line + 1) from None
     finally:
         loader.dispose()
 
