@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from xinli_screen.report.group_counts import (
     suppress,
     wilson_interval,
 )
+from xinli_screen.report.group_model import DEFAULT_TIER_LABELS, LANGS, GroupReport
 from xinli_screen.report.group_protect import (
     SuppressionError,
     check_min_cell,
@@ -48,14 +48,6 @@ __all__ = ["DEFAULT_TIER_LABELS", "HIDDEN", "LANGS", "MISSING", "UNMATCHED", "Gr
            "render_group_html", "screen_positive_columns", "suppress", "wilson_interval",
            "write_group_report"]
 
-#: Report languages: Chinese (with English beside the headers) or English.
-LANGS = ("zh", "en")
-#: Tier labels of the default policy, used when no policy labels are given.
-DEFAULT_TIER_LABELS = {
-    "zh": {"none": "无预警", "class": "班级关注", "school": "校级预警", "district": "区级预警"},
-    "en": {"none": "No warning", "class": "Class-level attention",
-           "school": "School-level warning", "district": "District-level warning"},
-}
 _OPS = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
 
 
@@ -107,53 +99,6 @@ def indicator_labels(names: Sequence[str]) -> dict[str, dict[str, str]]:
             entry[f"def_{lang}"] = cut.label.get(lang) or cut.label.get("zh") or name
         out[name] = entry
     return out
-
-
-@dataclass(frozen=True)
-class GroupReport:
-    """A group report of one or more waves.
-
-    Attributes
-    ----------
-    by : list of str
-    waves : dict wave name -> DataFrame
-        Published tables (hidden cells show :data:`HIDDEN`), rows as in
-        :func:`~xinli_screen.report.group_counts.group_counts` (``level``, ``depth``).
-    hidden : dict wave name -> DataFrame of bool
-        Which count cells were hidden.
-    comparison : DataFrame
-        Per wave and per first-level group (school) and the total: ``n``, tier counts and
-        rates, ``change:{tier}`` (percentage points since the previous wave).
-    min_cell : int
-    weight : str or None
-    labels : dict tier -> Chinese label (from the policy)
-    labels_en : dict tier -> English label
-    indicators : dict cut-off column -> names (:func:`indicator_labels`)
-    unsafe_min_cell : bool
-        ``min_cell`` is below 3 (``allow_unsafe_min_cell``): every page says so.
-    """
-
-    by: list[str]
-    waves: dict[str, pd.DataFrame]
-    hidden: dict[str, pd.DataFrame]
-    comparison: pd.DataFrame
-    min_cell: int = 5
-    weight: str | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-    labels_en: dict[str, str] = field(default_factory=dict)
-    indicators: dict[str, dict[str, str]] = field(default_factory=dict)
-    unsafe_min_cell: bool = False
-
-    def tier_label(self, tier: str, lang: str = "zh") -> str:
-        """The policy's label of a tier in ``lang`` (``"zh"`` or ``"en"``)."""
-        own = self.labels if lang == "zh" else self.labels_en
-        return own.get(tier) or DEFAULT_TIER_LABELS[lang].get(tier, tier)
-
-    def view(self, lang: str = "zh") -> dict[str, Any]:
-        """What the HTML template shows (:func:`~xinli_screen.report.group_render.view`)."""
-        from xinli_screen.report.group_render import view
-
-        return view(self, lang)
 
 
 def _masked(counts: pd.DataFrame, hidden: pd.DataFrame) -> pd.DataFrame:

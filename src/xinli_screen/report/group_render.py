@@ -17,7 +17,7 @@ from xinli_screen.policy.models import TIER_ORDER
 from xinli_screen.report.group_counts import HIDDEN, UNMATCHED
 
 if TYPE_CHECKING:
-    from xinli_screen.report.group import GroupReport
+    from xinli_screen.report.group_model import GroupReport
 
 __all__ = ["BY_LABELS", "TEXT", "charts", "column_label", "notes", "render_html",
            "row_labels", "unsafe_notice", "view"]
@@ -378,5 +378,6 @@ def render_html(report: GroupReport, lang: str = "zh") -> str:
     from xinli_screen.report._html import environment
 
     env = environment()
-    return env.get_template("group.html.j2").render(r=report, charts=charts(report, lang),
+    return env.get_template("group.html.j2").render(r=report, v=view(report, lang or "zh"),
+                                                    charts=charts(report, lang),
                                                     hidden=HIDDEN, lang=lang)

@@ -28,7 +28,7 @@ from xinli_screen.report.group_render import (
 )
 
 if TYPE_CHECKING:
-    from xinli_screen.report.group import GroupReport
+    from xinli_screen.report.group_model import GroupReport
 
 __all__ = ["SHEETS", "write_xlsx"]
 
