@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -27,8 +27,6 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-    from xinli_screen.result import ScreeningResult
 
 __all__ = [
     "ResultPlots",
@@ -115,6 +113,21 @@ def _with_fonts(func: Any) -> Any:
     return wrapper
 
 
+class _WithTable(Protocol):
+    """What the plots read of a :class:`~xinli_screen.ScreeningResult`: its ``table``.
+
+    A structural type, so that this module does not import :mod:`xinli_screen.result` (which
+    imports this one for ``result.plot``): no import circle.
+
+    Attributes
+    ----------
+    table : DataFrame, shape (n_respondents, n_columns)
+        The per-respondent result table.
+    """
+
+    table: pd.DataFrame
+
+
 def score_columns(table: pd.DataFrame) -> list[str]:
     """Score columns of a result table (``{instrument}.{scale}``), in table order.
 
@@ -155,7 +168,7 @@ def _levels(table: pd.DataFrame, by: Any, g: pd.Series) -> list[Any]:
 
 
 @_with_fonts
-def distribution(data: ScreeningResult | pd.DataFrame, scale: str | None = None,
+def distribution(data: _WithTable | pd.DataFrame, scale: str | None = None,
                  by: str | Sequence[Any] | pd.Series | None = None, *,
                  bins: int | Sequence[float] | None = None, percent: bool | None = None,
                  cutoffs: bool = True, ax: Axes | None = None) -> Figure:
@@ -261,7 +274,7 @@ def distribution(data: ScreeningResult | pd.DataFrame, scale: str | None = None,
 
 
 @_with_fonts
-def tiers(data: ScreeningResult | pd.DataFrame,
+def tiers(data: _WithTable | pd.DataFrame,
           by: str | Sequence[Any] | pd.Series | None = None, *,
           percent: bool = False, ax: Axes | None = None) -> Figure:
     """Bar chart of the warning tiers (none / class / school / district), optionally by group.
@@ -407,7 +420,7 @@ class ResultPlots:
     >>> result.plot.tiers(by=schools)                              # doctest: +SKIP
     """
 
-    def __init__(self, result: ScreeningResult) -> None:
+    def __init__(self, result: _WithTable) -> None:
         self._result = result
 
     def distribution(self, by: str | Sequence[Any] | pd.Series | None = None,
