@@ -30,6 +30,7 @@ import pandas as pd
 from xinli_screen._optional import import_optional
 from xinli_screen._text import TEXT_DTYPE
 from xinli_screen.errors import ResponseDataError
+from xinli_screen.io.headers import DUPLICATES, dedupe_names, duplicate_headers
 
 __all__ = ["read_excel"]
 
@@ -192,8 +193,6 @@ def _with_header(raw: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     header = [("" if not isinstance(h, str) else h) for h in raw.iloc[0].tolist()]
     header = [h if h.strip() else f"Unnamed: {j}" for j, h in enumerate(header)]
-    from xinli_screen.io.readers import DUPLICATES, dedupe_names, duplicate_headers
-
     body = raw.iloc[1:].reset_index(drop=True)
     body.columns = dedupe_names(header)
     dups = duplicate_headers(list(header))

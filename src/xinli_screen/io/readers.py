@@ -44,6 +44,12 @@ from xinli_screen._text import TEXT_DTYPE
 from xinli_screen.errors import ResponseDataError
 from xinli_screen.io.excel import read_excel
 from xinli_screen.io.fhir import is_fhir_json, read_fhir
+from xinli_screen.io.headers import (
+    DUPLICATES,
+    dedupe_names,
+    duplicate_headers,
+    duplicate_message,
+)
 from xinli_screen.io.jsonl import (
     cell_text,
     iter_json_lines,
@@ -102,50 +108,6 @@ def decode_bytes(raw: bytes, source: str) -> tuple[str, str]:
     raise ResponseDataError(
         f"{source}: cannot decode the file as UTF-8 or GB18030/GBK (first bad byte at offset "
         f"{offset}). Save it as 'CSV UTF-8' or as .xlsx (see docs/errors.md#encoding).")
-
-
-#: Key in ``DataFrame.attrs`` and in ``info``: header names given more than once,
-#: name -> 1-based column positions (the repeats are renamed ``name.1`` ... as pandas does).
-DUPLICATES = "duplicate_columns"
-
-
-def duplicate_headers(header: list[object]) -> dict[str, list[int]]:
-    """Header names (blanks stripped) given more than once, with their 1-based positions."""
-    seen: dict[str, list[int]] = {}
-    for j, name in enumerate(header, start=1):
-        text = "" if name is None or (isinstance(name, float) and name != name) else str(name)
-        text = text.strip()
-        if text and not text.startswith("Unnamed: "):
-            seen.setdefault(text, []).append(j)
-    return {name: where for name, where in seen.items() if len(where) > 1}
-
-
-def dedupe_names(names: list[str]) -> list[str]:
-    """pandas' rule for repeated header names: ``a``, ``a.1``, ``a.2``."""
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        if name in seen:
-            seen[name] += 1
-            new = f"{name}.{seen[name]}"
-            while new in seen:
-                seen[name] += 1
-                new = f"{name}.{seen[name]}"
-            seen[new] = 0
-            out.append(new)
-        else:
-            seen[name] = 0
-            out.append(name)
-    return out
-
-
-def duplicate_message(dups: dict[str, list[int]]) -> str:
-    """The data problem for duplicated header names that scoring would read (no cells)."""
-    listed = "; ".join(f"{name!r} in columns {', '.join(map(str, where))}"
-                       for name, where in list(dups.items())[:5])
-    return (f"the header names a column more than once ({listed}); an answer read from one "
-            "would silently ignore the other: rename or delete the extra column "
-            "(see docs/errors.md#duplicate-columns)")
 
 
 def sniff_delimiter(sample: str) -> str:
