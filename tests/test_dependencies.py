@@ -195,7 +195,8 @@ def test_no_module_circle() -> None:
     """No module of the package sits in an import circle, counting imports inside functions
     and under ``TYPE_CHECKING`` (issue 17: pipeline -> distributed -> streaming -> pipeline
     was one; plotting/result, io.excel/io.readers and the group report's modules were the
-    last three, each broken by moving the shared piece below both sides)."""
+    last three: the plots now read a structural type, and the header helpers and GroupReport
+    moved below the modules that shared them)."""
     circles = _circles(_import_graph())
     assert not circles, [sorted(c) for c in circles]
 
