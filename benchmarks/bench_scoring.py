@@ -38,6 +38,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synthetic
+from synthetic import numpy_scores
 
 import xinli_screen as xs
 
@@ -88,21 +89,6 @@ def timed(rss: PeakRSS, fn, *args, repeat: int = 1, **kwargs):
 
 
 # ------------------------------------------------------------- numpy reference implementations
-
-
-def numpy_scores(x: np.ndarray, keys: np.ndarray, reverse: np.ndarray, lo: float, hi: float):
-    """Keys-matrix scoring: keyed sums and answered counts per scale (NaN-aware).
-
-    Reverse keying is folded into the keys: for a reversed item, ``lo + hi - x`` summed over
-    the answered cells is ``(lo + hi) * answered - x``, so two matrix products give the keyed
-    sums and one gives the counts.
-    """
-    answered = ~np.isnan(x)
-    x0 = np.where(answered, x, 0.0)
-    m = answered.astype(np.float64)
-    signed = keys * np.where(reverse, -1.0, 1.0)[:, None]
-    offset = keys * np.where(reverse, lo + hi, 0.0)[:, None]
-    return x0 @ signed + m @ offset, m @ keys
 
 
 def numpy_validity(x: np.ndarray):

@@ -4,7 +4,7 @@
 The floor of each format is a fresh Python process that streams the same file with pyarrow
 (``pyarrow.csv.open_csv`` with typed item columns / ``ParquetFile.iter_batches``) in batches
 of the same size and scores every batch with numpy (keys-matrix sums and answered counts of
-the 10 scales, :func:`bench_scoring.numpy_scores`): what reading and scoring the file costs
+the 10 scales, :func:`synthetic.numpy_scores`): what reading and scoring the file costs
 without anything of ours. Every command runs in a fresh process under ``/usr/bin/time``
 (wall time from start to exit, interpreter start-up and imports included; peak RSS of the
 process itself).
@@ -34,16 +34,7 @@ import numpy as np
 import pyarrow as pa
 sys.path.insert(0, sys.argv[3])
 import synthetic  # numpy and PyYAML only
-
-
-def numpy_scores(x, keys, reverse, lo, hi):  # as bench_scoring.numpy_scores
-    answered = ~np.isnan(x)
-    x0 = np.where(answered, x, 0.0)
-    m = answered.astype(np.float64)
-    signed = keys * np.where(reverse, -1.0, 1.0)[:, None]
-    offset = keys * np.where(reverse, lo + hi, 0.0)[:, None]
-    return x0 @ signed + m @ offset, m @ keys
-
+from synthetic import numpy_scores
 
 path, chunk = sys.argv[1], int(sys.argv[2])
 keys = np.zeros((synthetic.N_ITEMS, synthetic.N_SCALES))

@@ -3,7 +3,9 @@
 ``write_definitions(folder)`` writes the instrument (``bench100.yaml``) and a warning policy
 (``bench_policy.yaml``) whose rules use every scale's cut-off and band, and returns their paths;
 ``make_codes(n)`` draws answers; ``write_parquet`` / ``write_csv`` write them in row groups so
-that 10^7 rows never sit in memory at once.
+that 10^7 rows never sit in memory at once; ``numpy_scores`` is the numpy floor the
+benchmarks set beside the engine's scoring (numpy only, so a floor process imports nothing
+else).
 """
 
 from __future__ import annotations
@@ -136,3 +138,34 @@ def write_csv(path: Path, n: int, block: int = 1_000_000, seed: int = 0) -> Path
             table = _table(start, make_codes(min(block, n - start), seed + k))
             pcsv.write_csv(table, fh, pcsv.WriteOptions(include_header=start == 0))
     return path
+
+
+def numpy_scores(x: np.ndarray, keys: np.ndarray, reverse: np.ndarray, lo: float, hi: float):
+    """Keys-matrix scoring: keyed sums and answered counts per scale (NaN-aware).
+
+    Reverse keying is folded into the keys: for a reversed item, ``lo + hi - x`` summed over
+    the answered cells is ``(lo + hi) * answered - x``, so two matrix products give the keyed
+    sums and one gives the counts. R equivalent: ``psych::scoreFast`` (sums).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_rows, n_items)
+        Answer codes, NaN = missing.
+    keys : ndarray, shape (n_items, n_scales)
+        1 where an item belongs to a scale, else 0.
+    reverse : ndarray of bool, shape (n_items,)
+        Reverse-keyed items.
+    lo, hi : float
+        Lowest and highest answer code.
+
+    Returns
+    -------
+    sums, counts : ndarray, shape (n_rows, n_scales)
+        Keyed sums over the answered items and the number of answered items.
+    """
+    answered = ~np.isnan(x)
+    x0 = np.where(answered, x, 0.0)
+    m = answered.astype(np.float64)
+    signed = keys * np.where(reverse, -1.0, 1.0)[:, None]
+    offset = keys * np.where(reverse, lo + hi, 0.0)[:, None]
+    return x0 @ signed + m @ offset, m @ keys
