@@ -109,3 +109,48 @@ def _written_csv(table: pd.DataFrame, path):
     writer = ChunkWriter(path, bom=False)
     writer.write_table(table)
     return writer.close()
+
+
+def _parts(folder) -> pd.DataFrame:
+    return pd.concat([pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet"))],
+                     ignore_index=True)
+
+
+@pytest.mark.parametrize("layout", ["csv", "parquet", "parquet-folder", "csv-glob"])
+def test_cli_scheduler_workers_read_and_write_parts(cli, client, tmp_path, layout):
+    """With a cluster address, Parquet/CSV in and a folder out, the workers read their own
+    partitions and write part files; their rows equal the in-memory run's file."""
+    frame = _frame(300)
+    single = tmp_path / "a.csv"
+    frame.to_csv(single, index=False)
+    mem = tmp_path / "mem.parquet"
+    a = cli("score", single, "-i", "phq9", "--id-column", "sid", "-o", mem, "--lang", "en")
+    parts = tmp_path / "in"
+    parts.mkdir()
+    for i, chunk in enumerate((frame.iloc[:170], frame.iloc[170:])):
+        if layout.startswith("csv"):
+            chunk.to_csv(parts / f"p{i}.csv", index=False)
+        else:
+            chunk.astype({"sid": "string"}).to_parquet(parts / f"p{i}.parquet", index=False)
+    source = {"csv": single, "parquet": parts / "p0.parquet", "parquet-folder": parts,
+              "csv-glob": parts / "*.csv"}[layout]
+    out, fails = tmp_path / "out", tmp_path / "fails"
+    b = cli("score", source, "-i", "phq9", "--id-column", "sid", "-o", out, "--lang", "en",
+            "--failures", fails, "--scheduler", client.scheduler.address)
+    assert b.code == a.code, b.err
+    assert (out / "provenance.json").is_file() and "wrote" in b.err
+    want = pd.read_parquet(mem)
+    if layout == "parquet":  # one part of two
+        want = want.iloc[:170]
+    got = _parts(out)
+    assert len(got) == len(want)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_categorical=False)
+    assert len(_parts(fails)) > 0
+
+
+def test_cli_folder_output_without_scheduler_is_refused(cli, tmp_path):
+    path = tmp_path / "a.csv"
+    _frame(300).to_csv(path, index=False)
+    (tmp_path / "out").mkdir()
+    got = cli("score", path, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "out")
+    assert got.code == 2 and "folder" in got.err

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -85,6 +87,71 @@ def _to_dask(data: Any, scheduler: str) -> Any:
              ExitCode.USAGE)
     connect(scheduler)
     return to_dask(data)
+
+
+#: Inputs the workers read themselves with --scheduler and a folder as --output.
+WORKER_INPUTS = (".parquet", ".csv")
+
+
+def _worker_source(input_file: Path, output: Path | None, scheduler: str | None) -> str | None:
+    """What the workers read (a file or a glob of parts) when the run goes
+    to :func:`xinli_screen.backends.dask.screen_files`: with ``--scheduler``, Parquet or CSV
+    in (one file, a folder of parts or a glob) and a folder out (an existing folder or a
+    name without a suffix). None keeps the client-side run."""
+    if scheduler is None or output is None or (output.suffix and not output.is_dir()):
+        return None
+    text = str(input_file)
+    if any(c in input_file.name for c in "*?["):
+        return text if input_file.suffix.lower() in WORKER_INPUTS else None
+    if input_file.is_dir():
+        for suffix in WORKER_INPUTS:
+            if any(input_file.glob(f"*{suffix}")):
+                return str(input_file / f"*{suffix}")
+        return None
+    return text if input_file.suffix.lower() in WORKER_INPUTS else None
+
+
+@contextlib.contextmanager
+def _exit_codes(input_file: Path) -> Iterator[None]:
+    """Turn the screening errors into the documented exit codes (docs/errors.md)."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        fail(str(exc), ExitCode.USAGE)
+    except (InstrumentDefinitionError, PolicyDefinitionError, NormDefinitionError,
+            NormMismatchError) as exc:  # NormMismatchError: the table's definition
+        fail(str(exc), ExitCode.BAD_DEFINITION)
+    except ResponseDataError as exc:
+        fail(_in_file(input_file, exc), ExitCode.DATA_PROBLEMS)
+    except ValueError as exc:
+        fail(str(exc), ExitCode.USAGE)
+
+
+def _score_on_workers(source: str, input_file: Path, scheduler: str, output: Path,
+                      failures: Path | None, cmap: ColumnMap | None,
+                      options: dict[str, Any]) -> dict[str, Any]:
+    """Workers read their partitions of ``source``, screen them and write Parquet parts to
+    ``output`` (and ``failures``); returns the merged summary."""
+    if failures is not None and failures.suffix and not failures.is_dir():
+        fail("with a folder as --output, --failures must be a folder too", ExitCode.USAGE)
+    if cmap is not None and cmap.blocks:
+        fail("--scheduler with a folder as --output: the column map must name columns, not "
+             "问卷星 question blocks", ExitCode.USAGE)
+    try:
+        from xinli_screen.backends.dask import connect, screen_files
+    except ImportError as exc:
+        fail(f"--scheduler needs dask: pip install 'xinli-screen[dask]' ({exc})",
+             ExitCode.USAGE)
+    if cmap is not None:
+        options = {**options, "columns": cmap.columns or None,
+                   "id_column": options["id_column"] or cmap.id_column,
+                   "missing_codes": (*options["missing_codes"], *cmap.missing_codes),
+                   "answer_values": options["answer_values"] or cmap.answer_values}
+    connect(scheduler)
+    with _exit_codes(input_file):
+        done = screen_files(source, options.pop("instruments"), output, failures=failures,
+                            **options)
+    return done["summary"]
 
 
 class Terminated(SystemExit):
@@ -323,7 +390,8 @@ def score_command(
         "--policy", help="Warning policy: bundled id or YAML path.")] = "default",
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="Result file: .csv, .xlsx, .parquet, .json, or .fhir.json / "
-        ".ndjson for FHIR Observations (default: CSV to stdout).")] = None,
+        ".ndjson for FHIR Observations (default: CSV to stdout); with --scheduler, a folder "
+        "(no suffix) for Parquet parts written by the workers.")] = None,
     failures: Annotated[Path | None, typer.Option(
         "--failures", help="Also write the failures table (.csv or .xlsx).")] = None,
     missing_code: Annotated[list[float] | None, typer.Option(
@@ -372,7 +440,9 @@ def score_command(
         "--stats-by", help="Input column to group the statistics by (e.g. 学校).")] = None,
     scheduler: Annotated[str | None, typer.Option(
         "--scheduler", help="Run on a dask.distributed cluster: its address "
-        "(tcp://host:8786) or 'local' (needs pip install 'xinli-screen\\[dask]').")] = None,
+        "(tcp://host:8786) or 'local' (needs pip install 'xinli-screen\\[dask]'). Parquet or "
+        "CSV in (a file, folder or glob of parts) and a folder out: the workers read and "
+        "write the parts; otherwise the file is read here and sent.")] = None,
 ) -> None:
     """Score answer sheets and assign warning tiers with reasons.
 
@@ -389,12 +459,14 @@ def score_command(
     answer_values = _answer_values(answer_values)
     if spss_values is not None and spss_values not in ("codes", "labels"):
         fail("--spss-values must be codes or labels", ExitCode.USAGE)
-    if output is not None and output.suffix.lower() not in OUTPUT_FORMATS:
+    source = _worker_source(input_file, output, scheduler)
+    if output is not None and source is None and output.suffix.lower() not in OUTPUT_FORMATS:
         fail(f"output {output} must end in one of {', '.join(OUTPUT_FORMATS)}", ExitCode.USAGE)
-    if failures is not None and failures.suffix.lower() not in FAILURE_FORMATS:
+    if (failures is not None and source is None
+            and failures.suffix.lower() not in FAILURE_FORMATS):
         fail(f"--failures {failures} must end in one of {', '.join(FAILURE_FORMATS)}",
              ExitCode.USAGE)
-    for target in (output, failures):
+    for target in (output, failures) if source is None else ():
         if target is not None and not target.resolve().parent.is_dir():
             fail(f"folder {target.parent} does not exist; create it first", ExitCode.USAGE)
         if target is not None and target.is_dir():
@@ -403,7 +475,7 @@ def score_command(
             fail(f"{target} is the input file; choose another output name", ExitCode.USAGE)
     if output is not None and failures is not None and output.resolve() == failures.resolve():
         fail("--output and --failures name the same file", ExitCode.USAGE)
-    if not input_file.exists():
+    if source is None and not input_file.exists():
         fail(f"{input_file}: no such file", ExitCode.USAGE)
     if columns is not None and not columns.is_file():
         fail(f"column map {columns}: no such file", ExitCode.USAGE)
@@ -423,6 +495,19 @@ def score_command(
         fail(f"--stats {stats} must end in .json", ExitCode.USAGE)
     if stats_by is not None and stats is None:
         fail("--stats-by needs --stats", ExitCode.USAGE)
+    if source is not None and output is not None and scheduler is not None:
+        if stats is not None or spss_values is not None or chunk_size is not None:
+            fail("--scheduler with a folder as --output takes no --stats, --spss-values or "
+                 "--chunk-size", ExitCode.USAGE)
+        summary = _score_on_workers(source, input_file, scheduler, output, failures, cmap, {
+            "instruments": instrument, "id_column": id_column, "policy": policy,
+            "missing_codes": tuple(missing_code or ()), "lang": lang, "norms": norms or (),
+            "group_columns": groups or None, "careless": careless,
+            "time_column": time_column, "answer_values": answer_values})
+        _summary(summary, [p for p in (output, failures) if p is not None])
+        if sum(summary["failures"].values()):
+            raise typer.Exit(int(ExitCode.DATA_PROBLEMS))
+        return
     if _should_stream(input_file, output, failures, chunk_size, scheduler):
         if blocks:  # question-number blocks -> item columns, from the header alone
             cmap = _resolve_blocks(cmap, _stream_header(input_file), insts, input_file)
@@ -468,7 +553,7 @@ def score_command(
         def step(stage: str) -> None:
             bar.update(task, advance=0 if stage == STAGES[0] else 1, description=stage)
 
-        try:
+        with _exit_codes(input_file):
             frame: Any = data
             if scheduler is not None:
                 frame = _to_dask(data, scheduler)
@@ -487,16 +572,6 @@ def score_command(
                     norms=norms or (), group_columns=groups or None,
                     careless=careless, time_column=time_column, progress=step,
                     answer_values=answer_values)
-        except FileNotFoundError as exc:
-            fail(str(exc), ExitCode.USAGE)
-        except (InstrumentDefinitionError, PolicyDefinitionError, NormDefinitionError) as exc:
-            fail(str(exc), ExitCode.BAD_DEFINITION)
-        except NormMismatchError as exc:  # the table's definition (docs/errors.md)
-            fail(str(exc), ExitCode.BAD_DEFINITION)
-        except ResponseDataError as exc:
-            fail(_in_file(input_file, exc), ExitCode.DATA_PROBLEMS)
-        except ValueError as exc:
-            fail(str(exc), ExitCode.USAGE)
     for w in caught:
         if issubclass(w.category, XinliScreenWarning):
             stderr.print(f"warning: {w.message}", markup=False)
