@@ -30,8 +30,9 @@ be readable by every worker under the same path (a shared file system, or ``s3:/
     summary = screen_files("/data/wave/*.parquet", ["phq9", "gad7"], "/data/out",
                            id_column="学号")
 
-or ``xinli-screen score FILE -i phq9 --scheduler tcp://HOST:8786 -o out.parquet`` (the CLI
-reads the file on the client and gathers one result file).
+or ``xinli-screen score '/data/wave/*.parquet' -i phq9 --scheduler tcp://HOST:8786 -o
+/data/out``: with Parquet or CSV in and a folder out the CLI calls :func:`screen_files`; with a
+result file out (``-o out.parquet``) it reads the input on the client and gathers one file.
 """
 
 from __future__ import annotations
