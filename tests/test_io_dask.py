@@ -154,3 +154,10 @@ def test_cli_folder_output_without_scheduler_is_refused(cli, tmp_path):
     (tmp_path / "out").mkdir()
     got = cli("score", path, "-i", "phq9", "--id-column", "sid", "-o", tmp_path / "out")
     assert got.code == 2 and "folder" in got.err
+
+
+def test_cli_scheduler_input_that_matches_nothing(cli, client, tmp_path):
+    for missing in (tmp_path / "none.parquet", tmp_path / "none" / "*.csv"):
+        got = cli("score", missing, "-i", "phq9", "-o", tmp_path / "out",
+                  "--scheduler", client.scheduler.address)
+        assert got.code == 2 and "no such file" in got.err

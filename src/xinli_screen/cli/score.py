@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import sys
 import warnings
 from collections.abc import Iterator
@@ -475,7 +476,7 @@ def score_command(
             fail(f"{target} is the input file; choose another output name", ExitCode.USAGE)
     if output is not None and failures is not None and output.resolve() == failures.resolve():
         fail("--output and --failures name the same file", ExitCode.USAGE)
-    if source is None and not input_file.exists():
+    if not input_file.exists() and not (source is not None and glob.glob(source)):
         fail(f"{input_file}: no such file", ExitCode.USAGE)
     if columns is not None and not columns.is_file():
         fail(f"column map {columns}: no such file", ExitCode.USAGE)
