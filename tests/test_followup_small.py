@@ -106,6 +106,11 @@ def test_return_sheet_keeps_ids_as_text_and_measures_open(archive) -> None:
     ws = load_workbook(sheet)["复核回执"]
     heads = {c.value: c.column_letter for c in ws[2]}
     assert ws.column_dimensions[heads["学号"]].number_format == "@"
+    # every cell of the column, written and spare, is text itself: a cell's own format wins
+    # over its column's, so a re-typed 04260624 must stay text in Excel (user check, issue 18)
+    ids = [row[0] for row in ws[f"{heads['学号']}3:{heads['学号']}{ws.max_row}"]]
+    assert len(ids) > 30 and {c.number_format for c in ids} == {"@"}
+    assert all(c.data_type == "s" for c in ids if c.value is not None)
     styles = {str(v.sqref).split(":")[0][0]: v.errorStyle
               for v in ws.data_validations.dataValidation if v.type == "list"}
     assert styles[heads["干预措施"]] == "warning"

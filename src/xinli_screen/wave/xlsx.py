@@ -111,9 +111,14 @@ def write_sheets(path: str | Path, sheets: Sequence[Sheet], *, landscape: bool =
     head = book.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1,
                             "text_wrap": True, "valign": "top"})
     title_fmt = book.add_format({"bold": True, "font_size": 13})
-    fills = {t: book.add_format({"bg_color": c, "valign": "top", "text_wrap": True})
-             for t, c in _FILL.items()}
-    plain = book.add_format({"valign": "top", "text_wrap": True})
+    # a text column's cells carry the text number format themselves ("@"): a cell's own format
+    # overrides its column's, so Excel keeps a re-typed 04260229 as text in written rows too
+    fills = {(t, as_text): book.add_format({"bg_color": c, "valign": "top", "text_wrap": True,
+                                            **({"num_format": "@"} if as_text else {})})
+             for t, c in _FILL.items() for as_text in (False, True)}
+    plains = {as_text: book.add_format({"valign": "top", "text_wrap": True,
+                                        **({"num_format": "@"} if as_text else {})})
+              for as_text in (False, True)}
     date_fmt = book.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
     text_fmt = book.add_format({"num_format": "@", "valign": "top"})
     for sheet in sheets:
@@ -128,10 +133,12 @@ def write_sheets(path: str | Path, sheets: Sequence[Sheet], *, landscape: bool =
             ws.write_string(top, j, _clean(str(sheet.headers.get(col, col))), head)
         tiers = sheet.row_tiers
         widths = [max(4, min(40, len(str(sheet.headers.get(c, c))) * 2)) for c in cols]
+        is_text = [c in sheet.text for c in cols]
         for i, row in enumerate(frame.itertuples(index=False, name=None)):
-            fmt = fills.get(tiers[i], plain) if tiers else plain
             for j, value in enumerate(row):
                 r = top + 1 + i
+                fmt = fills.get((tiers[i], is_text[j]), plains[is_text[j]]) if tiers \
+                    else plains[is_text[j]]
                 if _missing(value):
                     ws.write_blank(r, j, None, fmt)
                 elif isinstance(value, (dt.date, pd.Timestamp)):
@@ -146,6 +153,9 @@ def write_sheets(path: str | Path, sheets: Sequence[Sheet], *, landscape: bool =
                     ws.write_string(r, j, text, fmt)
                     widths[j] = max(widths[j], min(60, len(text) * 2 if text.isascii()
                                                    else len(text) * 2 + 2))
+        for r in range(top + 1 + len(frame), top + 1 + len(frame) + sheet.spare_rows):
+            for j in (j for j, flag in enumerate(is_text) if flag):
+                ws.write_blank(r, j, None, plains[True])   # spare rows: text cells, too
         for j, w in enumerate(widths):
             least = sheet.widths.get(cols[j], 0)
             ws.set_column(j, j, max(min(w, 60) / 1.6 + 2, least),
