@@ -258,6 +258,33 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "-"
 
 
+def _other_rows(others: dict[str, Any]) -> list[str]:
+    """Table rows of streaming_bench.py and spark_bench.py output (when they ran)."""
+    rows = []
+    stream = others.get("streaming_bench.py", {})
+    for fmt, e in stream.get("formats", {}).items():
+        run_, fl = e["score"], e["floor"]
+        rows.append(f"| {stream['n']:,} x 100 streamed, {fmt} -> {fmt} | {run_['seconds']:.1f} "
+                    f"({run_['peak_rss_mib']:.0f}) | {fl['seconds']:.1f} | "
+                    f"{e['ratio_to_floor']:.2f}x | <= {3 if fmt == 'csv' else 2}x; <= 1 GiB |")
+        if "score_careless" in e:
+            c = e["score_careless"]
+            rows.append(f"| same with `--careless` | {c['seconds']:.1f} "
+                        f"({c['peak_rss_mib']:.0f}) | plain run {run_['seconds']:.1f} | "
+                        f"{e['careless_ratio_to_plain']:.2f}x | <= 2x |")
+    spark = others.get("spark_bench.py", {})
+    if "spark_screen_s" in spark:
+        pandas_s = spark["pandas_read_s"] + spark["pandas_screen_s"]
+        rows.append(f"| Spark local[{spark['cores']}] vs pandas, {spark['n']:,} x 100 | "
+                    f"{spark['spark_screen_s']:.1f} | pandas read + screen {pandas_s:.1f} | "
+                    f"{ratio(spark['spark_screen_s'], pandas_s)} | equal output: "
+                    f"{spark.get('equal')} |")
+    for name, value in others.items():
+        if "error" in value:
+            rows.append(f"| {name} | failed ({value['error']}) | - | - | - |")
+    return rows
+
+
 def markdown(report: dict[str, Any]) -> str:
     rows = ["| what | now (s, peak MiB) | floor / reference (s) | ratio | target |",
             "|---|---|---|---|---|"]
@@ -281,6 +308,7 @@ def markdown(report: dict[str, Any]) -> str:
         if s.get("r_scorefast"):
             rows.append(f"| R psych::scoreFast {n:,} x 100 (scoring call) | - | "
                         f"{s['r_scorefast']['scoreFast']:.2f} | - | - |")
+    rows += _other_rows(report.get("others", {}))
     st = report.get("startup")
     if st:
         rows.append(f"| `xinli-screen --help` | {st['help']:.2f} | `python -c pass` "
