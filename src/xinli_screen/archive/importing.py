@@ -224,7 +224,7 @@ class _Importing(_StoreBase):
                                   id_column=id_column)
 
     def import_wave_run(self, run: WaveRun, *, by: str, pseudonymise_ids: bool = False,
-                        keep_names: bool = False) -> ImportSummary:
+                        keep_names: bool = False, drop_names: bool = False) -> ImportSummary:
         """Store a scored wave (:func:`xinli_screen.wave.score_wave`): every part, the
         frozen policy and the definition.
 
@@ -237,6 +237,9 @@ class _Importing(_StoreBase):
             Store HMAC pseudonyms instead of ids (needs ``key``).
         keep_names : bool
             Store pupils' names (from the roster, or the export for pupils not on it).
+        drop_names : bool
+            Store the parts without names even where their version in force holds names
+            (that version is superseded and kept). Without it, such a run is refused.
 
         Returns
         -------
@@ -245,12 +248,26 @@ class _Importing(_StoreBase):
         Raises
         ------
         ArchiveError
-            The wave exists with another frozen policy (use a what-if run instead).
+            The wave exists with another frozen policy (use a what-if run instead); or,
+            without ``keep_names`` or ``drop_names``, a part of the run whose version in
+            force holds names (the message names the parts, never a pupil); or both
+            ``keep_names`` and ``drop_names``. Nothing is stored.
         PrivacyKeyError
             ``pseudonymise_ids`` without a key.
         """
         self._need_key(pseudonymise_ids)
         loaded = run.loaded
+        if keep_names and drop_names:
+            raise ArchiveError("give either --keep-names or --drop-names, not both")
+        named = [] if keep_names or drop_names else self._parts_with_names(
+            loaded.definition.id, [sp.part.part_name for sp in run.parts])
+        if named:
+            raise ArchiveError(
+                f"wave {loaded.definition.id!r}: part(s) {named} hold pupils' names (stored "
+                "with --keep-names); a run without --keep-names would store them again "
+                "without names. Run again with --keep-names to keep the names, or with "
+                "--drop-names to remove them (the earlier version stays, superseded and "
+                "audited). Nothing was stored")
         attr_names = list(loaded.definition.roster.attributes) if loaded.definition.roster \
             else []
         imports = []
@@ -284,6 +301,16 @@ class _Importing(_StoreBase):
                                   id_column=loaded.definition.roster.id_column
                                   if loaded.definition.roster else "id",
                                   timezone=loaded.definition.timezone, title=title)
+
+    def _parts_with_names(self, wave: str, parts: Sequence[str]) -> list[str]:
+        """The parts among ``parts`` of ``wave`` whose version in force holds a name."""
+        has_name = (select(Result.id).where(Result.part_id == Part.id,
+                                            Result.name.is_not(None)).exists())
+        q = (select(Part.name).join(Wave, Wave.id == Part.wave_id)
+             .where(Wave.name == wave, Part.name.in_(list(parts)),
+                    Part.superseded_at.is_(None), has_name))
+        with Session(self.engine) as s:
+            return sorted(s.scalars(q))
 
     def _need_key(self, pseudonymise_ids: bool) -> None:
         if pseudonymise_ids and self.key is None:

@@ -92,6 +92,9 @@ def run_command(
     keep_names: Annotated[bool, typer.Option(
         "--keep-names", help="Store pupils' names (from the roster) in the pupil file.")
     ] = False,
+    drop_names: Annotated[bool, typer.Option(
+        "--drop-names", help="Store this run without names even where the archive holds "
+        "names from an earlier --keep-names run (refused without this option).")] = False,
     pseudonymise: Annotated[bool, typer.Option(
         "--pseudonymise", help="Store HMAC pseudonyms instead of ids (key: XINLI_HMAC_KEY "
         "or --key-file; never stored).")] = False,
@@ -102,7 +105,9 @@ def run_command(
     Running again with unchanged files changes nothing; a corrected file under the same part
     name supersedes the earlier version (kept and audited); a part with kind retest replaces
     the retested pupils' sheets. Writes the reconciliation file (unmatched ids, 缺测名单,
-    double submissions) and prints counts only.
+    double submissions) and prints counts only. A part whose stored version holds names
+    (an earlier --keep-names run) is never stored again without them silently: give
+    --keep-names again, or --drop-names to drop them (exit 2 otherwise, nothing stored).
 
     Example: xinli-screen wave run wave1.yaml --archive district.db --by 王老师
     """
@@ -111,6 +116,8 @@ def run_command(
     from xinli_screen.wave.run import score_wave
     from xinli_screen.wave.xlsx import write_reconciliation
 
+    if keep_names and drop_names:
+        fail("give either --keep-names or --drop-names, not both", ExitCode.USAGE)
     loaded = _load(wave_file)
     if pseudonymise:
         optional_key(key_file, required=True)
@@ -124,7 +131,8 @@ def run_command(
         fail(str(exc).strip("'\""), ExitCode.USAGE)
     scored = time.perf_counter()
     summary = guarded(lambda: store.import_wave_run(run, by=by, pseudonymise_ids=pseudonymise,
-                                                    keep_names=keep_names))
+                                                    keep_names=keep_names,
+                                                    drop_names=drop_names))
     d = loaded.definition
     sheets = store.sheets(d.id)
     spec = d.roster
@@ -170,6 +178,11 @@ def _write_list(store: Any, wave: str, output: Path, with_names: bool,
     from xinli_screen.wave.xlsx import write_warning_lists
 
     table, scales = warning_list(store, wave, include_names=with_names)
+    named = table["name"].fillna("").astype(str).str.strip().ne("") if len(table) else None
+    if with_names and named is not None and not named.any():
+        stderr.print(f"warning: --with-names, but the archive holds no names for the pupils "
+                     f"on the list of wave {wave!r} (names are stored only by `wave run "
+                     "--keep-names`): the lists have no 姓名 column", markup=False)
     policy = store.wave_policy(wave)
     labels = {t: policy.tiers.spec(t).label.get("zh") for t in TIER_ORDER}
     info = store.wave_info(wave)
@@ -190,7 +203,7 @@ def list_command(
     archive: ArchiveOpt = "xinli-archive.db",
     with_names: Annotated[bool, typer.Option(
         "--with-names", help="Add the 姓名 column (names are stored only with "
-        "`wave run --keep-names`).")] = False,
+        "`wave run --keep-names`; a warning says when the archive holds none).")] = False,
     key_file: KeyFileOpt = None,
     by: ByOpt = "report",
 ) -> None:
