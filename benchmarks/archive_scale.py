@@ -18,7 +18,12 @@ from ``os.wait4`` (the child's own rusage):
 - ``wave_table``: ``ArchiveStore(DB).wave_table(W)``, the archive's part of a report (every
   counted sheet of the wave with effective tiers);
 - ``report``: ``xinli-screen report group --archive DB --wave W --by school,grade,class``
-  (``wave_table``, then the suppression and the XLSX writing of :mod:`xinli_screen.report`).
+  (the wave's needed columns read in blocks of pupils,
+  :func:`xinli_screen.archive.wave_blocks.wave_columns`, then the suppression and the XLSX
+  writing of :mod:`xinli_screen.report`).
+
+``--keep`` leaves the archive in place; ``--report-only`` then measures only ``wave_table``
+and ``report`` on it (``--n`` as before, the results file is not read again).
 
 Floors from the same run, each a fresh process too:
 
@@ -56,6 +61,7 @@ HERE = Path(__file__).resolve().parent
 ARCHIVE_TABLES = ("results", "reviews", "actions", "audit", "parts", "waves", "archive_meta",
                   "alembic_version", "bare_results")
 CHUNK = 100_000
+WAVE = "bench-wave"
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -222,11 +228,26 @@ def _current_policy(results: Path) -> None:
     side.write_text(json.dumps(prov, ensure_ascii=False), encoding="utf-8")
 
 
-def bench(n: int, results: Path, db: str, label: str, work: Path) -> dict[str, Any]:
-    """Every step and floor on one database."""
+def report_only(n: int, db: str, label: str, work: Path) -> dict[str, Any]:
+    """``wave_table`` and ``report group`` alone, on an archive kept by ``--keep``."""
+    py = sys.executable
+    row: dict[str, Any] = {"n": n, "database": label}
+    row["wave_table"] = run([py, "-c", _WAVE_TABLE, db, WAVE])
+    row["report"] = run([py, "-m", "xinli_screen", "report", "group", "--archive", db,
+                         "--wave", WAVE, "--by", "school,grade,class",
+                         "-o", str(work / f"group_{n}_{label}.xlsx")])
+    for step in ("wave_table", "report"):
+        row[step].pop("stdout", None)
+        row[step].pop("stderr", None)
+    return row
+
+
+def bench(n: int, results: Path, db: str, label: str, work: Path, *,
+          keep: bool = False) -> dict[str, Any]:
+    """Every step and floor on one database (``keep``: leave the archive in place)."""
     py = sys.executable
     cli = [py, "-m", "xinli_screen"]
-    wave = "bench-wave"
+    wave = WAVE
     row: dict[str, Any] = {"n": n, "database": label}
     _current_policy(results)
     reset(db)
@@ -247,7 +268,8 @@ def bench(n: int, results: Path, db: str, label: str, work: Path) -> dict[str, A
     out = work / f"group_{n}_{label}.xlsx"
     row["report"] = run([*cli, "report", "group", "--archive", db, "--wave", wave,
                          "--by", "school,grade,class", "-o", str(out)])
-    reset(db)
+    if not keep:
+        reset(db)
     for step in ("read", "bare_write", "bare_read", "import", "reimport", "wave_table",
                  "report"):
         row[step].pop("stdout", None)
@@ -285,6 +307,11 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "xinli-scale",
                         help="where the generated results files are kept (reused)")
     parser.add_argument("--out", type=Path, default=HERE / "archive_scale.json")
+    parser.add_argument("--keep", action="store_true",
+                        help="leave the archive in place after the run (for --report-only)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="measure only wave_table and report group on the archive a "
+                             "run with --keep left")
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -297,12 +324,16 @@ def main() -> None:
         if args.pg:
             targets.append((args.pg, "PostgreSQL"))
         for db, label in targets:
-            row = bench(n, results, db, label, args.data)
+            if args.report_only:
+                print(json.dumps(report_only(n, db, label, args.data)))
+                continue
+            row = bench(n, results, db, label, args.data, keep=args.keep)
             row["parquet_mb"] = round(results.stat().st_size / 2**20, 1)
             print(json.dumps(row), file=sys.stderr)
             rows.append(row)
-    args.out.write_text(json.dumps(rows, indent=1), encoding="utf-8")
-    print(markdown(rows))
+    if rows:
+        args.out.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+        print(markdown(rows))
 
 
 if __name__ == "__main__":

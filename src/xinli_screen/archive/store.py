@@ -169,8 +169,14 @@ class ArchiveStore(_Importing, _FollowUp):
                                            "policy_id", "policy_version"])
 
     def _frames(self, s: Session, *, pupil_key: str | None = None,
-                max_seq: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        live = (select(*_LIVE_COLUMNS, Wave.name, Wave.seq)
+                max_seq: int | None = None, key_range: tuple[str, str] | None = None,
+                row_order: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Stored results (counted sheets) and reviews, of one pupil, of the pupils whose key
+        lies in ``key_range`` (inclusive, in the database's order) or of all; ``row_order``
+        adds ``_row_index`` (the sheet's row in its part: with ``part_id``, the order of a
+        wave read whole)."""
+        extra = (Result.row_index,) if row_order else ()
+        live = (select(*_LIVE_COLUMNS, Wave.name, Wave.seq, *extra)
                 .join(Wave, Wave.id == Result.wave_id)
                 .outerjoin(Part, Part.id == Result.part_id)
                 .where(or_(Part.id.is_(None), Part.superseded_at.is_(None))))
@@ -178,6 +184,9 @@ class ArchiveStore(_Importing, _FollowUp):
         if pupil_key is not None:
             live = live.where(Result.pupil_key == pupil_key)
             rq = rq.where(Review.pupil_key == pupil_key)
+        if key_range is not None:
+            live = live.where(Result.pupil_key.between(*key_range))
+            rq = rq.where(Review.pupil_key.between(*key_range))
         if max_seq is not None:
             live = live.where(Wave.seq <= max_seq)
             rq = rq.where(Wave.seq <= max_seq)
@@ -497,14 +506,16 @@ def _loads(text: Any) -> dict[str, Any]:
 
 def _screen_chunk(rows: Sequence[Any]) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:
     """One chunk of stored results (rows of :data:`_LIVE_COLUMNS`, wave name, wave seq) as
-    the counted sheets' frame, and the critical items of the sheets that do not count.
+    the counted sheets' frame, and the critical items of the sheets that do not count
+    (a trailing ``row_index``, when selected, becomes the column ``_row_index``).
 
     Columns as the per-sheet dict ``{**data, **attr.*, pupil_id, name, wave, ...}`` always
     gave: the stored result columns first (the fixed ones overwritten in place), then the
     attributes, then the fixed columns not among the result columns.
     """
     (active, key, name, tier, review, critical, reasons, codes, match, source_row,
-     source_ref, part_id, data, attrs, wave, seq) = (list(c) for c in zip(*rows, strict=True))
+     source_ref, part_id, data, attrs, wave, seq, *order) = (list(c)
+                                                             for c in zip(*rows, strict=True))
     others = [{"pupil_id": key[i], "wave_seq": seq[i], "critical_items": critical[i],
                "warning_tier": tier[i]}
               for i, a in enumerate(active) if not a and critical[i]]
@@ -513,9 +524,9 @@ def _screen_chunk(rows: Sequence[Any]) -> tuple[pd.DataFrame | None, list[dict[s
         return None, others
     if len(keep) < len(active):
         (key, name, tier, review, critical, reasons, codes, match, source_row, source_ref,
-         part_id, data, attrs, wave, seq) = ([col[i] for i in keep] for col in (
+         part_id, data, attrs, wave, seq, *order) = ([col[i] for i in keep] for col in (
              key, name, tier, review, critical, reasons, codes, match, source_row,
-             source_ref, part_id, data, attrs, wave, seq))
+             source_ref, part_id, data, attrs, wave, seq, *order))
     frame = pd.DataFrame([_loads(d) for d in data])
     attr_frame = pd.DataFrame([_loads(a) for a in attrs], index=frame.index)
     for col in attr_frame.columns:
@@ -523,7 +534,8 @@ def _screen_chunk(rows: Sequence[Any]) -> tuple[pd.DataFrame | None, list[dict[s
     fixed = {"pupil_id": key, "name": name, "wave": wave, "wave_seq": seq,
              "warning_tier": tier, "review_status": review, "critical_items": critical,
              "reasons": reasons, "reason_codes": codes, "roster_match": match,
-             "source_row": source_row, "source_ref": source_ref, "part_id": part_id}
+             "source_row": source_row, "source_ref": source_ref, "part_id": part_id,
+             **({"_row_index": order[0]} if order else {})}
     for col, values in fixed.items():
         frame[col] = pd.Series(values, index=frame.index)
     return frame, others

@@ -134,8 +134,18 @@ def group_command(
         frozen = guarded(lambda: store.wave_policy(wave[-1]))  # the newest wave's own policy
         labels = {t: frozen.tiers.spec(t).label.get("zh") for t in TIER_ORDER}
         labels_en = {t: frozen.tiers.spec(t).label.get("en") for t in TIER_ORDER}
+        from xinli_screen.archive.wave_blocks import wave_columns
+        from xinli_screen.report.group_counts import cutoff_candidate
+        from xinli_screen.report.group_protect import HIERARCHY
+
+        needed = {*by, *HIERARCHY, *([weight] if weight else [])}
+
+        def keep(col: str) -> bool:
+            return (col == "warning_tier" or col in needed or cutoff_candidate(col)
+                    or (col.startswith("attr.") and col[5:] in needed))
+
         for w in wave:
-            t = guarded(lambda w=w: store.wave_table(w))
+            t = guarded(lambda w=w: wave_columns(store, w, keep))
             tables[w] = t.rename(columns={c: c[5:] for c in t.columns if c.startswith("attr.")})
         store.log_access(None, "report_group", by=actor, wave=",".join(wave), group_by=by)
         store.close()

@@ -76,8 +76,9 @@ from xinli_screen.report.group_relations import (
 )
 from xinli_screen.wave.labels import grade_rank, natural_key
 
-__all__ = ["HIDDEN", "LEVELS", "MISSING", "UNMATCHED", "Relations", "group_counts", "recomputable",
-           "relations", "screen_positive_columns", "suppress", "wilson_interval"]
+__all__ = ["HIDDEN", "LEVELS", "MISSING", "UNMATCHED", "Relations", "cutoff_candidate",
+           "group_counts", "recomputable", "relations", "screen_positive_columns", "suppress",
+           "wilson_interval"]
 
 #: What a suppressed cell shows.
 HIDDEN = "*"
@@ -122,6 +123,24 @@ def wilson_interval(count: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tu
     return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
+def cutoff_candidate(column: str) -> bool:
+    """Whether a column's name has the shape of a cut-off, ``{instrument}.{scale}.{cutoff}``
+    (not a band, norm or careless-responding column, nor a roster attribute).
+
+    Parameters
+    ----------
+    column : str
+
+    Returns
+    -------
+    bool
+        True for a name that :func:`screen_positive_columns` keeps when its values are
+        booleans.
+    """
+    parts = column.split(".")
+    return len(parts) == 3 and parts[0] not in ("careless", "attr") and parts[2] not in _NOT_CUTOFF
+
+
 def screen_positive_columns(table: pd.DataFrame) -> list[str]:
     """Boolean cut-off columns ``{instrument}.{scale}.{cutoff}`` of a results table.
 
@@ -137,8 +156,7 @@ def screen_positive_columns(table: pd.DataFrame) -> list[str]:
     """
     out = []
     for col in table.columns:
-        parts = str(col).split(".")
-        if len(parts) != 3 or parts[0] in ("careless", "attr") or parts[2] in _NOT_CUTOFF:
+        if not cutoff_candidate(str(col)):
             continue
         values = table[col].dropna()
         if len(values) and values.map(lambda v: isinstance(v, (bool, np.bool_))).all():

@@ -1,0 +1,90 @@
+"""One wave's effective tiers read in blocks of pupils, keeping only the columns asked for.
+
+:meth:`ArchiveStore.wave_table <xinli_screen.archive.store.ArchiveStore.wave_table>` holds
+every stored column of every pupil of every wave up to the one asked for (about 1.6 GB at
+10^6 pupils). A group report needs a handful of columns of one wave. :func:`wave_columns`
+reads the pupils in blocks of consecutive stored keys (in the database's own order), each
+block with all of its pupils' waves and reviews, so the history rules see each pupil's whole
+record; it keeps the asked-for columns of the wave's rows and puts the blocks back in the
+order of the whole table.
+
+Reliable-change rules estimate r and SD over all pupils, which one block cannot see: when a
+wave up to the one asked for (other than the first) has change rules under its frozen policy,
+the whole table is read instead (same result, no memory saving).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xinli_screen.archive.models import Result, Wave
+from xinli_screen.archive.store import ArchiveStore, _concat_screens
+
+__all__ = ["BLOCK_PUPILS", "wave_columns"]
+
+#: Pupils per block (all their waves are read together).
+BLOCK_PUPILS = 100_000
+_ORDER = ["part_id", "_row_index"]
+
+
+def wave_columns(store: ArchiveStore, wave: str, keep: Callable[[str], bool], *,
+                 block_pupils: int = BLOCK_PUPILS) -> pd.DataFrame:
+    """The columns of :meth:`ArchiveStore.wave_table` for which ``keep`` is true, read in
+    blocks of pupils.
+
+    Parameters
+    ----------
+    store : ArchiveStore
+    wave : str
+        Wave name.
+    keep : callable str -> bool
+        Which columns of the wave table to keep (e.g. ``warning_tier`` and ``attr.school``).
+    block_pupils : int
+        Pupils per block (at least 1); memory grows with it, the result does not change.
+
+    Returns
+    -------
+    DataFrame, shape (n pupils of the wave, k)
+        Equal to ``store.wave_table(wave)`` restricted to the kept columns: the same rows in
+        the same order, the same values and types.
+
+    Raises
+    ------
+    ArchiveError
+        Unknown wave.
+    ValueError
+        ``block_pupils`` below 1.
+    """
+    if block_pupils < 1:
+        raise ValueError("block_pupils must be at least 1")
+    with Session(store.engine) as s:
+        w = store._wave(s, wave)
+        seqs = s.scalars(select(Wave.seq).where(Wave.seq <= w.seq).order_by(Wave.seq)).all()
+        change = any((h := store._wave_policy(s, q).history) is not None
+                     and h.change is not None for q in seqs[1:])
+        if change:
+            table = store.wave_table(wave)
+            return table[[c for c in table.columns if keep(str(c))]]
+        keys = s.scalars(select(Result.pupil_key).join(Wave, Wave.id == Result.wave_id)
+                         .where(Wave.seq <= w.seq).distinct()
+                         .order_by(Result.pupil_key)).all()
+        blocks = []
+        for start in range(0, len(keys), block_pupils):
+            bounds = (keys[start], keys[min(start + block_pupils, len(keys)) - 1])
+            screens, reviews = store._frames(s, max_seq=w.seq, key_range=bounds,
+                                             row_order=True)
+            if not len(screens):
+                continue
+            table = store.effective(screens, reviews)
+            table = table[table["wave_seq"] == w.seq]
+            blocks.append(table[[c for c in table.columns
+                                 if keep(str(c)) or c in _ORDER]])
+    if not blocks:
+        return store.wave_table(wave)
+    out = _concat_screens(blocks).sort_values(_ORDER, kind="stable", na_position="first")
+    out = out.drop(columns=[c for c in _ORDER if not keep(c)])
+    return out.reset_index(drop=True)
