@@ -130,6 +130,29 @@ def test_roster_attributes_and_names(tmp_path: Path) -> None:
         assert store.pupil_file("001")["name"] == "NAME-A"
 
 
+def test_reimport_without_keep_names_never_drops_stored_names(cli, tmp_path: Path) -> None:
+    """A corrected results file imported without --keep-names over a part that holds names is
+    refused (nothing stored) unless --drop-names says so (found by a new-user check)."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("sid,class,姓名\n001,c1,NAME-A\n002,c2,NAME-B\n", encoding="utf-8")
+    first, fixed = tmp_path / "r1.json", tmp_path / "r2.json"
+    write_result(_result({"001": 1, "002": 1}), first)
+    write_result(_result({"001": 2, "002": 1}), fixed)       # a corrected file, same part
+    db = tmp_path / "a.db"
+    base = ("--wave", "w1", "--archive", db, "--roster", roster)
+    assert cli("archive", "import", first, *base, "--keep-names").code == 0
+    refused = cli("archive", "import", fixed, *base)
+    assert refused.code == 2 and "--drop-names" in refused.err
+    assert "NAME-A" not in refused.err and "001" not in refused.err
+    with ArchiveStore(db) as store:
+        assert store.pupil_file("001")["name"] == "NAME-A"
+        with pytest.raises(ArchiveError, match="not both"):
+            store.import_results_file(fixed, "w1", by="me", keep_names=True, drop_names=True)
+    assert cli("archive", "import", fixed, *base, "--drop-names").code == 0
+    with ArchiveStore(db) as store:
+        assert store.pupil_file("001")["name"] is None
+
+
 def test_cli_import_review_action(cli, tmp_path: Path) -> None:
     res = tmp_path / "r.json"
     write_result(_result({"001": 2}), res)

@@ -73,6 +73,7 @@ class _Importing(_StoreBase):
         part: str = "main",
         retest: bool = False,
         policy: str | Path | Policy | None = None,
+        drop_names: bool = False,
     ) -> ImportSummary:
         """Store one results table as a part of a wave (the wave is created when new).
 
@@ -113,6 +114,10 @@ class _Importing(_StoreBase):
             The policy the results were scored with, frozen with a new wave (default: the
             store's policy). Must be the policy recorded in ``provenance`` when it records
             one, and the wave's frozen policy when the wave exists.
+        drop_names : bool
+            Store the part without names even where its version in force holds names (that
+            version is superseded and kept). Without it (or ``keep_names``), such an import
+            is refused, so that a re-import cannot drop stored names unnoticed.
 
         Returns
         -------
@@ -131,7 +136,8 @@ class _Importing(_StoreBase):
                                    source_name=source_name, id_column=id_column,
                                    roster=roster, attributes=attributes,
                                    pseudonymise_ids=pseudonymise_ids, keep_names=keep_names,
-                                   part=part, retest=retest, policy=policy)
+                                   part=part, retest=retest, policy=policy,
+                                   drop_names=drop_names)
 
     def import_results_file(
         self,
@@ -146,6 +152,7 @@ class _Importing(_StoreBase):
         part: str = "main",
         retest: bool = False,
         policy: str | Path | Policy | None = None,
+        drop_names: bool = False,
     ) -> ImportSummary:
         """Store a results file written by ``xinli-screen score`` as a part of a wave, read
         in chunks of 5 x 10^4 rows (Parquet and CSV by pyarrow record batches), so that
@@ -157,6 +164,7 @@ class _Importing(_StoreBase):
             ``.parquet`` or ``.csv`` (streamed), ``.json`` or ``.xlsx`` (read whole), with the
             provenance inside (JSON, XLSX) or beside it (``<file>.provenance.json``).
         wave, by, roster, attributes, pseudonymise_ids, keep_names, part, retest, policy
+        drop_names
             As for :meth:`import_wave`.
 
         Returns
@@ -182,15 +190,17 @@ class _Importing(_StoreBase):
                                    source_name=path.name, id_column=None, roster=roster,
                                    attributes=attributes, pseudonymise_ids=pseudonymise_ids,
                                    keep_names=keep_names, part=part, retest=retest,
-                                   policy=policy)
+                                   policy=policy, drop_names=drop_names)
 
     def _import_chunks(self, chunks: ResultChunks, wave: str, *, by: str, source_name: str,
                        id_column: str | None, roster: pd.DataFrame | None,
                        attributes: Sequence[str] | None, pseudonymise_ids: bool,
                        keep_names: bool, part: str, retest: bool,
-                       policy: str | Path | Policy | None) -> ImportSummary:
+                       policy: str | Path | Policy | None,
+                       drop_names: bool = False) -> ImportSummary:
         """:meth:`import_wave` of a table read chunk by chunk (the checks first, then one
         pass to hash an existing part, one pass to store a new or changed one)."""
+        self._refuse_silent_name_drop(wave, [part], keep_names, drop_names)
         provenance = chunks.provenance
         id_column = id_column or provenance.get("id_column")
         if not id_column or id_column not in chunks.columns:
@@ -257,17 +267,9 @@ class _Importing(_StoreBase):
         """
         self._need_key(pseudonymise_ids)
         loaded = run.loaded
-        if keep_names and drop_names:
-            raise ArchiveError("give either --keep-names or --drop-names, not both")
-        named = [] if keep_names or drop_names else self._parts_with_names(
-            loaded.definition.id, [sp.part.part_name for sp in run.parts])
-        if named:
-            raise ArchiveError(
-                f"wave {loaded.definition.id!r}: part(s) {named} hold pupils' names (stored "
-                "with --keep-names); a run without --keep-names would store them again "
-                "without names. Run again with --keep-names to keep the names, or with "
-                "--drop-names to remove them (the earlier version stays, superseded and "
-                "audited). Nothing was stored")
+        self._refuse_silent_name_drop(loaded.definition.id,
+                                      [sp.part.part_name for sp in run.parts],
+                                      keep_names, drop_names)
         attr_names = list(loaded.definition.roster.attributes) if loaded.definition.roster \
             else []
         imports = []
@@ -301,6 +303,27 @@ class _Importing(_StoreBase):
                                   id_column=loaded.definition.roster.id_column
                                   if loaded.definition.roster else "id",
                                   timezone=loaded.definition.timezone, title=title)
+
+    def _refuse_silent_name_drop(self, wave: str, parts: Sequence[str], keep_names: bool,
+                                 drop_names: bool) -> None:
+        """Refuse to store ``parts`` without names where their version in force holds names,
+        unless ``drop_names`` says so (the message names parts, never a pupil).
+
+        Raises
+        ------
+        ArchiveError
+            Both flags, or such a part without either flag. Nothing is stored.
+        """
+        if keep_names and drop_names:
+            raise ArchiveError("give either --keep-names or --drop-names, not both")
+        named = [] if keep_names or drop_names else self._parts_with_names(wave, parts)
+        if named:
+            raise ArchiveError(
+                f"wave {wave!r}: part(s) {named} hold pupils' names (stored with "
+                "--keep-names); storing them without --keep-names would drop the names. "
+                "Run again with --keep-names to keep the names, or with --drop-names to "
+                "remove them (the earlier version stays, superseded and audited). Nothing "
+                "was stored")
 
     def _parts_with_names(self, wave: str, parts: Sequence[str]) -> list[str]:
         """The parts among ``parts`` of ``wave`` whose version in force holds a name."""

@@ -49,6 +49,9 @@ def import_command(
         "--key-file; never stored).")] = False,
     keep_names: Annotated[bool, typer.Option(
         "--keep-names", help="Store the roster's name column (dropped by default).")] = False,
+    drop_names: Annotated[bool, typer.Option(
+        "--drop-names", help="Store this part without names even where its stored version "
+        "holds names (otherwise refused; the earlier version stays, superseded).")] = False,
     part: Annotated[str, typer.Option(
         "--part", help="Part of the wave this file is (default 'main'); importing changed "
         "content under the same part is a correction: the earlier version is superseded "
@@ -81,7 +84,7 @@ def import_command(
     summary = guarded(lambda: store.import_results_file(
         results_file, wave, by=by, roster=rost, attributes=attrs,
         pseudonymise_ids=pseudonymise, keep_names=keep_names, part=part, retest=retest,
-        policy=policy))
+        policy=policy, drop_names=drop_names))
     store.close()
     if summary.changed:
         outcome = ", ".join(f"{p.name} {p.outcome} (version {p.version})"
