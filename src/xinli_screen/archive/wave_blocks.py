@@ -27,7 +27,7 @@ from xinli_screen.archive.store import ArchiveStore, _concat_screens
 __all__ = ["BLOCK_PUPILS", "wave_columns"]
 
 #: Pupils per block (all their waves are read together).
-BLOCK_PUPILS = 100_000
+BLOCK_PUPILS = 50_000
 _ORDER = ["part_id", "_row_index"]
 
 

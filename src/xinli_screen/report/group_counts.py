@@ -164,24 +164,30 @@ def screen_positive_columns(table: pd.DataFrame) -> list[str]:
     return out
 
 
-def _sums(x: pd.DataFrame, valid: pd.DataFrame, w: np.ndarray,
+def _sums(x: pd.DataFrame, valid: pd.DataFrame, w: np.ndarray | None,
           keys: pd.DataFrame | None) -> pd.DataFrame:
     """Per group of ``keys`` (or all rows): n, and per indicator the count, the number with
-    a value and the weighted sums the rates need."""
+    a value and the weighted sums the rates need (``w`` None: every weight 1, whose sums are
+    the count and the number with a value, so they are copied rather than summed again)."""
     parts = {"n": np.ones(len(x))}
     for name in x.columns:
-        v = valid[name].to_numpy(float)
-        xi = x[name].to_numpy(float)
-        parts[f"count:{name}"] = xi
-        parts[f"n:{name}"] = v
-        parts[f"wx:{name}"] = w * xi
-        parts[f"wv:{name}"] = w * v
-        parts[f"wv2:{name}"] = w * w * v
+        parts[f"count:{name}"] = x[name].to_numpy(float)
+        parts[f"n:{name}"] = valid[name].to_numpy(float)
+        if w is not None:
+            v = parts[f"n:{name}"]
+            parts[f"wx:{name}"] = w * parts[f"count:{name}"]
+            parts[f"wv:{name}"] = w * v
+            parts[f"wv2:{name}"] = w * w * v
     frame = pd.DataFrame(parts, index=x.index)
     if keys is None:
-        return frame.sum().to_frame().T
-    names = list(keys.columns)
-    return frame.join(keys).groupby(names, sort=False).sum().reset_index()
+        out = frame.sum().to_frame().T
+    else:
+        out = frame.groupby([keys[c] for c in keys.columns], sort=False).sum().reset_index()
+    if w is None:
+        for name in x.columns:
+            out[f"wx:{name}"] = out[f"count:{name}"]
+            out[f"wv:{name}"] = out[f"wv2:{name}"] = out[f"n:{name}"]
+    return out
 
 
 def _rates(sums: pd.DataFrame, names: Sequence[str]) -> dict[str, np.ndarray]:
@@ -263,9 +269,10 @@ def group_counts(table: pd.DataFrame, by: Sequence[str], *, weight: str | None =
                           .astype(bool).to_numpy(float), 0.0)
         valid[col] = present.astype(float)
     cutoffs = [c for c in x.columns if c not in TIER_ORDER]
-    w = table[weight].astype(float).to_numpy() if weight else np.ones(len(table))
+    w = table[weight].astype(float).to_numpy() if weight else None
     matched = ~nothing
-    xm, vm, wm, km = x[matched], valid[matched], w[matched], keys[matched]
+    xm, vm, km = x[matched], valid[matched], keys[matched]
+    wm = None if w is None else w[matched]
     blocks = []
     depths = range(1, len(by) + 1) if subtotals else [len(by)]
     for d in depths:
@@ -287,7 +294,7 @@ def group_counts(table: pd.DataFrame, by: Sequence[str], *, weight: str | None =
         s["depth"] = gpos + 1
         blocks.append(s)
     if nothing.any():
-        s = _sums(x[nothing], valid[nothing], w[nothing], None)
+        s = _sums(x[nothing], valid[nothing], None if w is None else w[nothing], None)
         for c in by:
             s[c] = UNMATCHED if c == by[0] else ""
         s["level"] = "unmatched"
