@@ -186,6 +186,42 @@ def _binom_cdf(k: int, n: int, p: float) -> float:
     return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
 
 
+def _out_of_range(failures: pd.DataFrame, shifts: Mapping[str, float]
+                  ) -> tuple[np.ndarray, np.ndarray, dict[Any, int]]:
+    """Out-of-range failures once: their numbers (shifts undone; NaN when not a number),
+    their item as a small integer, and item id -> that integer."""
+    oor = failures[failures["code"] == "out-of-range"]
+    values = pd.to_numeric(oor["value"], errors="coerce").to_numpy(dtype=float)
+    items = oor["item"].to_numpy(dtype=object)
+    if shifts and len(values):
+        values = values - np.array([shifts.get(i, 0.0) for i in items], dtype=float)
+    codes, names = pd.factorize(items)
+    return values, codes, {name: k for k, name in enumerate(names)}
+
+
+def _block_counts(responses: pd.DataFrame, items: Sequence[str], values: Sequence[int],
+                  shifts: Mapping[str, float]) -> tuple[int, int, list[int]]:
+    """(rows with an answer, answered cells, uses of each of ``values``) over ``items``.
+
+    One item column at a time, as a view of the frame where it is float64 already (no copy
+    of the rows x items block); ``np.count_nonzero`` on the comparisons.
+    """
+    rows = np.zeros(len(responses), dtype=bool)
+    answered = 0
+    counts = [0] * len(values)
+    for item in items:
+        x = responses[item].to_numpy(dtype=float, na_value=np.nan)
+        back = shifts.get(item, 0.0)
+        if back:
+            x = x - back
+        given = ~np.isnan(x)
+        rows |= given
+        answered += int(np.count_nonzero(given))
+        for k, v in enumerate(values):
+            counts[k] += int(np.count_nonzero(x == v))
+    return int(np.count_nonzero(rows)), answered, counts
+
+
 def _scale_counts(
     responses: pd.DataFrame, failures: pd.DataFrame, instruments: Sequence[Instrument],
     shifts: Mapping[str, float] | None,
@@ -194,14 +230,11 @@ def _scale_counts(
     of other out-of-range values (neither ``hi + 1`` nor ``lo - 1``) and the number of codes.
 
     ``shifts`` (item id -> number added, :func:`shift_for`) is undone first, so the counts
-    describe the numbers as they were in the file.
+    describe the numbers as they were in the file. Each item column is read once per scale
+    it is counted on (no copy of the answer block); the failures table is read once.
     """
     shifts = shifts or {}
-    oor = failures[failures["code"] == "out-of-range"]
-    oor_values = pd.to_numeric(oor["value"], errors="coerce").to_numpy(dtype=float)
-    oor_items = oor["item"].to_numpy(dtype=object)
-    if shifts and len(oor_values):
-        oor_values = oor_values - np.array([shifts.get(i, 0.0) for i in oor_items], dtype=float)
+    oor_values, oor_codes, oor_index = _out_of_range(failures, shifts)
     out: list[tuple[CodeOffset, int, int]] = []
     for inst in instruments:
         groups: dict[str, list[str]] = {}
@@ -214,18 +247,14 @@ def _scale_counts(
         for scale_id, items in groups.items():
             codes = scales[scale_id].codes
             lo, hi = codes[0], codes[-1]
-            x = responses[items].to_numpy(dtype=float)
-            back = np.array([shifts.get(i, 0.0) for i in items], dtype=float)
-            if back.any():
-                x = x - back[None, :]
-            answered = ~np.isnan(x)
-            outside = oor_values[np.isin(oor_items, items)]
+            sheets, answered, (c_lo, c_second, c_hi) = _block_counts(
+                responses, items, (lo, lo + 1, hi), shifts)
+            mine = [oor_index[i] for i in items if i in oor_index]
+            outside = oor_values[np.isin(oor_codes, mine)]
             above, below = int((outside == hi + 1).sum()), int((outside == lo - 1).sum())
-            c_lo, c_second, c_hi = (int((x == v).sum()) for v in (lo, lo + 1, hi))
             counts = CodeOffset(
-                inst.id, "", "", lo, hi, int(answered.any(axis=1).sum()),
-                int(answered.sum()) + len(outside), c_lo, c_second, c_hi, above, below,
-                len(items), scale_id)
+                inst.id, "", "", lo, hi, sheets, answered + len(outside), c_lo, c_second,
+                c_hi, above, below, len(items), scale_id)
             out.append((counts, len(outside) - above - below, len(codes)))
     return out
 
@@ -246,6 +275,26 @@ def _verdict(c: CodeOffset, others: int, n_codes: int) -> tuple[str, str] | None
             and c.count_below >= max(1, 10 * c.count_hi)):
         return "down", "strong"
     return None
+
+
+def _detected(scales: Sequence[tuple[CodeOffset, int, int]]) -> list[CodeOffset]:
+    """The counts of :func:`_scale_counts` that fit the rule, with their verdict."""
+    found = []
+    for counts, others, n_codes in scales:
+        verdict = _verdict(counts, others, n_codes)
+        if verdict is not None:
+            found.append(replace(counts, direction=verdict[0], strength=verdict[1]))
+    return found
+
+
+def _possible(scales: Sequence[tuple[CodeOffset, int, int]]) -> list[CodeOffset]:
+    """The small-file hints (strength ``possible``) among the counts of :func:`_scale_counts`."""
+    found = []
+    for counts, others, n_codes in scales:
+        if (counts.lo == 0 and counts.count_lo == 0 and counts.count_second > 0
+                and counts.answers >= MIN_ANSWERS and _verdict(counts, others, n_codes) is None):
+            found.append(replace(counts, direction="up", strength="possible"))
+    return found
 
 
 def detect_code_offsets(
@@ -280,12 +329,7 @@ def detect_code_offsets(
     of the large-n rule: a one-sided binomial test at :data:`FALSE_ALARM` under the premise
     that the lowest option is at least a tenth as frequent as the second lowest.
     """
-    found = []
-    for counts, others, n_codes in _scale_counts(responses, failures, instruments, shifts):
-        verdict = _verdict(counts, others, n_codes)
-        if verdict is not None:
-            found.append(replace(counts, direction=verdict[0], strength=verdict[1]))
-    return found
+    return _detected(_scale_counts(responses, failures, instruments, shifts))
 
 
 def possible_code_offsets(
@@ -299,12 +343,7 @@ def possible_code_offsets(
     and alarms on item 9 for all; a healthy class may also never choose 0 on some scale of
     a small file, so this is never a refusal. Parameters as :func:`detect_code_offsets`.
     """
-    found = []
-    for counts, others, n_codes in _scale_counts(responses, failures, instruments, shifts):
-        if (counts.lo == 0 and counts.count_lo == 0 and counts.count_second > 0
-                and counts.answers >= MIN_ANSWERS and _verdict(counts, others, n_codes) is None):
-            found.append(replace(counts, direction="up", strength="possible"))
-    return found
+    return _possible(_scale_counts(responses, failures, instruments, shifts))
 
 
 def check_code_offsets(
@@ -328,7 +367,8 @@ def check_code_offsets(
     CodeOffsetError
         Evidence on an instrument read ``auto``.
     """
-    found = detect_code_offsets(responses, failures, instruments, shifts)
+    scales = _scale_counts(responses, failures, instruments, shifts)  # counted once for both
+    found = _detected(scales)
     decided = {"code", "shift-down", "shift-up"}
     refuse = [f for f in found if modes.get(f.instrument, "auto") not in decided]
     if refuse:
@@ -336,8 +376,7 @@ def check_code_offsets(
     for f in found:
         warnings.warn(f"{f.evidence}; read as {modes[f.instrument]!r} as chosen "
                       "(answer_values)", XinliScreenWarning, stacklevel=stacklevel + 1)
-    hints = [f for f in possible_code_offsets(responses, failures, instruments, shifts)
-             if modes.get(f.instrument, "auto") not in decided]
+    hints = [f for f in _possible(scales) if modes.get(f.instrument, "auto") not in decided]
     for f in hints:
         warnings.warn(f"possible code offset: {f.evidence}; if it is coded "
                       f"{f.lo + 1}-{f.hi + 1}, rerun with --answer-values "
