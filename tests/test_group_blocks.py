@@ -30,7 +30,7 @@ def _answers(ids: list[str], seed: int) -> pd.DataFrame:
     codes = rng.choice(4, size=(len(ids), 10), p=[0.45, 0.3, 0.13, 0.12])
     frame = pd.DataFrame(codes.astype(str), columns=ITEMS)
     frame.insert(0, "sid", ids)
-    return frame
+    return frame.sample(frac=1, random_state=seed)   # file order is not key order
 
 
 def _roster(ids: list[str]) -> pd.DataFrame:
