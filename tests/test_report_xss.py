@@ -224,11 +224,12 @@ def test_the_csp_alone_stops_the_payloads(reports: dict[str, Path], template: st
             r=rep, chart=None, colours={}, tiers=xs.TIER_ORDER)
     else:
         from xinli_screen.report.group import HIDDEN, build_group_report
+        from xinli_screen.report.group_render import view
 
         t = pd.DataFrame({"g": [P["school"]] * 6, "warning_tier": ["none"] * 6})
         rep = build_group_report({P["wave"]: t}, ["g"])
         render = lambda: raw_env.get_template("group.html.j2").render(  # noqa: E731
-            r=rep, charts={P["wave"]: None}, hidden=HIDDEN)
+            r=rep, v=view(rep, "zh"), charts={P["wave"]: None}, hidden=HIDDEN)
     page = tmp_path / f"raw-{template}.html"
     page.write_text(render(), encoding="utf-8")
     assert P["wave"] in page.read_text("utf-8")  # really unescaped
