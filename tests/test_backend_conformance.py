@@ -16,8 +16,6 @@ sorted by ``row`` and written to Parquet and CSV byte for byte as the in-memory 
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from spark_local import local_session
 
 import xinli_screen as xs
 from xinli_screen.backends.kernel import BatchKernel, merge_summaries
@@ -190,27 +189,10 @@ def test_in_memory_batches_equal_one_batch(files, expected, kind, rows):
     assert stats.summary == merge_summaries([expected.summary()])
 
 
-def _spark_session():
-    """One local[2] session for the Spark case (as in tests/test_spark.py), or a skip."""
-    pytest.importorskip("pyspark", reason="pyspark is not installed: pip install '.[spark]'")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("no Java runtime (apt-get install openjdk-17-jre-headless)")
-    from pyspark.sql import SparkSession
-
-    spark = (SparkSession.builder.master("local[2]").appName("xinli-screen-conformance")
-             .config("spark.ui.enabled", "false")
-             .config("spark.sql.shuffle.partitions", "2")
-             .config("spark.ui.showConsoleProgress", "false")
-             .config("spark.sql.files.maxPartitionBytes", "16k")
-             .config("spark.sql.execution.arrow.maxRecordsPerBatch", "41")
-             .getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
-
-
 @pytest.fixture(scope="module")
 def spark():
-    session = _spark_session()
+    session = local_session("xinli-screen-conformance", files__maxPartitionBytes="16k",
+                            execution__arrow__maxRecordsPerBatch="41")
     yield session
     session.stop()
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from spark_local import local_session
 
 import xinli_screen as xs
 from xinli_screen.errors import ResponseDataError
@@ -102,15 +103,9 @@ def _plain(frame: pd.DataFrame) -> list[list[object]]:
 
 @pytest.fixture(scope="module")
 def session():
-    spark = (SparkSession.builder.master("local[2]").appName("xinli-screen-tests")
-             .config("spark.ui.enabled", "false")
-             .config("spark.sql.shuffle.partitions", "2")
-             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-             .config("spark.ui.showConsoleProgress", "false")
-             .config("spark.sql.files.maxPartitionBytes", "1m")
-             .config("spark.sql.execution.arrow.maxRecordsPerBatch", "1000")
-             .getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = local_session("xinli-screen-tests", execution__arrow__pyspark__enabled="true",
+                          files__maxPartitionBytes="1m",
+                          execution__arrow__maxRecordsPerBatch="1000")
     yield spark
     spark.stop()
 
