@@ -57,8 +57,9 @@ from xinli_screen.errors import ResponseDataError, XinliScreenWarning
 from xinli_screen.instrument.models import Instrument, ResponseScale
 
 __all__ = ["FALSE_ALARM", "MIN_ANSWERS", "MIN_SECOND_LOWEST", "OFFSET_MODES", "STRAY_SHARE",
-           "CodeOffset", "CodeOffsetError", "check_code_offsets", "detect_code_offsets",
-           "offset_message", "possible_code_offsets", "resolve_answer_values", "shift_for"]
+           "CodeOffset", "CodeOffsetError", "check_code_offsets", "count_code_offsets",
+           "detect_code_offsets", "judge_code_offsets", "merge_code_counts", "offset_message",
+           "possible_code_offsets", "resolve_answer_values", "shift_for"]
 
 #: Answered cells a response scale needs before any offset is judged.
 MIN_ANSWERS = 10
@@ -367,7 +368,57 @@ def check_code_offsets(
     CodeOffsetError
         Evidence on an instrument read ``auto``.
     """
-    scales = _scale_counts(responses, failures, instruments, shifts)  # counted once for both
+    return judge_code_offsets(_scale_counts(responses, failures, instruments, shifts), modes,
+                              stacklevel=stacklevel + 1)
+
+
+def count_code_offsets(
+    responses: pd.DataFrame, failures: pd.DataFrame, instruments: Sequence[Instrument],
+    shifts: Mapping[str, float] | None = None,
+) -> list[tuple[CodeOffset, int, int]]:
+    """The counts :func:`check_code_offsets` judges, for one batch of rows.
+
+    Counts of disjoint batches add up (:func:`merge_code_counts`), so a run in batches is
+    judged once on the counts of all its rows, as a run on the whole table. Parameters as
+    :func:`detect_code_offsets`.
+
+    Returns
+    -------
+    list of (CodeOffset, int, int)
+        Per (instrument, response scale): the counts (no verdict), the number of other
+        out-of-range values and the number of codes.
+    """
+    return _scale_counts(responses, failures, instruments, shifts)
+
+
+def merge_code_counts(a: Sequence[tuple[CodeOffset, int, int]],
+                      b: Sequence[tuple[CodeOffset, int, int]]
+                      ) -> list[tuple[CodeOffset, int, int]]:
+    """The :func:`count_code_offsets` of two disjoint row sets of one table, added up.
+
+    Raises
+    ------
+    ValueError
+        The two lists are not of the same scales (different instruments or columns).
+    """
+    summed = ("sheets", "answers", "count_lo", "count_second", "count_hi", "count_above",
+              "count_below")
+    if [(c.instrument, c.scale) for c, _, _ in a] != [(c.instrument, c.scale) for c, _, _ in b]:
+        raise ValueError("code-offset counts of different scales cannot be merged")
+    return [(replace(x, **{k: getattr(x, k) + getattr(y, k) for k in summed}), ox + oy, n)
+            for (x, ox, n), (y, oy, _) in zip(a, b, strict=True)]
+
+
+def judge_code_offsets(scales: Sequence[tuple[CodeOffset, int, int]], modes: Mapping[str, str],
+                       stacklevel: int = 2) -> list[CodeOffset]:
+    """:func:`check_code_offsets` on counts already made (:func:`count_code_offsets`, merged
+    over the batches of a run): refuse, warn and return what goes in the provenance.
+
+    Raises
+    ------
+    CodeOffsetError
+        Evidence on an instrument read ``auto``.
+    """
     found = _detected(scales)
     decided = {"code", "shift-down", "shift-up"}
     refuse = [f for f in found if modes.get(f.instrument, "auto") not in decided]
