@@ -63,7 +63,13 @@ from xinli_screen.backends._rows import (
     unreadable_critical,
     validity_verdict,
 )
-from xinli_screen.code_offsets import check_code_offsets, resolve_answer_values, shift_for
+from xinli_screen.code_offsets import (
+    check_code_offsets,
+    count_code_offsets,
+    merge_code_counts,
+    resolve_answer_values,
+    shift_for,
+)
 from xinli_screen.errors import PolicyDefinitionError, ResponseDataError, XinliScreenWarning
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import LoadedInstrument, load_instrument_with_hash
@@ -142,10 +148,14 @@ class BatchStats:
     run : RunStatistics or None
         Per-group counts, score moments and alpha sufficient statistics (when the kernel was
         bound with ``run_stats=True``).
+    offsets : list or None
+        The batch's code-offset counts (:func:`xinli_screen.code_offsets.count_code_offsets`)
+        when the kernel defers the judgement (:meth:`BatchKernel.deferring_offsets`).
     """
 
     summary: dict[str, Any]
     run: RunStatistics | None = None
+    offsets: list[Any] | None = None
 
     def merge(self, other: BatchStats) -> BatchStats:
         """The statistics of both batches (a new object; neither operand is changed).
@@ -153,14 +163,19 @@ class BatchStats:
         Raises
         ------
         ValueError
-            One side has run statistics and the other not.
+            One side has run statistics (or code-offset counts) and the other not.
         """
-        if (self.run is None) != (other.run is None):
-            raise ValueError("cannot merge batch statistics with and without run statistics")
+        if (self.run is None) != (other.run is None) or (
+                (self.offsets is None) != (other.offsets is None)):
+            raise ValueError("cannot merge batch statistics with and without run statistics "
+                             "or code-offset counts")
         run = None
         if self.run is not None and other.run is not None:  # merge() shares what it adds
             run = copy.deepcopy(self.run).merge(copy.deepcopy(other.run))
-        return BatchStats(merge_summaries([self.summary, other.summary]), run)
+        offsets = None
+        if self.offsets is not None and other.offsets is not None:
+            offsets = merge_code_counts(self.offsets, other.offsets)
+        return BatchStats(merge_summaries([self.summary, other.summary]), run, offsets)
 
 
 @dataclass(frozen=True)
@@ -274,6 +289,7 @@ class BatchKernel:
     stats_by: str | None = None
     duplicates: frozenset[str] = frozenset()
     moments: Any = None
+    defer_offsets: bool = False
     _by_id: Mapping[str, Instrument] = field(default_factory=dict, repr=False)
 
     @property
@@ -357,6 +373,14 @@ class BatchKernel:
     def with_duplicates(self, ids: Iterable[str]) -> BatchKernel:
         """This kernel with the normalised ids that repeat anywhere in the whole input."""
         return dataclasses.replace(self, duplicates=frozenset(ids))
+
+    def deferring_offsets(self) -> BatchKernel:
+        """This kernel with the code-offset judgement left to the adapter: each batch's
+        counts go to :attr:`BatchStats.offsets` (nothing refused or warned per batch, and
+        ``code_offsets`` of the batch provenance empty); the adapter judges the merged counts
+        once with :func:`xinli_screen.code_offsets.judge_code_offsets`, as one run on the
+        whole table would."""
+        return dataclasses.replace(self, defer_offsets=True)
 
     def with_moments(self, moments: Any) -> BatchKernel:
         """This kernel with the item moments of the whole input (careless indices, pass 2).
@@ -451,8 +475,12 @@ class BatchKernel:
         pol = self.policy.policy
         step("parse")
         prepared = self.prepare(data)
-        offsets = check_code_offsets(prepared.responses, prepared.failures, insts, self.modes,
-                                     shifts=shift_for(self.modes, insts), stacklevel=3)
+        shifts = shift_for(self.modes, insts)
+        counts = (count_code_offsets(prepared.responses, prepared.failures, insts, shifts)
+                  if self.defer_offsets else None)
+        offsets = [] if counts is not None else check_code_offsets(
+            prepared.responses, prepared.failures, insts, self.modes, shifts=shifts,
+            stacklevel=3)
         step("score")
         scored = [score_with_bounds(prepared.responses, i) for i in insts]
         scores = pd.concat([sc for sc, _ in scored], axis=1)
@@ -508,7 +536,7 @@ class BatchKernel:
                                  provenance=self._provenance(data, prepared, offsets))
         return KernelOutput(table=table, failures=failures, reasons=reasons,
                             stats=BatchStats(result.summary(), self._run_stats(
-                                table, prepared, data)),
+                                table, prepared, data), counts),
                             provenance=result.provenance, prepared=prepared)
 
     def _table(self, data: pd.DataFrame, prepared: PreparedResponses, scores: pd.DataFrame,

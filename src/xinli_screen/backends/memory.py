@@ -5,8 +5,10 @@ runs it on slices of ``batch_rows`` rows (an Arrow table is sliced without a cop
 stages' temporaries (parsed answers, score matrices, reason texts) exist for one batch at a
 time, and each batch's result can be written as soon as it is ready (``on_batch``) instead of
 being gathered. Ids repeated across batches are found once on the whole id column and bound
-into the kernel; with ``careless`` the item moments of every batch are merged first, so the
-result equals :func:`xinli_screen.screen` row for row.
+into the kernel; with ``careless`` the item moments of every batch are merged first; code
+offsets are counted per batch and judged once on the merged counts (refused or warned about
+after the last batch, before the caller closes its outputs). So the result equals
+:func:`xinli_screen.screen` row for row.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from xinli_screen.backends.kernel import BatchKernel, BatchStats, KernelOutput
+from xinli_screen.code_offsets import judge_code_offsets
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.responses import normalise_ids
 from xinli_screen.result import ScreeningResult
@@ -51,6 +54,7 @@ def screen_batches(
     norms: Sequence[Any] = (),
     id_column: str | None = None,
     careless: bool | Mapping[str, float | None] = False,
+    provenance: dict[str, Any] | None = None,
     **options: Any,
 ) -> tuple[ScreeningResult | None, BatchStats | None]:
     """Screen an in-memory table in batches of ``batch_rows`` rows.
@@ -66,8 +70,13 @@ def screen_batches(
         Rows per batch (at least 1).
     on_batch : callable(output, offset), optional
         Receives each batch's :class:`~xinli_screen.backends.kernel.KernelOutput` (row
-        numbers of failures and reasons global). When given, nothing is gathered and the
+        numbers of failures and reasons global; ``provenance["code_offsets"]`` empty: the
+        judgement comes after the last batch). When given, nothing is gathered and the
         result returned is None.
+    provenance : dict, optional
+        Filled with the run's provenance (as :attr:`ScreeningResult.provenance` of the
+        gathered result: whole-run row counts, ``batches`` and the code offsets judged on
+        every row), with or without ``on_batch``.
     **options
         The other keyword arguments of :meth:`BatchKernel.bind` (``columns``,
         ``missing_codes``, ``lang``, ``group_columns``, ``time_column``, ``answer_values``,
@@ -84,12 +93,19 @@ def screen_batches(
     ValueError
         ``batch_rows`` below 1; as :meth:`BatchKernel.bind`.
     ResponseDataError
-        As :func:`xinli_screen.screen`.
+        As :func:`xinli_screen.screen`; a
+        :class:`~xinli_screen.code_offsets.CodeOffsetError` after the last batch (so a
+        caller writing batches must drop what it wrote).
+
+    Warns
+    -----
+    XinliScreenWarning
+        As :func:`xinli_screen.screen`; a warning of the per-row stages once per batch.
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
     kernel = BatchKernel.bind(instruments, policy, norms, id_column=id_column,
-                              careless=careless, **options)
+                              careless=careless, **options).deferring_offsets()
     ids = None if id_column is None else _column(data, id_column)
     if ids is not None:
         norm = normalise_ids(ids.reset_index(drop=True))
@@ -99,21 +115,29 @@ def screen_batches(
             b for _, b in _slices(data, batch_rows)))
     outs: list[KernelOutput] = []
     stats: BatchStats | None = None
+    run: dict[str, Any] = {}
+    count = 0
     for offset, batch in _slices(data, batch_rows):
         out = kernel.run(batch, offset)
         stats = out.stats if stats is None else stats.merge(out.stats)
+        run = run or dict(out.provenance)
+        count += 1
         if on_batch is not None:
             on_batch(out, offset)
         else:
             outs.append(out)
+    if stats is not None and stats.offsets is not None:  # judged once, on every row
+        found = judge_code_offsets(stats.offsets, kernel.modes, stacklevel=2)
+        run["code_offsets"] = [o.to_dict() for o in found]
+    rows = len(data)
+    run.update({"rows_in": rows, "rows_out": rows,
+                "batches": {"batch_rows": batch_rows, "batches": count}})
+    if provenance is not None:
+        provenance.update(run)
     if on_batch is not None or not outs:
         return None, stats
-    provenance = dict(outs[0].provenance)
-    rows = sum(len(o.table) for o in outs)
-    provenance.update({"rows_in": rows, "rows_out": rows,
-                       "batches": {"batch_rows": batch_rows, "batches": len(outs)}})
     return ScreeningResult(
         table=pd.concat([o.table for o in outs], ignore_index=True),
         failures=pd.concat([o.failures for o in outs], ignore_index=True),
         reasons=pd.concat([o.reasons for o in outs], ignore_index=True),
-        provenance=provenance), stats
+        provenance=run), stats
