@@ -38,7 +38,7 @@ from xinli_screen.errors import XinliScreenWarning
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import load_instrument
 from xinli_screen.io.column_map import ColumnMap
-from xinli_screen.io.source import InputPlan, apply_plan, plan_input
+from xinli_screen.io.source import InputPlan, _typed_items, apply_plan, plan_input
 from xinli_screen.io.stream import iter_chunks, read_column, sniff_encoding
 from xinli_screen.responses import normalise_ids
 from xinli_screen.result import ScreeningResult
@@ -170,11 +170,14 @@ def screen_stream(
     path = Path(path)
     insts = [i if isinstance(i, Instrument) else load_instrument(i) for i in instruments]
     given = None if chunks is None or not careless else list(chunks)
+    wjx_values = answer_values if answer_values in ("auto", "text", "sequence", "code") else None
+    typed = _typed_items(insts, column_map or ColumnMap({}), id_column,
+                         wjx_values, missing_codes)  # type: ignore[arg-type]
 
     def read() -> Iterator[pd.DataFrame]:
         if given is not None:
             return iter(given)
-        return chunks if chunks is not None else iter_chunks(path, chunk_rows)
+        return chunks if chunks is not None else iter_chunks(path, chunk_rows, typed=typed)
 
     stream = read()
     first = next(stream, None)
@@ -185,7 +188,6 @@ def screen_stream(
     info: dict[str, Any] = {"format": path.suffix.lower().lstrip(".")}
     if path.suffix.lower() != ".parquet" and chunks is None:
         info["encoding"] = sniff_encoding(path)
-    wjx_values = answer_values if answer_values in ("auto", "text", "sequence", "code") else None
     plan = plan_input(first, info, insts, column_map=column_map, id_column=id_column,
                       answer_values=wjx_values,  # type: ignore[arg-type]
                       missing_codes=missing_codes)

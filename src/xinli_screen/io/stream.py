@@ -1,8 +1,9 @@
 """Read answer files in chunks (CSV blocks, Parquet row groups) and write results chunk by chunk.
 
 Peak memory is bounded by the chunk size: a CSV is parsed by pyarrow's streaming reader in
-blocks of about ``chunk_rows`` rows (every column as text, only empty cells missing, as
-:func:`~xinli_screen.io.readers.read_table`); a Parquet file is read in record batches of
+blocks of about ``chunk_rows`` rows (item columns that hold only codes as integers, every other
+column as text, only empty cells missing, as :func:`~xinli_screen.io.readers.read_table`; short
+rows put back with empty trailing cells); a Parquet file is read in record batches of
 ``chunk_rows`` rows. Writers append each chunk's result: CSV (header once, BOM once), Parquet
 (one schema, fixed by the first chunk), NDJSON (FHIR Observations). Output goes to a temporary
 file beside the target, renamed when the run completes, so an interrupted run never leaves a
@@ -14,6 +15,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io as _io
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +26,15 @@ import pandas as pd
 
 from xinli_screen.errors import ResponseDataError
 from xinli_screen.io.readers import (
+    _CONVERSION_ERROR,
+    _HEXADECIMAL,
+    _TYPED_RETRIES,
     DUPLICATES,
+    TypedColumns,
+    _all_allowed,
+    _float_block,
+    _typed_plan,
+    _with_text_columns,
     dedupe_names,
     duplicate_headers,
     merged_rows,
@@ -107,13 +117,16 @@ def _csv_duplicates(path: Path) -> dict[str, list[int]]:
 
 
 
-def _csv_batches(path: Path, chunk_rows: int, columns: list[str] | None = None
-                 ) -> Iterator[pd.DataFrame]:
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
+class _Retype(Exception):
+    """A typed item column holds a cell that is not one of its codes: read it as text."""
 
-    encoding = sniff_encoding(path)
-    header, sep = _csv_header(path, encoding)
+    def __init__(self, column: str) -> None:
+        super().__init__(column)
+        self.column = column
+
+
+def _block_size(path: Path, chunk_rows: int) -> int:
+    """CSV block bytes: about ``chunk_rows / _BLOCKS_PER_CHUNK`` rows of the file's start."""
     with path.open("rb") as fh:
         fh.readline()
         second = fh.read(1 << 16)
@@ -122,52 +135,176 @@ def _csv_batches(path: Path, chunk_rows: int, columns: list[str] | None = None
     longest = max((len(ln) for ln in second.split(b"\n")), default=0)
     # pyarrow's streaming CSV reader decodes several blocks ahead; small blocks, gathered
     # into chunks of chunk_rows rows here, keep that read-ahead small
-    block = int(min(max(chunk_rows * row_bytes // _BLOCKS_PER_CHUNK, 1 << 14, 8 * longest),
-                    1 << 30))
-    read = pcsv.ReadOptions(column_names=header, skip_rows=1, block_size=block,
+    return int(min(max(chunk_rows * row_bytes // _BLOCKS_PER_CHUNK, 1 << 14, 8 * longest),
+                   1 << 30))
+
+
+def _has_hexadecimal(path: Path) -> bool:
+    """``0x1``-like text anywhere in the file (pyarrow reads it as a number, the text reader
+    refuses it: the in-memory reader then reads no column typed, and neither does this)."""
+    import mmap
+
+    if path.stat().st_size == 0:
+        return False
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        at = [i for i in (mm.find(b"0x"), mm.find(b"0X")) if i >= 0]
+        return bool(at) and _HEXADECIMAL.search(mm, min(at)) is not None
+
+
+def _initial_types(path: Path, header: list[str], sep: str, encoding: str,
+                   typed: TypedColumns | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The item columns to read as integers, decided on the first MiB of rows as the in-memory
+    reader decides them (:func:`~xinli_screen.io.readers.read_table` with ``typed``), and
+    their allowed values. None for a GB18030 file, a repeated or empty header name, or
+    hexadecimal text anywhere in the file."""
+    if typed is None or encoding != "utf-8" or not all(header):
+        return {}, {}
+    wanted = dict(typed(header))
+    if not wanted:
+        return {}, {}
+    with path.open("rb") as fh:
+        head = fh.read(2 * _SNIFF_BYTES + (1 << 16))
+    bom = 3 if head.startswith(codecs.BOM_UTF8) else 0
+    first = head.find(b"\n", bom) + 1
+    if first == 0 or head[bom:first].count(b'"') % 2 or _has_hexadecimal(path):
+        return {}, {}
+    return _typed_plan(head, first, header, sep, wanted), wanted
+
+
+def _csv_batches(path: Path, chunk_rows: int, columns: list[str] | None = None,
+                 typed: TypedColumns | None = None) -> Iterator[pd.DataFrame]:
+    """Chunks of a CSV file in order; the item columns named by ``typed`` as float64 (see
+    :func:`iter_chunks`). A typed column found to hold a cell that is not one of its codes
+    is read as text from the chunk that holds it on (the file is re-read, the rows already
+    given skipped); after ``_TYPED_RETRIES`` such columns, every column is text."""
+    encoding = sniff_encoding(path)
+    header, sep = _csv_header(path, encoding)
+    types, wanted = ({}, {}) if columns is not None else _initial_types(
+        path, header, sep, encoding, typed)
+    given, line, retypes = 0, 2, 0  # rows yielded; file line of the next chunk's first row
+    while True:
+        try:
+            for table, breaks in _csv_tables(path, header, sep, encoding, chunk_rows, columns,
+                                             types, wanted, given):
+                frame = _to_frame(table, header if columns is None else columns, types)
+                if breaks:  # only then can a stray quote have merged rows (checked in C first)
+                    found = merged_rows(frame, sep, line)
+                    if found:
+                        raise ResponseDataError(merged_rows_message(str(path), found))
+                line += len(frame) + breaks
+                given += len(frame)
+                yield frame
+            return
+        except _Retype as retype:
+            retypes += 1
+            types.pop(retype.column, None)
+            if retypes > _TYPED_RETRIES:
+                types = {}
+
+
+def _to_frame(table: Any, names: list[str], types: dict[str, Any]) -> pd.DataFrame:
+    """An Arrow chunk as pandas: the typed columns as one float64 block (as the in-memory
+    reader gives them), every other column as text."""
+    numbers = [n for n in names if n in types]
+    if not numbers:
+        return table.to_pandas()
+    return _with_text_columns(_float_block(table, numbers), names, table, table, [])
+
+
+def _csv_tables(path: Path, header: list[str], sep: str, encoding: str, chunk_rows: int,
+                columns: list[str] | None, types: dict[str, Any], wanted: dict[str, Any],
+                skip: int) -> Iterator[tuple[Any, int]]:
+    """Arrow tables of about ``chunk_rows`` rows from data row ``skip`` on, short rows put
+    back in their places with empty trailing cells, each with its count of line breaks in
+    cells.
+
+    Raises
+    ------
+    _Retype
+        A typed column holds a cell that is not one of its codes.
+    ResponseDataError
+        A row longer than the header; a file pyarrow cannot parse or decode.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    read = pcsv.ReadOptions(column_names=header, skip_rows=1,
+                            block_size=_block_size(path, chunk_rows),
                             encoding="utf8" if encoding == "utf-8" else encoding,
                             use_threads=False)
     bad_rows: list[tuple[int, int, int | None]] = []
+    short: list[tuple[int, int, str]] = []  # (data row, cells, text) of rows with too few cells
 
     def on_invalid(row: Any) -> str:
-        # keep where and how (never the row's text) for the message; then stop
+        # a short row is put back with empty cells, as the in-memory reader reads it; a long
+        # one stops the run (where and how, never the row's text, go into the message)
+        if row.actual_columns < row.expected_columns and row.number is not None:
+            short.append((row.number - 2, row.actual_columns, row.text))
+            return "skip"
         bad_rows.append((row.expected_columns, row.actual_columns, row.number))
         return "error"
 
     parse = pcsv.ParseOptions(delimiter=sep, newlines_in_values=True,
                               invalid_row_handler=on_invalid)
-    convert = pcsv.ConvertOptions(column_types={h: pa.string() for h in header},
+    convert = pcsv.ConvertOptions(column_types={h: types.get(h, pa.string()) for h in header},
                                   strings_can_be_null=True, null_values=[""],
                                   quoted_strings_can_be_null=True,
                                   include_columns=columns)
+
+    def short_row(text: str, cells: int) -> Any:
+        padded = (text + sep * (len(header) - cells) + "\n").encode("utf-8")
+        return pcsv.read_csv(pa.py_buffer(padded), read_options=pcsv.ReadOptions(
+            column_names=header, use_threads=False), parse_options=pcsv.ParseOptions(
+            delimiter=sep, newlines_in_values=True), convert_options=convert)
+
+    def with_short_rows(batch: Any, at: int, end: bool) -> Any:
+        # batch's first row is data row ``at``; a short row goes before the valid row that
+        # would otherwise take its place (all that are left, at the end of the file)
+        pieces, done = [], 0
+        while short and (end or short[0][0] < at + batch.num_rows - done):
+            row, cells, text = short.pop(0)
+            take = min(max(row - at, 0), batch.num_rows - done)
+            pieces.extend([batch.slice(done, take), short_row(text, cells)])
+            done, at = done + take, at + take + 1
+        if not pieces:
+            return pa.Table.from_batches([batch])
+        pieces.append(batch.slice(done))
+        return pa.Table.from_batches([b for p in pieces for b in (
+            p.to_batches() if isinstance(p, pa.Table) else [p])], schema=batch.schema)
+
     try:
         reader = pcsv.open_csv(path, read_options=read, parse_options=parse,
                                convert_options=convert)
         pending: list[Any] = []
-        rows = 0
-        line = 2  # file line of the next chunk's first row
-
-        def checked(table: Any) -> pd.DataFrame:
-            nonlocal line
-            breaks = _line_breaks(table)
-            frame = table.to_pandas()
-            if breaks:  # only then can a stray quote have merged rows (checked in C first)
-                found = merged_rows(frame, sep, line)
-                if found:
-                    raise ResponseDataError(merged_rows_message(str(path), found))
-            line += len(frame) + breaks
-            return frame
-
-        for batch in reader:
-            pending.append(batch)
-            rows += batch.num_rows
+        rows, at, breaks = 0, 0, 0  # rows pending; data row of the next batch's first row
+        for batch in itertools.chain(reader, [None]):
+            if batch is None:
+                if not short:
+                    break
+                batch = pa.RecordBatch.from_pylist([], schema=reader.schema)
+            table = with_short_rows(batch, at, batch.num_rows == 0)
+            at += table.num_rows
+            if at <= skip:
+                continue
+            table = table.slice(max(skip - (at - table.num_rows), 0))
+            for name, kind in types.items():
+                if not _all_allowed(table.column(name), wanted[name], kind):
+                    raise _Retype(name)
+            pending.append(table)
+            rows += table.num_rows
+            breaks += _line_breaks(table)
             if rows >= chunk_rows:
-                yield checked(pa.Table.from_batches(pending))
-                pending, rows = [], 0
+                yield pa.concat_tables(pending), breaks
+                pending, rows, breaks = [], 0, 0
         if pending:
-            yield checked(pa.Table.from_batches(pending))
+            yield pa.concat_tables(pending), breaks
     except pa.ArrowInvalid as exc:
         # pyarrow's message quotes the row's text: only where and how are reported
+        found = _CONVERSION_ERROR.search(str(exc))
+        names = columns or header
+        if found is not None and int(found.group(1)) < len(names) and \
+                names[int(found.group(1))] in types:
+            raise _Retype(names[int(found.group(1))]) from None
         if bad_rows:
             expected, actual, number = bad_rows[0]
             where = f"line {number}" if number is not None else "a row"
@@ -219,7 +356,8 @@ def _parquet_batches(path: Path, chunk_rows: int, columns: list[str] | None = No
         yield frame
 
 
-def iter_chunks(path: str | Path, chunk_rows: int = 200_000) -> Iterator[pd.DataFrame]:
+def iter_chunks(path: str | Path, chunk_rows: int = 200_000, *,
+                typed: TypedColumns | None = None) -> Iterator[pd.DataFrame]:
     """Yield the rows of ``path`` in order, as DataFrames of about ``chunk_rows`` rows.
 
     Parameters
@@ -228,12 +366,26 @@ def iter_chunks(path: str | Path, chunk_rows: int = 200_000) -> Iterator[pd.Data
         ``.csv``/``.txt``/``.tsv`` or ``.parquet``.
     chunk_rows : int
         Target rows per chunk (CSV chunks follow byte blocks, so sizes vary a little).
+    typed : callable, optional
+        CSV only, as in :func:`~xinli_screen.io.readers.read_table` (from
+        :func:`xinli_screen.io.source.load_answers`): header -> the item columns to parse as
+        integer codes, each with its allowed values. The columns whose first MiB of rows holds
+        only allowed codes are parsed by pyarrow as integers (no Python string per cell) and
+        come back as float64, missing as NaN; a column found later to hold anything else
+        (a label, ``1.0``, a code out of range) is text from the chunk that holds it on (the
+        file is re-read from the start and the rows already given skipped). No column is
+        typed in a GB18030 file, one with a repeated header name, or one holding
+        hexadecimal text such as ``0x1`` anywhere (the in-memory reader's rules).
 
     Yields
     ------
     DataFrame, shape (n_chunk_rows, n_columns)
-        CSV: every column as text; Parquet: the stored types. Chunks concatenated equal the
-        whole file read by :func:`~xinli_screen.io.readers.read_table` (well-formed files).
+        CSV: every column as text but the typed ones; Parquet: the stored types. A row with
+        fewer cells than the header comes back once, in its place, with its missing trailing
+        cells empty (docs/errors.md#csv). Chunks concatenated equal the whole file read by
+        :func:`~xinli_screen.io.readers.read_table` (the same ``typed``), up to the columns
+        typed in one and text in the other, which score the same
+        (:func:`~xinli_screen.io.source.numeric_codes`).
 
     Raises
     ------
@@ -250,7 +402,7 @@ def iter_chunks(path: str | Path, chunk_rows: int = 200_000) -> Iterator[pd.Data
         yield from _parquet_batches(path, chunk_rows)
     elif suffix in {".csv", ".txt", ".tsv"}:
         dups = _csv_duplicates(path)
-        for chunk in _csv_batches(path, chunk_rows):
+        for chunk in _csv_batches(path, chunk_rows, typed=None if dups else typed):
             if dups:
                 chunk.attrs[DUPLICATES] = dups
             yield chunk
