@@ -46,7 +46,7 @@ from xinli_screen.archive.models import (
     Wave,
 )
 from xinli_screen.policy.history import REVIEW_OUTCOMES, run_history
-from xinli_screen.policy.models import TIER_ORDER, Policy
+from xinli_screen.policy.models import TIER_ORDER, ChangeCondition, Policy, condition_leaves
 
 __all__ = ["NAME_COLUMNS", "ArchiveError", "ArchiveStore", "ImportSummary", "PupilNotFoundError",
            "archive_url"]
@@ -251,15 +251,44 @@ class ArchiveStore(_Importing, _FollowUp):
                            rules_by_wave=rules, labels_by_wave=labels,
                            change_population=population)
 
-    def _population(self, s: Session) -> pd.DataFrame:
-        """Every pupil's counted result per wave: ``pupil_id``, ``wave_seq``, stored data."""
-        q = (select(Result.pupil_key, Result.data, Wave.seq)
+    def _population(self, s: Session, max_seq: int | None = None) -> pd.DataFrame:
+        """Every pupil's counted result per wave, reduced to what the reliable-change r and
+        SD are estimated from (:func:`~xinli_screen.policy.history.wave_change`).
+
+        Streamed from the database in chunks of :data:`_READ_CHUNK` rows, in the order of
+        :meth:`wave_table` (wave, part, row), so that pairs and sums are taken in the same
+        order as on the whole table.
+
+        Returns
+        -------
+        DataFrame, shape (counted results of waves up to ``max_seq``, k)
+            ``pupil_id`` (Arrow string), ``wave_seq``, and of the stored data only the score
+            columns (those with ``{score}.n_answered``), their ``.n_answered`` and their
+            boolean (cut-off) columns, plus the scales named by the waves' change rules.
+        """
+        names: set[str] = set()
+        for (seq,) in s.execute(select(Wave.seq)):
+            change = (h := self._wave_policy(s, seq).history) and h.change
+            if change and (max_seq is None or seq <= max_seq):
+                names.update(change.scales)
+                names.update(leaf.change for r in h.rules for leaf in condition_leaves(r.when)
+                             if isinstance(leaf, ChangeCondition))
+        q = (select(Result.pupil_key, cast(Result.data, Text), Wave.seq)
              .join(Wave, Wave.id == Result.wave_id)
              .outerjoin(Part, Part.id == Result.part_id)
              .where(or_(Part.id.is_(None), Part.superseded_at.is_(None)),
                     Result.active.is_(True)))
-        return pd.DataFrame([{**data, "pupil_id": key, "wave_seq": seq}
-                             for key, data, seq in s.execute(q)])
+        if max_seq is not None:
+            q = q.where(Wave.seq <= max_seq)
+        result = s.execute(q.order_by(Wave.seq, Result.part_id, Result.row_index)
+                           .execution_options(yield_per=_READ_CHUNK))
+        chunks = [pd.DataFrame([{**_change_inputs(_loads(data), names), "pupil_id": key,
+                                 "wave_seq": seq} for key, data, seq in rows])
+                  for rows in result.partitions()]
+        pop = _concat_screens(chunks)
+        if len(pop):
+            pop["pupil_id"] = pop["pupil_id"].astype("string[pyarrow]")
+        return pop
 
     def wave_table(self, wave: str) -> pd.DataFrame:
         """One wave's results with effective tiers.
@@ -502,6 +531,15 @@ def _loads(text: Any) -> dict[str, Any]:
     if isinstance(text, (str, bytes)):
         return orjson.loads(text)
     return dict(text)
+
+
+def _change_inputs(data: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """The part of one stored result the reliable-change parameters read: score columns
+    (with ``.n_answered``), their ``.n_answered`` and boolean columns, and ``names``."""
+    return {k: v for k, v in data.items()
+            if k in names or f"{k}.n_answered" in data
+            or (k.count(".") == 2 and f"{k.rpartition('.')[0]}.n_answered" in data
+                and (k.endswith(".n_answered") or isinstance(v, bool)))}
 
 
 def _screen_chunk(rows: Sequence[Any]) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:

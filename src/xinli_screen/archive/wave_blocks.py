@@ -66,9 +66,7 @@ def wave_columns(store: ArchiveStore, wave: str, keep: Callable[[str], bool], *,
         seqs = s.scalars(select(Wave.seq).where(Wave.seq <= w.seq).order_by(Wave.seq)).all()
         change = any((h := store._wave_policy(s, q).history) is not None
                      and h.change is not None for q in seqs[1:])
-        if change:
-            table = store.wave_table(wave)
-            return table[[c for c in table.columns if keep(str(c))]]
+        population = store._population(s, max_seq=w.seq) if change else None
         keys = s.scalars(select(Result.pupil_key).join(Wave, Wave.id == Result.wave_id)
                          .where(Wave.seq <= w.seq).distinct()
                          .order_by(Result.pupil_key)).all()
@@ -79,8 +77,10 @@ def wave_columns(store: ArchiveStore, wave: str, keep: Callable[[str], bool], *,
                                              row_order=True)
             if not len(screens):
                 continue
-            table = store.effective(screens, reviews)
+            table = store.effective(screens, reviews, population)
             table = table[table["wave_seq"] == w.seq]
+            if not len(table):   # pupils who left before this wave: no columns to lend
+                continue
             blocks.append(table[[c for c in table.columns
                                  if keep(str(c)) or c in _ORDER]])
     if not blocks:

@@ -209,8 +209,13 @@ def wave_change(current: pd.DataFrame, earlier: pd.DataFrame, rules: ChangeRules
         Scales named by change conditions (always followed).
     population : DataFrame, optional
         Every pupil's stored results of every wave (``id_column``, ``wave_seq``, scores):
-        r and SD are estimated on it rather than on ``current`` and ``earlier`` (which may be
-        one pupil's rows, as in the pupil file). Default: ``current`` and ``earlier``.
+        change columns are added when it has an earlier wave (even if ``earlier`` is
+        empty: a pupil new in this wave gets no previous score), and r and SD are estimated
+        on it rather than on ``current`` and ``earlier`` (which may be
+        one pupil's rows, as in the pupil file, or one block of pupils), and the scales
+        followed by default are those scored in the population's wave. Only ``id_column``,
+        ``wave_seq``, the score columns with their ``.n_answered`` and cut-off columns are
+        read. Default: ``current`` and ``earlier``.
 
     Returns
     -------
@@ -218,8 +223,8 @@ def wave_change(current: pd.DataFrame, earlier: pd.DataFrame, rules: ChangeRules
         ``current`` with, per scale, the columns of
         :func:`xinli_screen.evaluation.change.reliable_change` and ``change.{s}.reliability``,
         ``change.{s}.sd``, ``change.{s}.se_difference`` (score units) and
-        ``change.{s}.source`` (where r and SD came from). Unchanged when ``earlier`` is
-        empty.
+        ``change.{s}.source`` (where r and SD came from). Unchanged when ``earlier`` (or,
+        given, the population's earlier waves) is empty.
     """
     from xinli_screen.evaluation.change import (
         change_parameters,
@@ -227,20 +232,20 @@ def wave_change(current: pd.DataFrame, earlier: pd.DataFrame, rules: ChangeRules
         reliable_change,
     )
 
-    if not len(earlier) or not len(current):
-        return current
     earlier = earlier.sort_values("wave_seq", kind="stable")
     previous = earlier.groupby(id_column, sort=False).tail(1)
-    scales = change_scales(current, (*rules.scales, *named)) if not rules.scales else [
-        s for s in dict.fromkeys((*rules.scales, *named)) if s in current.columns]
     base_cur, base_prev = current, previous
-    if population is not None and len(population):
+    if population is not None and len(population) and len(current):
         seq = current["wave_seq"].iloc[0] if "wave_seq" in current.columns else None
         if seq is not None:
             pop = population.sort_values("wave_seq", kind="stable")
             base_cur = pop[pop["wave_seq"] == seq]
             base_prev = pop[pop["wave_seq"] < seq].groupby(id_column, sort=False).tail(1)
             earlier = pop[pop["wave_seq"] < seq]
+    if not len(earlier) or not len(current):
+        return current
+    scales = change_scales(base_cur, (*rules.scales, *named)) if not rules.scales else [
+        s for s in dict.fromkeys((*rules.scales, *named)) if s in base_cur.columns]
     first = earlier[earlier["wave_seq"] == earlier["wave_seq"].min()]
     params = change_parameters(base_prev, base_cur, scales, first_wave=first,
                                reliability=rules.reliability, sd=rules.sd,
@@ -512,7 +517,9 @@ def run_history(
             w_rules = HistoryRules(persistence=None, lower_only_after_review=False,
                                    reopen=None, change=None)
         rules_now = HistoryRules() if w_rules is None else w_rules
-        if rules_now.change is not None and len(done):
+        before = len(done) or (change_population is not None and len(change_population)
+                               and bool((change_population["wave_seq"] < seq).any()))
+        if rules_now.change is not None and before:
             named = tuple(leaf.change for r in rules_now.rules
                           for leaf in condition_leaves(r.when)
                           if isinstance(leaf, ChangeCondition))
