@@ -4,7 +4,8 @@ Peak memory is bounded by the chunk size: a CSV is parsed by pyarrow's streaming
 blocks of about ``chunk_rows`` rows (item columns that hold only codes as integers, every other
 column as text, only empty cells missing, as :func:`~xinli_screen.io.readers.read_table`; short
 rows put back with empty trailing cells); a Parquet file is read in record batches of
-``chunk_rows`` rows. Writers append each chunk's result: CSV (header once, BOM once), Parquet
+``chunk_rows`` rows. Writers append each chunk's result: CSV (header once, BOM once, formatted
+by :func:`~xinli_screen.io.writers.write_csv` as the in-memory writer), Parquet
 (one schema, fixed by the first chunk), NDJSON (FHIR Observations). Output goes to a temporary
 file beside the target, renamed when the run completes, so an interrupted run never leaves a
 half-written result under the final name.
@@ -468,16 +469,18 @@ class ChunkWriter:
 
     def write_table(self, table: pd.DataFrame) -> None:
         """Append a chunk of the result table (CSV or Parquet)."""
-        from xinli_screen.io.writers import arrow_table, csv_safe
+        from xinli_screen.io.writers import arrow_table, write_csv
 
         suffix = self.path.suffix.lower()
         if self.rows == 0 and self._handle is None and self._parquet is None:
             _create_private(self._tmp)
         if suffix == ".csv":
-            if self._handle is None:
-                self._handle = self._tmp.open("w", encoding="utf-8-sig" if self.bom
-                                              else "utf-8", newline="")
-            csv_safe(table).to_csv(self._handle, index=False, header=self.rows == 0)
+            first = self._handle is None
+            if first:
+                self._handle = self._tmp.open("wb")
+                if self.bom:
+                    self._handle.write(codecs.BOM_UTF8)
+            write_csv(table, self._handle, header=first)  # as the in-memory writer
         elif suffix == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
