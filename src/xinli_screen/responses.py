@@ -27,6 +27,14 @@ from xinli_screen.errors import ResponseDataError, XinliScreenWarning
 from xinli_screen.instrument.labels import norm_text, option_code, option_labels
 from xinli_screen.instrument.models import Instrument, ResponseScale
 from xinli_screen.instrument.registry import load_instrument
+from xinli_screen.numeric_answers import (
+    _as_block,
+    _cell_number,
+    _parse_numeric,
+    _shifted,
+    _split_columns,
+    cell_values,
+)
 
 __all__ = [
     "FAILURE_CODES",
@@ -156,7 +164,7 @@ def _parse_column(
 def _failures(data: pd.DataFrame, rows: np.ndarray, item: str, column: Any, code: Any,
               ids: pd.Series | None) -> pd.DataFrame:
     """Failures rows for the bad cells ``rows`` of one item column."""
-    raw = data[column].iloc[rows].to_numpy(dtype=object)
+    raw = cell_values(data[column], rows)
     return pd.DataFrame({
         "row": rows.astype("int64"),
         "id": None if ids is None else ids.iloc[rows].to_numpy(dtype=object, na_value=None),
@@ -165,102 +173,6 @@ def _failures(data: pd.DataFrame, rows: np.ndarray, item: str, column: Any, code
         "code": code,
         "value": [str(v) for v in raw],
     }, columns=FAILURE_COLUMNS)
-
-
-def _split_columns(
-    data: pd.DataFrame, item_ids: list[str], mapping: Mapping[str, Any],
-    scales: Mapping[str, ResponseScale], extra: frozenset[float],
-) -> tuple[dict[tuple[tuple[float, ...], tuple[float, ...]], list[str]], list[str]]:
-    """Present item columns split into numeric ones, grouped by (codes, missing codes), and
-    the others (text, mixed, boolean), which are parsed value by value."""
-    numeric: dict[tuple[tuple[float, ...], tuple[float, ...]], list[str]] = {}
-    text: list[str] = []
-    for item in item_ids:
-        column = mapping.get(item)
-        if column is None:
-            continue
-        dtype = data[column].dtype
-        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-            rs = scales[item]
-            key = (tuple(float(c) for c in rs.codes),
-                   tuple(sorted({float(c) for c in rs.missing_codes} | extra)))
-            numeric.setdefault(key, []).append(item)
-        else:
-            text.append(item)
-    return numeric, text
-
-
-def _as_block(data: pd.DataFrame, item_ids: list[str], mapping: Mapping[str, Any],
-              numeric: Mapping[Any, list[str]]) -> pd.DataFrame | None:
-    """The item columns themselves, renamed to item ids, when every item has a float column
-    (no copy: pandas copies on write); None when the answers must be assembled."""
-    if sum(len(v) for v in numeric.values()) != len(item_ids):
-        return None
-    frame = data[[mapping[i] for i in item_ids]]
-    if not all(pd.api.types.is_float_dtype(t) and isinstance(t, np.dtype)
-               for t in frame.dtypes):
-        return None
-    return frame.set_axis(item_ids, axis=1).reset_index(drop=True)
-
-
-#: Rows per block when checking numeric answers (keeps the temporaries small).
-_BLOCK = 4_096
-
-
-def _parse_numeric(
-    data: pd.DataFrame, columns: list[Any], codes: tuple[float, ...],
-    missing: tuple[float, ...],
-) -> tuple[np.ndarray, tuple[list[np.ndarray], list[int]], list[str], bool]:
-    """Check numeric answer columns that share their codes, block by block.
-
-    Returns
-    -------
-    (values, (rows, column positions), failure codes, changed)
-        ``values``: float matrix (n, len(columns)), declared missing codes and bad cells set
-        to NaN (the input's own values when nothing had to change, then ``changed`` is
-        False); one entry per column with bad cells of one kind: their rows, the column's
-        position and the failure code (``not-a-code`` for a number that is not whole,
-        ``out-of-range`` for a whole number that is not a declared code).
-    """
-    frame = data[columns]
-    plain = all(isinstance(t, np.dtype) for t in frame.dtypes)  # no pd.NA to fill
-    x = frame.to_numpy(dtype=float) if plain else frame.to_numpy(dtype=float, na_value=np.nan)
-    valid = np.array(codes)
-    contiguous = bool(np.all(np.diff(valid) == 1)) and float(valid[0]).is_integer()
-    not_whole = np.zeros(x.shape, dtype=bool)
-    out_of_range = np.zeros(x.shape, dtype=bool)
-    is_missing = np.zeros(x.shape, dtype=bool)
-    changed = False
-    with np.errstate(invalid="ignore"):
-        for r in range(0, x.shape[0], _BLOCK):
-            b = x[r:r + _BLOCK]
-            skip = np.isin(b, missing) if missing else None
-            frac = b > np.floor(b)  # NaN compares false
-            outside = ((b < valid[0]) | (b > valid[-1]) if contiguous
-                       else ~np.isin(b, valid) & ~np.isnan(b))
-            if skip is not None and skip.any():
-                is_missing[r:r + _BLOCK] = skip
-                frac &= ~skip
-                outside &= ~skip
-                changed = True
-            if frac.any() or outside.any():
-                not_whole[r:r + _BLOCK] = frac
-                out_of_range[r:r + _BLOCK] = outside & ~frac
-                changed = True
-    if changed:
-        x = np.array(x, dtype=float, order="F")
-        x[is_missing | not_whole | out_of_range] = np.nan
-    rows: list[np.ndarray] = []
-    pos: list[int] = []
-    kinds: list[str] = []
-    for mask, code in ((not_whole, "not-a-code"), (out_of_range, "out-of-range")):
-        if not mask.any():
-            continue
-        for j in np.flatnonzero(mask.any(axis=0)):
-            rows.append(np.flatnonzero(mask[:, j]))
-            pos.append(int(j))
-            kinds.append(code)
-    return x, (rows, pos), kinds, changed
 
 
 def normalise_ids(ids: pd.Series) -> pd.Series:
@@ -362,39 +274,6 @@ def locate_failures(failures: pd.DataFrame, refs: pd.Series | None = None) -> pd
     return out[RESULT_FAILURE_COLUMNS].reset_index(drop=True)
 
 
-def _cell_number(value: Any) -> float:
-    """One raw cell as a number (NaN for empty cells and text that is not a number)."""
-    if isinstance(value, bool):
-        return float(value)
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    try:
-        return float(norm_text(str(value)))
-    except ValueError:
-        return np.nan
-
-
-def _shifted(data: pd.DataFrame,
-             shifts: Mapping[Any, tuple[float, frozenset[float]]]) -> pd.DataFrame:
-    """``data`` with ``shift`` added to the numbers of some columns (missing codes, text
-    labels and empty cells unchanged); a shallow copy, the other columns shared."""
-    out = data.copy(deep=False)
-    for column, (shift, missing) in shifts.items():
-        col = data[column]
-        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col):
-            x = col.to_numpy(dtype=float, na_value=np.nan)
-            keep = np.isnan(x) | np.isin(x, list(missing))
-            out[column] = np.where(keep, x, x + shift)
-            continue
-        uniques = pd.unique(col.dropna())
-        moved = {}
-        for u in uniques:
-            number = _cell_number(u)
-            moved[u] = u if np.isnan(number) or number in missing else number + shift
-        out[column] = col.map(moved).astype(object).where(col.notna(), None)
-    return out
-
-
 def _critical_notes(
     data: pd.DataFrame, responses: np.ndarray, item_ids: list[str],
     mapping: Mapping[str, Any], instruments: Sequence[Instrument], failures: pd.DataFrame,
@@ -424,7 +303,7 @@ def _critical_notes(
             rows = rows[~np.isin(rows, bad_rows[bad_items == item])].astype(np.int64)
             if not len(rows):
                 continue
-            raw = data[column].iloc[rows].to_numpy(dtype=object)
+            raw = cell_values(data[column], rows)
             codes, uniques = pd.factorize(raw)  # each distinct cell parsed once; NaN -> -1
             numbers = np.array([_cell_number(v) for v in uniques] + [np.nan], dtype=float)
             x = numbers[codes]

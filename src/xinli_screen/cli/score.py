@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import sys
 import warnings
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +14,16 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from xinli_screen.cli.console import fail, stderr
 from xinli_screen.cli.exit_codes import ExitCode
+from xinli_screen.cli.score_batched import batchable, score_in_batches
+from xinli_screen.cli.score_common import (
+    Terminated,
+    exit_codes,
+    in_file,
+    print_summary,
+    raise_on_sigterm,
+    restore_sigterm,
+    write_stats,
+)
 from xinli_screen.errors import (
     InstrumentDefinitionError,
     PolicyDefinitionError,
@@ -71,14 +79,6 @@ def _should_stream(input_file: Path, output: Path | None, failures: Path | None,
     return True
 
 
-def _write_stats(run_stats: RunStatistics, path: Path) -> Path:
-    import json
-
-    path.write_text(json.dumps(run_stats.to_json(), ensure_ascii=False, indent=1),
-                    encoding="utf-8")
-    return path
-
-
 def _to_dask(data: Any, scheduler: str) -> Any:
     """The table as a dask DataFrame, with a client on ``scheduler`` (address or 'local')."""
     try:
@@ -112,22 +112,6 @@ def _worker_source(input_file: Path, output: Path | None, scheduler: str | None)
     return text if input_file.suffix.lower() in WORKER_INPUTS else None
 
 
-@contextlib.contextmanager
-def _exit_codes(input_file: Path) -> Iterator[None]:
-    """Turn the screening errors into the documented exit codes (docs/errors.md)."""
-    try:
-        yield
-    except FileNotFoundError as exc:
-        fail(str(exc), ExitCode.USAGE)
-    except (InstrumentDefinitionError, PolicyDefinitionError, NormDefinitionError,
-            NormMismatchError) as exc:  # NormMismatchError: the table's definition
-        fail(str(exc), ExitCode.BAD_DEFINITION)
-    except ResponseDataError as exc:
-        fail(_in_file(input_file, exc), ExitCode.DATA_PROBLEMS)
-    except ValueError as exc:
-        fail(str(exc), ExitCode.USAGE)
-
-
 def _score_on_workers(source: str, input_file: Path, scheduler: str, output: Path,
                       failures: Path | None, cmap: ColumnMap | None,
                       options: dict[str, Any]) -> dict[str, Any]:
@@ -149,37 +133,10 @@ def _score_on_workers(source: str, input_file: Path, scheduler: str, output: Pat
                    "missing_codes": (*options["missing_codes"], *cmap.missing_codes),
                    "answer_values": options["answer_values"] or cmap.answer_values}
     connect(scheduler)
-    with _exit_codes(input_file):
+    with exit_codes(input_file):
         done = screen_files(source, options.pop("instruments"), output, failures=failures,
                             **options)
     return done["summary"]
-
-
-class Terminated(SystemExit):
-    """SIGTERM during a streamed run: raised so that the partial outputs are removed."""
-
-
-def _raise_on_sigterm() -> Any:
-    """Turn SIGTERM into :class:`Terminated` (exit 143) while streaming, as Ctrl-C is turned
-    into KeyboardInterrupt, so that the ``.partial`` files (which hold ids) are deleted.
-    Returns the previous handler (None when not in the main thread)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated(128 + signum)
-
-    return signal.signal(signal.SIGTERM, handler)
-
-
-def _restore_sigterm(previous: Any) -> None:
-    import signal
-
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument], *,
@@ -215,7 +172,7 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
             fails.write_table(result.failures)
 
     run_stats = RunStatistics(insts, by=stats_by) if stats is not None else None
-    previous = _raise_on_sigterm()
+    previous = raise_on_sigterm()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", XinliScreenWarning)
@@ -239,7 +196,7 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
         if isinstance(exc, NormMismatchError):  # the table's definition (docs/errors.md)
             fail(str(exc), ExitCode.BAD_DEFINITION)
         if isinstance(exc, ResponseDataError):
-            fail(_in_file(input_file, exc), ExitCode.DATA_PROBLEMS)
+            fail(in_file(input_file, exc), ExitCode.DATA_PROBLEMS)
         if isinstance(exc, ValueError):
             fail(str(exc), ExitCode.USAGE)
         raise
@@ -263,12 +220,12 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
                 writer.abort()
         raise
     finally:
-        _restore_sigterm(previous)
+        restore_sigterm(previous)
     if run_stats is not None and stats is not None:
-        written.append(_write_stats(run_stats, stats))
+        written.append(write_stats(run_stats, stats))
     stderr.print(f"streamed {outcome.chunks} chunk(s) of up to {chunk_rows} rows",
                  markup=False)
-    _summary(outcome.summary, written)
+    print_summary(outcome.summary, written)
     if sum(outcome.summary["failures"].values()):
         raise typer.Exit(int(ExitCode.DATA_PROBLEMS))
 
@@ -296,13 +253,6 @@ def _stream_header(input_file: Path) -> list[str]:
         fail(str(exc), ExitCode.DATA_PROBLEMS)
 
 
-def _in_file(input_file: Path, exc: BaseException) -> str:
-    """The message prefixed with the input file, unless it already names it."""
-    text = str(exc)
-    return text if text.startswith((str(input_file), input_file.name)) else (
-        f"{input_file}: {text}")
-
-
 def _resolve_blocks(cmap: ColumnMap, header: list[str], insts: list[Instrument],
                     input_file: Path) -> ColumnMap:
     """The map with its question-number blocks resolved into item columns (exit 1 when a
@@ -310,7 +260,7 @@ def _resolve_blocks(cmap: ColumnMap, header: list[str], insts: list[Instrument],
     try:
         columns = resolve_column_map(cmap, header, insts)
     except ResponseDataError as exc:
-        fail(_in_file(input_file, exc), ExitCode.DATA_PROBLEMS)
+        fail(in_file(input_file, exc), ExitCode.DATA_PROBLEMS)
     return replace(cmap, columns=columns, blocks={})
 
 
@@ -351,29 +301,6 @@ def load_instruments(names: list[str]) -> list[Instrument]:
         except InstrumentDefinitionError as exc:
             fail(str(exc), ExitCode.BAD_DEFINITION)
     return out
-
-
-def _summary(s: dict, outputs: list[Path]) -> None:
-    st, tiers = s["status"], s["warning_tier"]
-    stderr.print(f"rows read {s['rows']}: scored {st['scored']}, incomplete {st['incomplete']}, "
-                 f"invalid {st['invalid']}, retest {st['invalid_protocol']}, no answers "
-                 f"{st['no_answers']}, duplicate id {st['duplicate_id']}, missing id "
-                 f"{st['missing_id']}")
-    stderr.print("warning tier: " + ", ".join(f"{k} {v}" for k, v in tiers.items())
-                 + " (a missing answer could still raise the tier for "
-                 f"{s['tier_not_settled']} rows)")
-    if s["failures"]:
-        stderr.print("data problems: " + ", ".join(f"{k} {v}" for k, v in s["failures"].items())
-                     + " (see the failures table and docs/errors.md)")
-    if s.get("critical_unknown"):
-        notes = ", ".join(f"{k} {v}" for k, v in s.get("notes", {}).items())
-        stderr.print(f"critical item unknown (unanswered, skipped, not shown or not a valid "
-                     f"answer) in {s['critical_unknown']} rows"
-                     + (f": {notes}" if notes else "")
-                     + " (critical_unknown column; see docs/policy.md#critical-item-states)")
-    for path in outputs:
-        stderr.print(f"wrote {path}")
-    stderr.print("Screening results are not a diagnosis; every warning is pending review (待复核).")
 
 
 def score_command(
@@ -505,7 +432,7 @@ def score_command(
             "missing_codes": tuple(missing_code or ()), "lang": lang, "norms": norms or (),
             "group_columns": groups or None, "careless": careless,
             "time_column": time_column, "answer_values": answer_values})
-        _summary(summary, [p for p in (output, failures) if p is not None])
+        print_summary(summary, [p for p in (output, failures) if p is not None])
         if sum(summary["failures"].values()):
             raise typer.Exit(int(ExitCode.DATA_PROBLEMS))
         return
@@ -520,6 +447,7 @@ def score_command(
             failures=failures,
             bom=bom, stats=stats, stats_by=stats_by)
         return
+    batched = batchable(output, failures, scheduler)
     try:
         with warnings.catch_warnings():
             # the plan's warnings (SPSS labels ...) are printed as notes below
@@ -536,12 +464,24 @@ def score_command(
                 loaded = load_answers(input_file, insts, column_map=cmap, id_column=id_column,
                                       answer_values=_wjx_values(answer_values),
                                       missing_codes=missing_code or [],
-                                      spss_values=spss_values)
+                                      spss_values=spss_values, int_codes=batched)
     except ResponseDataError as exc:
         fail(str(exc), ExitCode.DATA_PROBLEMS)
     data, plan = loaded.data, loaded.plan
     for note in plan.notes:
         stderr.print(f"note: {note}", markup=False)
+    if batched:
+        del loaded
+        score_in_batches(data, plan, input_file, instrument, output=output, failures=failures,
+                          bom=bom, stats=stats, stats_by=stats_by, progress=progress,
+                          options={"id_column": plan.id_column,
+                                   "columns": plan.columns or None, "policy": policy,
+                                   "missing_codes": list(plan.missing_codes), "lang": lang,
+                                   "norms": norms or (), "group_columns": groups or None,
+                                   "careless": careless, "time_column": time_column,
+                                   "answer_values": answer_values},
+                         large_rows=LARGE_FILE_ROWS)
+        return
     show = progress if progress is not None else len(data) >= LARGE_FILE_ROWS
     codes = list(plan.missing_codes)
     with warnings.catch_warnings(record=True) as caught, Progress(
@@ -554,7 +494,7 @@ def score_command(
         def step(stage: str) -> None:
             bar.update(task, advance=0 if stage == STAGES[0] else 1, description=stage)
 
-        with _exit_codes(input_file):
+        with exit_codes(input_file):
             frame: Any = data
             if scheduler is not None:
                 frame = _to_dask(data, scheduler)
@@ -591,8 +531,8 @@ def score_command(
             fail(f"--stats-by column {stats_by!r} is not in the input", ExitCode.DATA_PROBLEMS)
         run_stats.update(result.table, None if prepared is None else prepared.responses,
                          None if stats_by is None else data[stats_by])
-        written.append(_write_stats(run_stats, stats))
+        written.append(write_stats(run_stats, stats))
     summary = result.summary()
-    _summary(summary, written)
+    print_summary(summary, written)
     if sum(summary["failures"].values()):
         raise typer.Exit(int(ExitCode.DATA_PROBLEMS))

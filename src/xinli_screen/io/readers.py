@@ -31,9 +31,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import warnings
-from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +40,21 @@ import pandas as pd
 
 from xinli_screen._text import TEXT_DTYPE
 from xinli_screen.errors import ResponseDataError
+from xinli_screen.io.csv_typed import (  # noqa: F401 (re-exported for io.stream)
+    _CONVERSION_ERROR,
+    _HEXADECIMAL,
+    _TYPED_RETRIES,
+    TypedColumns,
+    _all_allowed,
+    _arrow_csv,
+    _float_block,
+    _int_type,
+    _MalformedRow,
+    _read_csv_fast,
+    _typed_plan,
+    _with_text_columns,
+    int_code_column,
+)
 from xinli_screen.io.excel import read_excel
 from xinli_screen.io.fhir import is_fhir_json, read_fhir
 from xinli_screen.io.headers import (
@@ -143,8 +156,10 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return frame.where(frame.notna(), np.nan), {"format": "json"}
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
-    """Parquet; a column of lists, records or maps is refused by name (not a cell value)."""
+def _read_parquet(path: Path, typed: TypedColumns | None = None) -> pd.DataFrame:
+    """Parquet; a column of lists, records or maps is refused by name (not a cell value).
+    With ``typed``, those columns as small integers where they fit (:func:`read_table`,
+    ``int_codes``)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -163,6 +178,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
             "(see docs/errors.md#parquet-nested)")
     dups = duplicate_headers(list(schema.names))
     try:
+        if not dups and typed is not None:
+            return _parquet_codes(path, list(schema.names), typed)
         if not dups:
             return pd.read_parquet(path)
         # a repeated name: renamed NAME.1 ... as for CSV; scoring it is refused by name
@@ -173,6 +190,32 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError ...
         raise ResponseDataError(f"{path}: cannot read as Parquet "
                                 f"({type(exc).__name__})") from None
+
+
+def _parquet_codes(path: Path, names: list[str], typed: TypedColumns) -> pd.DataFrame:
+    """The Parquet file as :func:`pandas.read_parquet` reads it, except the ``typed`` columns
+    that it would make float64: small integers where every value fits (:func:`read_table`,
+    ``int_codes``). Each column is read once."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    wanted = typed(names)
+    items = pq.read_table(path, columns=list(wanted)) if wanted else None
+    small = {}
+    for name, allowed in wanted.items():
+        column, kind = items.column(name), _int_type(allowed)  # type: ignore[union-attr]
+        if kind is None or not (pa.types.is_floating(column.type) or (
+                pa.types.is_integer(column.type) and column.null_count)):
+            continue
+        try:  # a safe cast: NaN, a fraction or a number too large stays as pandas reads it
+            small[name] = int_code_column(pc.cast(column, kind))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    del items
+    rest = pd.read_parquet(path, columns=[n for n in names if n not in small])
+    return pd.DataFrame({n: small[n] if n in small else rest[n] for n in names
+                         if n in small or n in rest.columns}, index=rest.index, copy=False)
 
 
 def _first_json_line(path: Path) -> Any:
@@ -233,176 +276,8 @@ def merged_rows_message(source: str, found: list[tuple[int, int]]) -> str:
             "(see docs/errors.md#stray-quote)")
 
 
-#: ``typed`` argument of :func:`read_table`: the header (names stripped) -> the columns to read
-#: as numbers, each with the values allowed in it (item codes and declared missing codes).
-TypedColumns = Callable[[Sequence[str]], Mapping[str, Collection[float]]]
-#: How many times a column found to hold text after all is taken out and the file re-read.
-_TYPED_RETRIES = 4
-_CONVERSION_ERROR = re.compile(r"In CSV column #(\d+): CSV conversion error")
-_HEXADECIMAL = re.compile(rb"0[xX][0-9a-fA-F]")
-
-
-def _int_type(allowed: Collection[float]) -> Any:
-    """The smallest Arrow integer type holding every allowed value; None if one is not whole."""
-    import pyarrow as pa
-
-    values = [float(v) for v in allowed]
-    if not values or not all(v.is_integer() for v in values):
-        return None
-    lo, hi = min(values), max(values)
-    for kind, bits in ((pa.int8(), 7), (pa.int16(), 15), (pa.int32(), 31)):
-        if -(2 ** bits) <= lo and hi < 2 ** bits:
-            return kind
-    return None
-
-
-def _arrow_csv(data: bytes, start: int, names: list[str], sep: str,
-               types: Mapping[str, Any], include: list[str] | None = None) -> Any:
-    """pyarrow's CSV read of ``data[start:]`` (UTF-8, header row skipped; no copy); every
-    column not in ``types`` as text, only empty cells null.
-
-    Raises
-    ------
-    _MalformedRow
-        A row has more or fewer cells than the header.
-    pyarrow.ArrowInvalid
-        A cell does not convert to its column's type.
-    """
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
-    malformed: list[int] = []
-
-    def invalid(row: Any) -> str:
-        malformed.append(1)
-        return "skip"
-
-    table = pcsv.read_csv(
-        pa.BufferReader(pa.py_buffer(data).slice(start)),
-        read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
-        parse_options=pcsv.ParseOptions(delimiter=sep, newlines_in_values=False,
-                                        ignore_empty_lines=True, invalid_row_handler=invalid),
-        convert_options=pcsv.ConvertOptions(
-            column_types={n: types.get(n, pa.string()) for n in names},
-            null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
-            include_columns=include))
-    if malformed:
-        raise _MalformedRow
-    return table
-
-
-class _MalformedRow(Exception):
-    """A row with more or fewer cells than the header: the pandas text reader decides."""
-
-
-def _all_allowed(column: Any, allowed: Collection[float], kind: Any) -> bool:
-    """Every non-null cell of an integer column is one of ``allowed``."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    values = sorted(allowed)
-    lo, hi = pc.min_max(column).values()
-    if lo.as_py() is None:  # every cell empty
-        return True
-    if values == list(range(int(values[0]), int(values[-1]) + 1)):  # contiguous codes
-        return values[0] <= lo.as_py() and hi.as_py() <= values[-1]
-    found = pc.is_in(column.drop_null(), value_set=pa.array(values, kind))
-    return pc.all(found).as_py() is not False
-
-
-def _typed_plan(data: bytes, start: int, names: list[str], sep: str,
-                typed: Mapping[str, Collection[float]]) -> dict[str, Any]:
-    """Typed columns whose first rows (up to 1 MiB) hold only allowed whole numbers."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    kinds = {n: _int_type(a) for n, a in typed.items() if n in names}
-    kinds = {n: k for n, k in kinds.items() if k is not None}
-    hexadecimal = ((data.find(b"0x", start) >= 0 or data.find(b"0X", start) >= 0)
-                   and _HEXADECIMAL.search(data, start))
-    if not kinds or hexadecimal:  # pyarrow reads 0x1 as 1, where the text reader refuses it
-        return {}
-    head = data[start:data.rfind(b"\n", start, start + (1 << 20)) + 1] or data[start:]
-    try:
-        sample = _arrow_csv(head, 0, names, sep, {}, include=list(kinds))
-    except (pa.ArrowInvalid, _MalformedRow):
-        return {}
-    out = {}
-    for name, kind in kinds.items():
-        try:
-            values = pc.cast(sample.column(name), kind)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-        if _all_allowed(values, typed[name], kind):
-            out[name] = kind
-    return out
-
-
-def _read_csv_fast(data: bytes, start: int, first_line: str, header: list[str], sep: str,
-                   typed: Mapping[str, Collection[float]]) -> pd.DataFrame | None:
-    """A well-formed CSV (UTF-8 ``data`` from ``start``, after a BOM) read by pyarrow (see the
-    module docstring); None when the pandas text reader must decide (malformed rows, line
-    breaks in cells, odd header names)."""
-    import pyarrow as pa
-
-    names = [h.strip() for h in header]
-    if not all(names) or len(set(names)) != len(names) or first_line.count('"') % 2:
-        return None
-    types = _typed_plan(data, start, names, sep, typed)
-    for _ in range(_TYPED_RETRIES + 1):
-        try:
-            table = _arrow_csv(data, start, names, sep, types)
-            break
-        except _MalformedRow:
-            return None
-        except pa.ArrowInvalid as exc:
-            found = _CONVERSION_ERROR.search(str(exc))
-            if found is None or names[int(found.group(1))] not in types:
-                return None
-            types.pop(names[int(found.group(1))])
-    else:
-        return None
-    if data.find(b'"', start) >= 0:  # a quoted line break or blank lines: pandas checks them
-        lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
-        if lines != table.num_rows + 1:
-            return None
-    texts = [n for n, kind in types.items()
-             if not _all_allowed(table.column(n), typed[n], kind)]
-    again = _arrow_csv(data, start, names, sep, {}, include=texts) if texts else table
-    numbers = [n for n in names if n in types and n not in texts]
-    if not numbers:
-        return pd.DataFrame({n: pd.array((again if n in texts else table).column(n),
-                                         dtype=TEXT_DTYPE)
-                             for n in names}, index=pd.RangeIndex(table.num_rows), copy=False)
-    return _with_text_columns(_float_block(table, numbers), names, table, again, texts)
-
-
-def _float_block(table: Any, numbers: list[str]) -> pd.DataFrame:
-    """The integer columns as one float64 block (missing as NaN), filled chunk by chunk:
-    :func:`xinli_screen.screen` then takes the answers as a view, not a copy."""
-    block = np.empty((len(numbers), table.num_rows), dtype=np.float64)
-    for j, name in enumerate(numbers):
-        at = 0
-        for chunk in table.column(name).chunks:
-            block[j, at:at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
-            at += len(chunk)
-    return pd.DataFrame(block.T, columns=numbers, index=pd.RangeIndex(table.num_rows),
-                        copy=False)
-
-
-def _with_text_columns(frame: pd.DataFrame, names: list[str], table: Any, again: Any,
-                       texts: list[str]) -> pd.DataFrame:
-    """``frame`` with the text columns inserted at their places in ``names``."""
-    with warnings.catch_warnings():  # one insert per text column; the float block stays
-        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
-        for at, name in enumerate(names):
-            if name not in frame.columns:
-                col = (again if name in texts else table).column(name)
-                frame.insert(at, name, pd.array(col, dtype=TEXT_DTYPE))
-    return frame
-
-
-def _read_csv(path: Path, typed: TypedColumns | None = None) -> tuple[pd.DataFrame, str]:
+def _read_csv(path: Path, typed: TypedColumns | None = None, int_codes: bool = False
+              ) -> tuple[pd.DataFrame, str]:
     raw = path.read_bytes()
     if not raw or raw.isspace():
         raise ResponseDataError(f"{path}: the file is empty (see docs/errors.md#empty-file)")
@@ -419,7 +294,7 @@ def _read_csv(path: Path, typed: TypedColumns | None = None) -> tuple[pd.DataFra
             data, start, text = raw, 3 if raw.startswith(b"\xef\xbb\xbf") else 0, ""
         else:
             data, start = text.encode("utf-8"), 0
-        fast = _read_csv_fast(data, start, first_line, first, sep, wanted)
+        fast = _read_csv_fast(data, start, first_line, first, sep, wanted, int_codes)
         if fast is not None:
             return fast, encoding
         del data
@@ -455,8 +330,8 @@ def _read_csv(path: Path, typed: TypedColumns | None = None) -> tuple[pd.DataFra
     return frame, encoding
 
 
-def read_table(path: str | Path, *, typed: TypedColumns | None = None
-               ) -> tuple[pd.DataFrame, dict[str, Any]]:
+def read_table(path: str | Path, *, typed: TypedColumns | None = None,
+               int_codes: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read an answer file; every column as text (missing cells as NaN).
 
     Parameters
@@ -472,7 +347,13 @@ def read_table(path: str | Path, *, typed: TypedColumns | None = None
         parse as numbers, each with its allowed values (codes and missing codes). Such a
         column comes back as float64 (missing as NaN) when every filled cell is an allowed
         whole number, else as text like every other column (see the module docstring).
-
+    int_codes : bool, default False
+        CSV and Parquet: the ``typed`` columns that hold whole numbers come back as pandas
+        Arrow integer columns (:func:`~xinli_screen.io.csv_typed.int_code_column`, 1 byte a
+        cell for int8) instead of float64 (8 bytes); :func:`xinli_screen.screen` scores them
+        the same. Parquet: float or integer item columns with missing cells (which pandas
+        would turn into float64) when every value fits the smallest integer type of the
+        allowed values; NaN or a fraction keeps the column as pandas reads it.
     Returns
     -------
     (DataFrame, info)
@@ -492,7 +373,7 @@ def read_table(path: str | Path, *, typed: TypedColumns | None = None
     suffix = path.suffix.lower()
     info: dict[str, Any]
     if suffix in {".csv", ".txt", ".tsv"}:
-        frame, encoding = _read_csv(path, typed)
+        frame, encoding = _read_csv(path, typed, int_codes)
         info = {"format": "csv", "encoding": encoding}
     elif suffix in {".xlsx", ".xlsm", ".xls"}:
         frame = read_excel(path)
@@ -501,7 +382,7 @@ def read_table(path: str | Path, *, typed: TypedColumns | None = None
         frame, labels = read_sav(path)
         info = {"format": "sav", "value_labels": labels}
     elif suffix == ".parquet":
-        frame = _read_parquet(path)
+        frame = _read_parquet(path, typed if int_codes else None)
         info = {"format": "parquet"}
     elif suffix in {".jsonl", ".ndjson"}:
         if is_fhir_json(_first_json_line(path)):

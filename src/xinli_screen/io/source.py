@@ -379,8 +379,12 @@ def load_answers(
     answer_values: str | None = None,
     missing_codes: Sequence[float] = (),
     spss_values: str | None = None,
+    int_codes: bool = False,
 ) -> LoadedAnswers:
     """Read ``path`` and apply the export conventions; see :func:`plan_input`.
+
+    ``int_codes``: CSV and Parquet item columns of whole codes as small integers instead of
+    float64 (:func:`~xinli_screen.io.readers.read_table`), scored the same.
 
     Returns
     -------
@@ -388,7 +392,8 @@ def load_answers(
         ``data`` has one row per input row, in file order.
     """
     frame, info = read_table(path, typed=_typed_items(
-        instruments, column_map or ColumnMap({}), id_column, answer_values, missing_codes))
+        instruments, column_map or ColumnMap({}), id_column, answer_values, missing_codes),
+        int_codes=int_codes)
     plan = plan_input(frame, info, instruments, column_map=column_map, id_column=id_column,
                       answer_values=answer_values, missing_codes=missing_codes,
                       spss_values=spss_values)
