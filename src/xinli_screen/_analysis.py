@@ -1,9 +1,10 @@
-"""Shared plumbing of :mod:`xinli_screen.reliability` and :mod:`xinli_screen.factor`.
+"""Input of :mod:`xinli_screen.reliability` and :mod:`xinli_screen.factor`: item sets and errors.
 
 Private: the public names are re-exported by those modules. This module turns the user's input
 (a response table, reverse keys or an instrument, a grouping column and a missing-data policy)
-into keyed item matrices, computes pairwise and listwise moments, and provides the result-object
-plumbing (``to_dict``, ``_repr_html_``, :class:`ScaleResults`).
+into keyed item matrices (:class:`ItemSet`, :func:`prepare`), checks that an item set can carry
+a statistic, and defines the analyses' errors and warnings. The moments are in
+:mod:`xinli_screen._moments`, the result objects in :mod:`xinli_screen._analysis_results`.
 
 Reverse keying is ``lo + hi - x`` with the *declared* response range (an instrument's response
 scale, or ``scale_range``), never the observed minimum and maximum of the data.
@@ -11,14 +12,12 @@ scale, or ``scale_range``), never the observed minimum and maximum of the data.
 
 from __future__ import annotations
 
-import dataclasses
-import html
 import math
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -30,7 +29,6 @@ __all__ = [
     "AnalysisError",
     "ConstantItemWarning",
     "MiskeyedItemsWarning",
-    "ScaleResults",
     "SmallSampleWarning",
 ]
 
@@ -360,112 +358,6 @@ def _chosen_scales(inst: Instrument, scales: Sequence[str] | None, min_items: in
     return [(None, pooled)]
 
 
-# --------------------------------------------------------------------------------------------
-# moments
-
-
-def pairwise_moments(x: np.ndarray, weights: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairwise-complete counts, covariances and correlations.
-
-    Parameters
-    ----------
-    x : ndarray, shape (n, k)
-        NaN = missing.
-    weights : ndarray, shape (n,), optional
-        Integer frequency weights (bootstrap resampling counts).
-
-    Returns
-    -------
-    n_pair : ndarray, shape (k, k)
-        Respondents who answered both items.
-    cov : ndarray, shape (k, k)
-        Covariance of each pair over the respondents who answered both (divisor n_pair - 1),
-        as R ``cov(use = "pairwise")``.
-    cor : ndarray, shape (k, k)
-        Pearson correlation of each pair over the same respondents, using that pair's own
-        standard deviations, as R ``cor(use = "pairwise")`` (not ``cov2cor(cov)``).
-
-    Notes
-    -----
-    Vectorised as matrix products over the answered mask (no loop over pairs); columns are
-    centred at their answered means first, which leaves every pairwise moment unchanged and
-    avoids cancellation.
-    """
-    answered = ~np.isnan(x)
-    if answered.all() and weights is None and x.shape[0] > 0:
-        n = x.shape[0]
-        xc = x - x.mean(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cov = xc.T @ xc / (n - 1)
-        sd = np.sqrt(np.diag(cov))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cor = cov / np.outer(sd, sd)
-        np.fill_diagonal(cor, np.where(sd > 0, 1.0, np.nan))
-        return np.full(cov.shape, float(n)), cov, cor
-    m = answered.astype(float)
-    n_answered = m.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):  # an all-empty column: centre 0
-        centre = np.where(n_answered > 0, np.where(answered, x, 0.0).sum(axis=0) / n_answered,
-                          0.0)
-    xc = np.where(answered, x - centre, 0.0)
-    mw = m if weights is None else m * weights[:, None]
-    xw = xc if weights is None else xc * weights[:, None]
-    n = mw.T @ m
-    sx = xw.T @ m              # sum of x_i over respondents answering i and j
-    sxx = (xw * xc).T @ m      # sum of x_i^2 over the same respondents
-    sxy = xw.T @ xc
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = (sxy - sx * sx.T / n) / (n - 1)
-        var_i = (sxx - sx * sx / n) / (n - 1)
-        cor = cov / np.sqrt(var_i * var_i.T)
-    cov[n < 2] = np.nan
-    cor[n < 2] = np.nan
-    diag_ok = np.diag(cov) > 0
-    np.fill_diagonal(cor, np.where(diag_ok, 1.0, np.nan))
-    return n, cov, cor
-
-
-def cov2cor(c: np.ndarray) -> np.ndarray:
-    """R ``cov2cor``: c_ij / sqrt(c_ii c_jj), unit diagonal."""
-    sd = np.sqrt(np.diag(c))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = c / np.outer(sd, sd)
-    np.fill_diagonal(r, 1.0)
-    return r
-
-
-def pinv(r: np.ndarray) -> np.ndarray:
-    """Pseudo-inverse as psych ``Pinv``: SVD, singular values below sqrt(machine eps) times
-    the largest dropped.
-
-    On a positive-definite matrix this is the inverse. On a singular one (fewer respondents
-    than items) a plain inverse is dominated by rounding error (SMCs of 1, lambda-6 = 1);
-    psych's tolerance gives R's values (``tests/oracles/make_warning_oracles.R``).
-    """
-    u, d, vt = np.linalg.svd(r)
-    keep = d > max(np.sqrt(np.finfo(float).eps) * d[0], 0.0)
-    return (vt[keep].T / d[keep]) @ u[:, keep].T
-
-
-def smc(r: np.ndarray) -> np.ndarray:
-    """Squared multiple correlations 1 - 1/diag(R^+) (R^+ = :func:`pinv`, clipped to [0, 1]),
-    as psych::smc. NaN when R holds NaN (an item without variance)."""
-    if not np.isfinite(r).all():
-        return np.full(r.shape[0], np.nan)
-    with np.errstate(divide="ignore"):
-        out = 1 - 1 / np.diag(pinv(r))
-    return np.clip(out, 0.0, 1.0)
-
-
-def is_singular(r: np.ndarray) -> bool:
-    """True when the correlation matrix is not positive definite (R psych then warns)."""
-    if not np.isfinite(r).all():
-        return False
-    eig = np.linalg.eigvalsh(r)
-    return bool(eig[0] <= 1e-10 * max(eig[-1], 1.0))
-
-
 def check_answered(s: ItemSet, what: str) -> None:
     """Raise, naming them, when some items were answered by nobody (an empty column)."""
     if s.empty_items:
@@ -511,188 +403,3 @@ def check_usable(s: ItemSet, cov: np.ndarray, n_pair: np.ndarray, what: str,
     return const
 
 
-# --------------------------------------------------------------------------------------------
-# results
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types: NaN -> None, numpy scalars -> Python, DataFrames -> list of records."""
-    if isinstance(value, pd.DataFrame):
-        return [{str(k): jsonable(v) for k, v in rec.items()}
-                for rec in value.to_dict(orient="records")]
-    if isinstance(value, pd.Series):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return value.to_dict() if hasattr(value, "to_dict") else dataclasses.asdict(value)
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
-
-
-class ResultMixin:
-    """``to_dict`` (JSON-serialisable), ``to_frame`` (one tidy row) and ``_repr_html_``."""
-
-    _title = "result"
-    # fields left out of scalars() even though they hold scalars (e.g. the list of items)
-    _not_scalars: ClassVar[tuple[str, ...]] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """All fields as plain JSON types (NaN becomes None, tables become lists of records)."""
-        return {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    def scalars(self) -> dict[str, Any]:
-        """The scalar fields (numbers, strings, tuples of numbers), in declaration order."""
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            if f.name in self._not_scalars:
-                continue
-            v = getattr(self, f.name)
-            if isinstance(v, (pd.DataFrame, pd.Series, np.ndarray, Mapping)):
-                continue
-            if isinstance(v, tuple) and any(isinstance(e, (tuple, list)) for e in v):
-                continue
-            out[f.name] = v
-        return out
-
-    def to_frame(self) -> pd.DataFrame:
-        """One-row DataFrame of the scalar fields (tuples such as ``ci`` become lists)."""
-        row = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.scalars().items()}
-        return pd.DataFrame([row])
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(_fmt(v))}"
-            "</td></tr>" for k, v in self.scalars().items())
-        parts = [f"<div><strong>{html.escape(self._title)}</strong>",
-                 f"<table>{rows}</table>"]
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, pd.DataFrame) and len(v):
-                parts.append(f"<p><em>{html.escape(f.name)}</em></p>")
-                parts.append(v.to_html(index=False, float_format=lambda z: f"{z:.4f}",
-                                       max_rows=60))
-        parts.append("</div>")
-        return "".join(parts)
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return "NaN" if math.isnan(v) else f"{v:.4f}"
-    if isinstance(v, tuple):
-        return "(" + ", ".join(_fmt(e) for e in v) + ")"
-    return str(v)
-
-
-@dataclass(frozen=True, eq=False)
-class ScaleResults(ResultMixin):
-    """Results of one analysis for several scales and/or groups.
-
-    Returned instead of a single result whenever ``instrument`` or ``by`` is given.
-
-    Attributes
-    ----------
-    statistic : str
-        Name of the analysis, e.g. ``"cronbach_alpha"``.
-    table : DataFrame
-        Tidy: one row per (group, scale); columns ``group`` (when ``by`` was given, named
-        after ``by`` in ``by``), ``scale`` (with an instrument), then the scalar fields of
-        the single-scale result, and ``error`` (the reason a row is NaN, else None).
-    results : dict
-        Single results keyed by scale id, by group value, or by ``(group, scale)`` when both
-        apply. Rows that failed are absent here and explained in ``table.error``.
-    by : str or None
-        The grouping column.
-    instrument : str or None
-        Instrument id.
-    """
-
-    statistic: str
-    table: pd.DataFrame
-    results: Mapping[Any, Any] = field(default_factory=dict)
-    by: str | None = None
-    instrument: str | None = None
-
-    @property
-    def _title(self) -> str:  # type: ignore[override]
-        return f"{self.statistic}: {len(self.table)} row(s)"
-
-    def __getitem__(self, key: Any) -> Any:
-        return self.results[key]
-
-    def plot(self) -> Any:
-        """Cronbach's alpha with its confidence interval per scale and group (a forest plot).
-
-        Only for results of :func:`~xinli_screen.reliability.cronbach_alpha`; returns a
-        matplotlib Figure (:func:`xinli_screen.plotting.reliability`).
-        """
-        from xinli_screen.plotting import reliability
-
-        return reliability(self)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.results)
-
-    def __len__(self) -> int:
-        return len(self.results)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"statistic": self.statistic, "by": self.by, "instrument": self.instrument,
-                "table": jsonable(self.table),
-                "results": [{"key": jsonable(k), "result": jsonable(v)}
-                            for k, v in self.results.items()]}
-
-    def _repr_html_(self) -> str:
-        return (f"<div><strong>{html.escape(self._title)}</strong>"
-                + self.table.to_html(index=False, float_format=lambda z: f"{z:.4f}")
-                + "</div>")
-
-
-def set_head(prepared: Prepared, s: ItemSet) -> tuple[dict[str, Any], Any]:
-    """Leading columns of a tidy row (``by`` column, ``scale``) and the key of the set."""
-    head: dict[str, Any] = {}
-    parts = []
-    if prepared.by is not None:
-        head[prepared.by] = s.group
-        parts.append(s.group)
-    if prepared.instrument is not None and s.scale is not None:
-        head["scale"] = s.scale
-        parts.append(s.scale)
-    return head, (parts[0] if len(parts) == 1 else tuple(parts))
-
-
-def warn_failed(statistic: str, s: ItemSet, exc: Exception) -> None:
-    warnings.warn(InsufficientDataWarning(f"{statistic} for {s.label}: {exc}"), stacklevel=4)
-
-
-def run_sets(prepared: Prepared, compute: Any, statistic: str) -> Any:
-    """Apply ``compute(item_set)`` to every set; a single result or :class:`ScaleResults`."""
-    if not prepared.multi:
-        return compute(prepared.sets[0])
-    results: dict[Any, Any] = {}
-    rows = []
-    for s in prepared.sets:
-        head, key = set_head(prepared, s)
-        try:
-            res = compute(s)
-        except AnalysisError as exc:
-            warn_failed(statistic, s, exc)
-            rows.append({**head, "n_obs": s.n_obs, "error": str(exc)})
-            continue
-        results[key] = res
-        fields = res.to_frame().iloc[0].to_dict()
-        fields.pop("group", None)
-        fields.pop("scale", None)
-        rows.append({**head, **fields, "error": None})
-    table = pd.DataFrame(rows)
-    return ScaleResults(statistic=statistic, table=table, results=results, by=prepared.by,
-                        instrument=prepared.instrument)

@@ -45,12 +45,8 @@ respondent with a missing item first. CFA supports only listwise deletion (full-
 ML is not implemented).
 """
 
-from xinli_screen._analysis import (
-    AnalysisError,
-    InsufficientDataWarning,
-    MiskeyedItemsWarning,
-    ScaleResults,
-)
+from xinli_screen._analysis import AnalysisError, InsufficientDataWarning, MiskeyedItemsWarning
+from xinli_screen._analysis_results import ScaleResults
 from xinli_screen.factor._common import EXTRACTION_METHODS, ROTATIONS, FactorFitWarning
 from xinli_screen.factor.adequacy import BartlettResult, KMOResult, bartlett_sphericity, kmo
 from xinli_screen.factor.cfa import CFAResult, cfa

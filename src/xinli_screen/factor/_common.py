@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from xinli_screen._analysis import (
-    AnalysisError,
-    ItemSet,
-    check_answered,
-    pairwise_moments,
-)
+from xinli_screen._analysis import AnalysisError, ItemSet, check_answered
+from xinli_screen._moments import pairwise_moments
 from xinli_screen.errors import XinliScreenWarning
 
 EXTRACTION_METHODS = ("minres", "ml")

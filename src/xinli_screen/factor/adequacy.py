@@ -12,13 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from xinli_screen._analysis import (
-    ItemSet,
-    ResultMixin,
-    ScaleResults,
-    prepare,
-    run_sets,
-)
+from xinli_screen._analysis import ItemSet, prepare
+from xinli_screen._analysis_results import ResultMixin, ScaleResults, run_sets
 from xinli_screen.factor._common import _correlation
 from xinli_screen.instrument.models import Instrument
 

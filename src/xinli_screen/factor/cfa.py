@@ -13,14 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from xinli_screen._analysis import (
-    AnalysisError,
-    ItemSet,
-    ResultMixin,
-    ScaleResults,
-    prepare,
-    run_sets,
-)
+from xinli_screen._analysis import AnalysisError, ItemSet, prepare
+from xinli_screen._analysis_results import ResultMixin, ScaleResults, run_sets
 from xinli_screen.factor._common import FactorFitWarning
 from xinli_screen.instrument.models import Instrument
 

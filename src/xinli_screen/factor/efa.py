@@ -13,15 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from xinli_screen._analysis import (
-    AnalysisError,
-    ItemSet,
-    ResultMixin,
-    ScaleResults,
-    check_missing,
-    prepare,
-    run_sets,
-)
+from xinli_screen._analysis import AnalysisError, ItemSet, check_missing, prepare
+from xinli_screen._analysis_results import ResultMixin, ScaleResults, run_sets
 from xinli_screen.factor._common import (
     EXTRACTION_METHODS,
     ROTATIONS,

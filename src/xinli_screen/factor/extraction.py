@@ -7,10 +7,8 @@ import warnings
 import numpy as np
 from scipy import optimize
 
-from xinli_screen._analysis import (
-    AnalysisError,
-    smc,
-)
+from xinli_screen._analysis import AnalysisError
+from xinli_screen._moments import smc
 from xinli_screen.factor._common import FactorFitWarning
 from xinli_screen.factor.rotation import oblimin, promax, varimax
 

@@ -31,9 +31,9 @@ from xinli_screen._analysis import (
     ConstantItemWarning,
     InsufficientDataWarning,
     MiskeyedItemsWarning,
-    ScaleResults,
     SmallSampleWarning,
 )
+from xinli_screen._analysis_results import ScaleResults
 from xinli_screen.reliability.alpha import AlphaResult, cronbach_alpha, item_analysis
 from xinli_screen.reliability.frequencies import response_frequencies
 from xinli_screen.reliability.keys import apply_keys

@@ -17,21 +17,19 @@ from xinli_screen._analysis import (
     ConstantItemWarning,
     ItemSet,
     MiskeyedItemsWarning,
-    ResultMixin,
-    ScaleResults,
     check_missing,
     check_usable,
-    cov2cor,
-    is_singular,
-    pairwise_moments,
-    pinv,
     prepare,
-    run_sets,
-    set_head,
-    smc,
-    warn_failed,
     warn_singular,
 )
+from xinli_screen._analysis_results import (
+    ResultMixin,
+    ScaleResults,
+    run_sets,
+    set_head,
+    warn_failed,
+)
+from xinli_screen._moments import cov2cor, is_singular, pairwise_moments, pinv, smc
 from xinli_screen.reliability.keys import InstrumentArg
 from xinli_screen.reliability.polychoric import ordinal_categories, polychoric_of
 

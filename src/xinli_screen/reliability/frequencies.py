@@ -9,10 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xinli_screen._analysis import (
-    check_missing,
-    prepare,
-)
+from xinli_screen._analysis import check_missing, prepare
 from xinli_screen.reliability.keys import InstrumentArg
 
 

@@ -8,9 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xinli_screen._analysis import (
-    prepare,
-)
+from xinli_screen._analysis import prepare
 from xinli_screen.instrument.models import Instrument
 
 InstrumentArg = str | Path | Instrument | None

@@ -10,16 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xinli_screen._analysis import (
-    ItemSet,
-    MiskeyedItemsWarning,
-    ResultMixin,
-    ScaleResults,
-    check_missing,
-    prepare,
-    run_sets,
-    smc,
-)
+from xinli_screen._analysis import ItemSet, MiskeyedItemsWarning, check_missing, prepare
+from xinli_screen._analysis_results import ResultMixin, ScaleResults, run_sets
+from xinli_screen._moments import smc
 from xinli_screen.factor._common import FactorFitWarning, _correlation
 from xinli_screen.factor.extraction import _check_factors, degrees_of_freedom
 from xinli_screen.factor.schmid import schmid_leiman

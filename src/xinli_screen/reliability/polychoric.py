@@ -43,16 +43,14 @@ from scipy import optimize, special
 from xinli_screen._analysis import (
     AnalysisError,
     ItemSet,
-    ResultMixin,
-    ScaleResults,
     SmallSampleWarning,
     _as_frame,
     _load_instrument,
     check_answered,
     check_missing,
     prepare,
-    run_sets,
 )
+from xinli_screen._analysis_results import ResultMixin, ScaleResults, run_sets
 from xinli_screen.errors import ResponseDataError
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.reliability.keys import InstrumentArg

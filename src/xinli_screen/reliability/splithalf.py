@@ -13,18 +13,13 @@ import numpy as np
 from xinli_screen._analysis import (
     AnalysisError,
     ItemSet,
-    ResultMixin,
-    ScaleResults,
     check_missing,
     check_usable,
-    cov2cor,
-    is_singular,
-    pairwise_moments,
     prepare,
-    run_sets,
-    smc,
     warn_singular,
 )
+from xinli_screen._analysis_results import ResultMixin, ScaleResults, run_sets
+from xinli_screen._moments import cov2cor, is_singular, pairwise_moments, smc
 from xinli_screen.reliability.keys import InstrumentArg
 
 
