@@ -18,6 +18,7 @@ import contextlib
 import io as _io
 import itertools
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,6 @@ import pandas as pd
 
 from xinli_screen.errors import ResponseDataError
 from xinli_screen.io.readers import (
-    _CONVERSION_ERROR,
     _HEXADECIMAL,
     _TYPED_RETRIES,
     DUPLICATES,
@@ -59,6 +59,8 @@ STREAM_OUTPUTS = (".csv", ".parquet", ".ndjson")
 _SNIFF_BYTES = 1 << 20
 #: CSV blocks per chunk (pyarrow reads several blocks ahead; smaller blocks bound that).
 _BLOCKS_PER_CHUNK = 8
+#: pyarrow's streaming reader names the row too ("In CSV column #3: Row #9: CSV conversion ...").
+_CONVERSION_ERROR = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error")
 
 
 def sniff_encoding(path: Path) -> str:
