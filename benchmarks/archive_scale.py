@@ -25,6 +25,12 @@ from ``os.wait4`` (the child's own rusage):
 ``--keep`` leaves the archive in place; ``--report-only`` then measures only ``wave_table``
 and ``report`` on it (``--n`` as before, the results file is not read again).
 
+``--waves 2`` imports, after the re-import, a second wave (``import_w2``): the same pupils
+with the same school, grade and class, each answer redrawn with probability 0.3 and the
+sheets scored again, so that the bundled ``default`` policy's reliable-change rules apply
+(r and SD estimated over all pupils). ``wave_table`` and ``report`` then read that second
+wave (with ``--report-only`` too: the last wave of the kept archive).
+
 Floors from the same run, each a fresh process too:
 
 - ``read``: reading the results file in typed chunks of 5 x 10^4 rows
@@ -65,7 +71,7 @@ WAVE = "bench-wave"
 
 
 # -- data -------------------------------------------------------------------------------------
-def generate(n: int, folder: Path) -> Path:
+def generate(n: int, folder: Path, wave: int = 1) -> Path:
     """Write a scored wave of ``n`` sheets as ``results.parquet`` (and its provenance).
 
     Parameters
@@ -74,6 +80,9 @@ def generate(n: int, folder: Path) -> Path:
         Number of answer sheets.
     folder : Path
         Where to write.
+    wave : {1, 2}
+        2: the same pupils, schools, grades and classes as wave 1, each answer redrawn
+        (same distribution) with probability 0.3, scored again.
 
     Returns
     -------
@@ -87,7 +96,7 @@ def generate(n: int, folder: Path) -> Path:
 
     import xinli_screen as xs
 
-    path = folder / f"results_{n}.parquet"
+    path = folder / (f"results_{n}.parquet" if wave == 1 else f"results_{n}_w{wave}.parquet")
     if path.exists():
         return path
     rng = np.random.default_rng(20250901)
@@ -100,6 +109,11 @@ def generate(n: int, folder: Path) -> Path:
         for inst, k in (("phq9", 9), ("gad7", 7)):
             for i in range(1, k + 1):
                 cols[f"{inst}_{i:02d}"] = rng.choice(4, m, p=[0.5, 0.3, 0.15, 0.05])
+        if wave > 1:
+            redraw = np.random.default_rng([wave, start])
+            for col in list(cols)[1:]:
+                fresh = redraw.choice(4, m, p=[0.5, 0.3, 0.15, 0.05])
+                cols[col] = np.where(redraw.random(m) < 0.3, fresh, cols[col])
         frame = pd.DataFrame(cols)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -228,13 +242,25 @@ def _current_policy(results: Path) -> None:
     side.write_text(json.dumps(prov, ensure_ascii=False), encoding="utf-8")
 
 
+def _last_wave(db: str) -> str:
+    """The name of the archive's last wave."""
+    from xinli_screen.archive import ArchiveStore
+
+    store = ArchiveStore(db)
+    name = str(store.waves()["name"].iloc[-1])
+    store.close()
+    return name
+
+
 def report_only(n: int, db: str, label: str, work: Path) -> dict[str, Any]:
-    """``wave_table`` and ``report group`` alone, on an archive kept by ``--keep``."""
+    """``wave_table`` and ``report group`` of the last wave alone, on an archive kept by
+    ``--keep``."""
     py = sys.executable
-    row: dict[str, Any] = {"n": n, "database": label}
-    row["wave_table"] = run([py, "-c", _WAVE_TABLE, db, WAVE])
+    wave = _last_wave(db)
+    row: dict[str, Any] = {"n": n, "database": label, "wave": wave}
+    row["wave_table"] = run([py, "-c", _WAVE_TABLE, db, wave])
     row["report"] = run([py, "-m", "xinli_screen", "report", "group", "--archive", db,
-                         "--wave", WAVE, "--by", "school,grade,class",
+                         "--wave", wave, "--by", "school,grade,class",
                          "-o", str(work / f"group_{n}_{label}.xlsx")])
     for step in ("wave_table", "report"):
         row[step].pop("stdout", None)
@@ -243,8 +269,10 @@ def report_only(n: int, db: str, label: str, work: Path) -> dict[str, Any]:
 
 
 def bench(n: int, results: Path, db: str, label: str, work: Path, *,
-          keep: bool = False) -> dict[str, Any]:
-    """Every step and floor on one database (``keep``: leave the archive in place)."""
+          keep: bool = False, second: Path | None = None) -> dict[str, Any]:
+    """Every step and floor on one database (``keep``: leave the archive in place;
+    ``second``: a second wave's results file, imported after the re-import and read by
+    ``wave_table`` and ``report``)."""
     py = sys.executable
     cli = [py, "-m", "xinli_screen"]
     wave = WAVE
@@ -264,14 +292,21 @@ def bench(n: int, results: Path, db: str, label: str, work: Path, *,
     row["reimport"] = run(imp)
     if "nothing changed" not in row["reimport"]["stderr"]:
         raise RuntimeError(f"the re-import changed the archive: {row['reimport']['stderr']}")
+    steps = ["read", "bare_write", "bare_read", "import", "reimport", "wave_table", "report"]
+    if second is not None:
+        wave = f"{WAVE}-2"
+        _current_policy(second)
+        row["import_w2"] = run([*cli, "archive", "import", str(second), "--wave", wave,
+                                "--archive", db, "--by", "bench"])
+        steps.append("import_w2")
+    row["wave"] = wave
     row["wave_table"] = run([py, "-c", _WAVE_TABLE, db, wave])
     out = work / f"group_{n}_{label}.xlsx"
     row["report"] = run([*cli, "report", "group", "--archive", db, "--wave", wave,
                          "--by", "school,grade,class", "-o", str(out)])
     if not keep:
         reset(db)
-    for step in ("read", "bare_write", "bare_read", "import", "reimport", "wave_table",
-                 "report"):
+    for step in steps:
         row[step].pop("stdout", None)
         row[step].pop("stderr", None)
     return row
@@ -286,7 +321,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [head]
     for r in rows:
         lines.append(
-            f"| {r['n']:,} | {r['database']} | {r['import']['seconds']} "
+            f"| {r['n']:,} | {r['database']}, {r.get('wave', WAVE)} | {r['import']['seconds']} "
             f"({r['bare_write']['seconds']}) | {r['import']['rss_mb']:.0f} "
             f"({r['read']['rss_mb']:.0f}) | {r['reimport']['seconds']} / "
             f"{r['reimport']['rss_mb']:.0f} | {r['wave_table']['seconds']} / "
@@ -312,6 +347,9 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true",
                         help="measure only wave_table and report group on the archive a "
                              "run with --keep left")
+    parser.add_argument("--waves", type=int, choices=(1, 2), default=1,
+                        help="2: import a second wave (same pupils, answers perturbed) and "
+                             "read that one (reliable-change rules apply)")
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -320,6 +358,8 @@ def main() -> None:
         results = generate(n, args.data)
         print(f"{n:,} rows: results file {results.stat().st_size / 2**20:.1f} MB "
               f"({time.perf_counter() - t0:.0f} s to make or find)", file=sys.stderr)
+        second = generate(n, args.data, wave=2) if args.waves == 2 and not args.report_only \
+            else None
         targets = [] if args.no_sqlite else [(str(args.data / f"archive_{n}.db"), "SQLite")]
         if args.pg:
             targets.append((args.pg, "PostgreSQL"))
@@ -327,7 +367,7 @@ def main() -> None:
             if args.report_only:
                 print(json.dumps(report_only(n, db, label, args.data)))
                 continue
-            row = bench(n, results, db, label, args.data, keep=args.keep)
+            row = bench(n, results, db, label, args.data, keep=args.keep, second=second)
             row["parquet_mb"] = round(results.stat().st_size / 2**20, 1)
             print(json.dumps(row), file=sys.stderr)
             rows.append(row)
