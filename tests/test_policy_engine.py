@@ -8,13 +8,9 @@ import pytest
 
 import xinli_screen as xs
 from xinli_screen._text import TEXT_DTYPE, fmt_numbers
-from xinli_screen.policy.engine import (
-    REASON_COLUMNS,
-    PolicyOutcome,
-    bind_policy,
-    evaluate_policy,
-)
+from xinli_screen.policy.engine import PolicyOutcome, bind_policy, evaluate_policy
 from xinli_screen.policy.models import Policy
+from xinli_screen.policy.reasons import REASON_COLUMNS
 from xinli_screen.scoring import critical_item_flags, score_bounds
 
 PHQ = [f"phq9_0{k}" for k in range(1, 10)]

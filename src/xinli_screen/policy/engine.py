@@ -16,28 +16,34 @@ collected is not the same as unanswered), and a rule with no screened evidence a
 
 Every triggered critical item raises the respondent to at least ``policy.critical_item_tier``,
 whatever the rest of the protocol looks like; no rule can lower a tier.
+
+This module checks a policy against the screened instruments (:func:`bind_policy`) and maps
+respondents to tiers (:func:`evaluate_policy`); the condition logic is in
+:mod:`xinli_screen.policy.conditions`, the reason texts and their layout in
+:mod:`xinli_screen.policy.reasons`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionArray
 
-from xinli_screen._text import TEXT_DTYPE, decode_text, fmt_numbers
+from xinli_screen._text import decode_text
 from xinli_screen.errors import DefinitionIssue
 from xinli_screen.instrument.models import Instrument
+from xinli_screen.policy.conditions import (
+    _OP_TEXT,
+    _Evaluator,
+    _instrument_of,
+    _shown_numbers,
+)
 from xinli_screen.policy.models import (
     TIER_ORDER,
-    AllOf,
-    AnyOf,
-    AtLeast,
     BandCondition,
     ChangeCondition,
     ColumnCondition,
@@ -47,6 +53,15 @@ from xinli_screen.policy.models import (
     Policy,
     Rule,
     ScaleCondition,
+    condition_leaves,
+)
+from xinli_screen.policy.reasons import (
+    _Event,
+    _joined,
+    _placement,
+    _reasons_table,
+    _render,
+    _unknown_event,
 )
 from xinli_screen.scoring import score_bounds
 
@@ -56,7 +71,7 @@ __all__ = ["PolicyOutcome", "bind_policy", "evaluate_policy", "extra_columns",
 
 def extra_columns(rules: Sequence[Rule]) -> list[str]:
     """Input columns (life events, reports, flags) that the rules' conditions name."""
-    return list(dict.fromkeys(leaf.column for r in rules for leaf in _leaves(r.when)
+    return list(dict.fromkeys(leaf.column for r in rules for leaf in condition_leaves(r.when)
                               if isinstance(leaf, ColumnCondition)))
 
 
@@ -64,41 +79,10 @@ def uses_norm_scores(rules: Sequence[Rule]) -> bool:
     """True when a rule compares a standard score (T, percentile, z), so the policy needs the
     norm columns; False when raw scores, bands, cut-offs, items and columns are enough."""
     return any(isinstance(leaf, ScaleCondition) and leaf.metric != "score"
-               for r in rules for leaf in _leaves(r.when))
+               for r in rules for leaf in condition_leaves(r.when))
 
 
-_OPS = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less,
-        "==": np.equal}
-_OP_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-REASON_COLUMNS = ["row", "id", "rule", "kind", "tier", "reason_zh", "reason_en"]
-
-
-def _leaves(cond: Condition) -> Iterator[Condition]:
-    if isinstance(cond, AllOf):
-        children = cond.all
-    elif isinstance(cond, AnyOf):
-        children = cond.any
-    elif isinstance(cond, AtLeast):
-        children = cond.of
-    else:
-        yield cond
-        return
-    for child in children:
-        yield from _leaves(child)
-
-
-def _instrument_of(leaf: Condition, instruments: Sequence[Instrument]) -> str | None:
-    if isinstance(leaf, ColumnCondition):
-        return None  # evidence from the input's extra columns, not from an instrument
-    if isinstance(leaf, ItemCondition):
-        for inst in instruments:
-            if leaf.item.startswith(f"{inst.id}_"):
-                return inst.id
-        return leaf.item.split("_", 1)[0]
-    ref = leaf.scale if isinstance(leaf, ScaleCondition) else (
-        leaf.band if isinstance(leaf, BandCondition) else leaf.cutoff)
-    return ref.split(".", 1)[0]
 
 
 def _check_leaf(leaf: Condition, inst: Instrument) -> str | None:
@@ -152,7 +136,7 @@ def _check_history_rules(policy: Policy, by_id: dict[str, Instrument], lines: di
     issues: list[DefinitionIssue] = []
     history = getattr(policy, "history", None)
     for n, rule in enumerate(history.rules if history is not None else ()):
-        for leaf in _leaves(rule.when):
+        for leaf in condition_leaves(rule.when):
             if isinstance(leaf, ColumnCondition):
                 continue
             if isinstance(leaf, ChangeCondition):
@@ -205,7 +189,7 @@ def bind_policy(
     lines = lines or {}
     for n, rule in enumerate(policy.rules):
         screened = False
-        for leaf in _leaves(rule.when):
+        for leaf in condition_leaves(rule.when):
             if isinstance(leaf, ColumnCondition):
                 screened = True
                 continue
@@ -251,297 +235,6 @@ def bind_policy(
         issues.append(DefinitionIssue("duplicate-id", f"rule id {dup!r} is used twice",
                                       source=source, line=lines.get("rules"), field="rules"))
     return active, inactive, issues
-
-
-def _factorize(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Hash-based codes 0..k-1 (in order of first appearance) and the k distinct values."""
-    codes, uniques = pd.factorize(key, use_na_sentinel=False)
-    return codes.astype(np.int64, copy=False), np.asarray(uniques)
-
-
-def _shown_numbers(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Codes of numbers by their text (``fmt_numbers``), formatting only the distinct values.
-
-    The text depends only on the value rounded to 2 decimals, so values are grouped by the bits
-    of that rounded value (rounding again, as ``fmt_numbers`` does, does not change it).
-    """
-    rounded = np.round(np.asarray(values, dtype=float), 2)
-    codes, uniques = _factorize(rounded.view(np.int64))
-    return codes, fmt_numbers(uniques.view(np.float64)).tolist()
-
-
-def _join(old: str, add: str, sep: str) -> str:
-    """``add`` appended to ``old`` with ``sep`` (just ``add`` when ``old`` is empty)."""
-    return add if old == "" else old + sep + add
-
-
-@dataclass(frozen=True)
-class _Truth:
-    """Three-valued outcome of a condition, with its evidence as integer codes.
-
-    ``true`` and ``known`` are boolean, shape (n,). ``codes`` (int64, shape (n,)) is 0 where the
-    condition is not true and otherwise an index into ``labels``, the distinct evidence texts
-    (``labels[0]`` is "").
-    """
-
-    true: np.ndarray
-    known: np.ndarray
-    codes: np.ndarray
-    labels: list[str]
-
-
-def _truth(true: np.ndarray, known: np.ndarray, rows: np.ndarray, codes: np.ndarray,
-           labels: list[str]) -> _Truth:
-    """A :class:`_Truth` whose true ``rows`` have the 0-based evidence ``codes`` into ``labels``."""
-    full = np.zeros(len(true), dtype=np.int64)
-    full[rows] = codes + 1
-    return _Truth(true, known, full, ["", *labels])
-
-
-class _Evaluator:
-    def __init__(self, scores: pd.DataFrame, bounds: pd.DataFrame, responses: pd.DataFrame,
-                 instruments: Sequence[Instrument], extra: pd.DataFrame | None = None) -> None:
-        self.scores = scores.reset_index(drop=True)
-        self.extra = pd.DataFrame(index=range(len(scores))) if extra is None else (
-            extra.reset_index(drop=True))
-        self.bounds = bounds.reset_index(drop=True)
-        self.responses = responses.reset_index(drop=True)
-        self.n = len(scores)
-        self.screened = {inst.id for inst in instruments}
-        self.instruments = instruments
-        self.number = {i.id: i.number for inst in instruments for i in inst.items}
-        self.scales = {f"{inst.id}.{s.id}": s for inst in instruments for s in inst.scales}
-        self.n_items = {f"{inst.id}.{s.id}": len(inst.scale_items(s))
-                        for inst in instruments for s in inst.scales}
-
-    def _compare(self, x: np.ndarray, op: str, value: float, label: str) -> _Truth:
-        known = ~np.isnan(x)
-        with np.errstate(invalid="ignore"):
-            true = _OPS[op](x, value) & known
-        rows = np.flatnonzero(true)
-        codes, shown = _shown_numbers(x[rows])
-        tail = f" {_OP_TEXT[op]} {value:g}"
-        return _truth(true, known, rows, codes, [f"{label} = {s}{tail}" for s in shown])
-
-    def _scale(self, name: str, op: str, value: float, note: str = "") -> _Truth:
-        """Compare a scale score; missing items are resolved with the reachable bounds."""
-        x = self.scores[name].to_numpy(dtype=float)
-        lo = self.bounds[f"{name}.lo"].to_numpy(dtype=float)
-        hi = self.bounds[f"{name}.hi"].to_numpy(dtype=float)
-        cmp = _OPS[op]
-        with np.errstate(invalid="ignore"):
-            now = cmp(x, value) & ~np.isnan(x)
-            if op in (">=", ">"):
-                sure_true, sure_false = cmp(lo, value), ~cmp(hi, value)
-            elif op in ("<=", "<"):
-                sure_true, sure_false = cmp(hi, value), ~cmp(lo, value)
-            else:
-                sure_true = (lo == value) & (hi == value)
-                sure_false = (value < lo) | (value > hi)
-        true = now | sure_true
-        tail = f" {_OP_TEXT[op]} {value:g}{note}"
-        total = self.n_items[name]
-        bound = lo if op in (">=", ">", "==") else hi
-        word = "≥" if op in (">=", ">", "==") else "≤"
-        rows = np.flatnonzero(true)
-        scored = now[rows]
-        # complete scores: the text depends on the score only
-        scored_codes, shown = _shown_numbers(x[rows[scored]])
-        labels = [f"{name} = {s}{tail}" for s in shown]
-        # incomplete scores: on the reachable bound and the number of items answered
-        partial = rows[~scored]
-        bound_codes, bound_text = _shown_numbers(bound[partial])
-        answered_codes, answered = _factorize(
-            self.scores[f"{name}.n_answered"].to_numpy()[partial])
-        width = len(answered)
-        partial_codes, pairs = _factorize(bound_codes * width + answered_codes)
-        answered_text = answered.astype(str)
-        labels += [f"{name} {word} {bound_text[p // width]} ({answered_text[p % width]}/{total} "
-                   f"answered; rule{tail})" for p in pairs.tolist()]
-        codes = np.empty(len(rows), dtype=np.int64)
-        codes[scored] = scored_codes
-        codes[~scored] = len(shown) + partial_codes
-        return _truth(true, sure_true | sure_false, rows, codes, labels)
-
-    def _band(self, cond: BandCondition) -> _Truth:
-        scale = self.scales[cond.band]
-        mins = np.array([b.min for b in scale.bands])
-        member = np.array([b.id in cond.in_ for b in scale.bands])
-        band = self.scores[f"{cond.band}.band"]
-        now = band.isin(cond.in_).to_numpy()
-        lo = self.bounds[f"{cond.band}.lo"].to_numpy(dtype=float)
-        hi = self.bounds[f"{cond.band}.hi"].to_numpy(dtype=float)
-        i_lo = np.clip(np.searchsorted(mins, lo, side="right") - 1, 0, None)
-        i_hi = np.clip(np.searchsorted(mins, hi, side="right") - 1, 0, None)
-        cum = np.concatenate([[0], np.cumsum(member)])
-        inside = cum[i_hi + 1] - cum[i_lo]
-        sure_true = inside == (i_hi - i_lo + 1)
-        sure_false = inside == 0
-        true = now | sure_true
-        rows = np.flatnonzero(true)
-        named = now[rows]
-        band_codes, bands = pd.factorize(band.iloc[rows[named]])
-        labels = [f"{cond.band} band = {b}" for b in bands]
-        codes = np.full(len(rows), len(labels), dtype=np.int64)  # band not known yet: certain
-        codes[named] = band_codes
-        labels.append(f"{cond.band} band certain to be one of {', '.join(cond.in_)}")
-        return _truth(true, sure_true | sure_false, rows, codes, labels)
-
-    def _column(self, cond: ColumnCondition) -> _Truth:
-        raw = self.extra[cond.column]
-        if isinstance(cond.value, str):
-            text = raw.astype("string").str.strip()
-            known = text.notna().to_numpy() & (text != "").fillna(False).to_numpy()
-            equal = (text == cond.value.strip()).fillna(False).to_numpy()
-            true = known & (equal if cond.op == "==" else ~equal)
-            rows = np.flatnonzero(true)
-            codes, shown = pd.factorize(text.iloc[rows])
-            return _truth(true, known, rows, codes.astype(np.int64),
-                          [f"{cond.column} = {s}" for s in shown])
-        x = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-        return self._compare(x, cond.op, float(cond.value), cond.column)
-
-    def leaf(self, cond: Condition) -> _Truth:
-        if isinstance(cond, ColumnCondition):
-            return self._column(cond)
-        if _instrument_of(cond, self.instruments) not in self.screened:
-            return _Truth(np.zeros(self.n, bool), np.ones(self.n, bool),
-                          np.zeros(self.n, dtype=np.int64), [""])
-        if isinstance(cond, ScaleCondition):
-            if cond.metric != "score":
-                x = self.scores[f"{cond.scale}.{cond.metric}"].to_numpy(dtype=float)
-                short = "PR" if cond.metric == "percentile" else cond.metric.upper()
-                label = f"{cond.scale} {short}"
-                return self._compare(x, cond.op, cond.value, label)
-            return self._scale(cond.scale, cond.op, cond.value)
-        if isinstance(cond, ItemCondition):
-            x = self.responses[cond.item].to_numpy(dtype=float)
-            label = f"{cond.item} (#{self.number[cond.item]})"
-            return self._compare(x, cond.op, cond.value, label)
-        if isinstance(cond, BandCondition):
-            return self._band(cond)
-        name, cut_id = cond.cutoff.rsplit(".", 1)
-        cut = next(c for c in self.scales[name].cutoffs if c.id == cut_id)
-        return self._scale(name, cut.op, cut.value, f" ({cut_id})")
-
-    def evaluate(self, cond: Condition) -> _Truth:
-        if isinstance(cond, (AllOf, AnyOf, AtLeast)):
-            children = [self.evaluate(c) for c in (
-                cond.all if isinstance(cond, AllOf) else cond.any if isinstance(cond, AnyOf)
-                else cond.of)]
-            n_true = np.sum([c.true for c in children], axis=0)
-            n_unknown = np.sum([~c.known for c in children], axis=0)
-            need = (len(children) if isinstance(cond, AllOf) else 1 if isinstance(cond, AnyOf)
-                    else cond.at_least)
-            true = n_true >= need
-            known = true | (n_true + n_unknown < need)
-            # the evidence of the true children, in order, per distinct combination of codes
-            rows = np.flatnonzero(true)
-            codes = np.zeros(len(rows), dtype=np.int64)
-            labels = [""]
-            for child in children:
-                width = len(child.labels)
-                codes, pairs = _factorize(codes * width + child.codes[rows])
-                labels = [labels[p // width] if p % width == 0 else
-                          _join(labels[p // width], child.labels[p % width], "; ")
-                          for p in pairs.tolist()]
-            return _truth(true, known, rows, codes, labels)
-        return self.leaf(cond)
-
-
-def _render(template: str, evidence: str, lang: str) -> str:
-    """Fill ``{evidence}`` (the only placeholder) into a reason template."""
-    if "{evidence}" in template:
-        head, tail = template.split("{evidence}", 1)
-        return head + evidence + tail.replace("{evidence}", "")
-    return template + ("（" if lang == "zh" else " (") + evidence + ("）" if lang == "zh" else ")")
-
-
-@dataclass(frozen=True)
-class _Event:
-    """A fired rule or triggered critical item: the rows it holds in and their reason texts.
-
-    ``codes`` (int64, one per row of ``rows``, ascending) index ``zh`` and ``en``, the distinct
-    reason texts (never empty).
-    """
-
-    name: str
-    kind: str
-    rank: int
-    rows: np.ndarray
-    codes: np.ndarray
-    zh: list[str]
-    en: list[str]
-
-
-def _placement(n: int, events: Sequence[_Event]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lay the events' rows out long: by row, then in the order of ``events``.
-
-    Returns
-    -------
-    (count, event, code)
-        ``count`` (shape (n,)): events per row; per long row (``count.sum()`` of them, row 0's
-        first), ``event``: index into ``events``, and ``code``: index into the events' texts
-        concatenated (``events[0].zh`` then ``events[1].zh`` ...). Rows are placed by counting
-        offsets, without a sort.
-    """
-    rows = np.concatenate([np.zeros(0, dtype=np.int64), *(e.rows for e in events)])
-    count = np.bincount(rows, minlength=n)
-    slot = np.cumsum(count) - count  # next free long row of each row
-    event = np.empty(len(rows), dtype=np.int64)
-    code = np.empty(len(rows), dtype=np.int64)
-    offset = 0
-    for k, e in enumerate(events):
-        place = slot[e.rows]
-        slot[e.rows] += 1
-        event[place] = k
-        code[place] = offset + e.codes
-        offset += len(e.zh)
-    return count, event, code
-
-
-def _joined(count: np.ndarray, values: ExtensionArray, sep: str) -> ExtensionArray:
-    """Per row, its ``count`` consecutive ``values`` joined by ``sep`` ("" when none).
-
-    ``values`` is a pandas ``str`` array in long layout (:func:`_placement`); the join is one
-    Arrow ``binary_join`` over a list view of it. Returns a pandas ``str`` array, shape (n,).
-    Raises ``pyarrow.ArrowInvalid`` beyond 2**31 - 1 values in all (list offsets are 32-bit).
-    """
-    offsets = np.zeros(len(count) + 1, dtype=np.int64)
-    np.cumsum(count, out=offsets[1:])
-    lists = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), pa.array(values))
-    return pd.array(pc.binary_join(lists, pa.scalar(sep, pa.large_string())),
-                    dtype=TEXT_DTYPE)
-
-
-def _id_column(ids: pd.Series | None, rows: np.ndarray) -> np.ndarray | ExtensionArray:
-    """Respondent ids of ``rows`` for the reasons table (None everywhere without ids).
-
-    ``str`` ids are taken with Arrow; ids of any other dtype as objects, for pandas to infer
-    the column type.
-    """
-    if ids is None:
-        return np.full(len(rows), None, dtype=object)
-    if ids.dtype == TEXT_DTYPE:
-        return ids.array.take(rows)
-    return ids.to_numpy(dtype=object)[rows]
-
-
-def _reasons_table(events: Sequence[_Event], count: np.ndarray, event: np.ndarray,
-                   columns: dict[str, ExtensionArray], ids: pd.Series | None) -> pd.DataFrame:
-    """The long reasons table from the layout of :func:`_placement` (rule and reason columns
-    already decoded)."""
-    if not events:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in REASON_COLUMNS})
-    rows = np.repeat(np.arange(len(count), dtype=np.int64), count)
-    kinds = ["critical_item", "rule", "critical_unknown"]
-    return pd.DataFrame({
-        "row": rows,
-        "id": _id_column(ids, rows),
-        "kind": decode_text(np.array([kinds.index(e.kind) for e in events])[event], kinds),
-        "tier": decode_text(np.array([e.rank for e in events])[event], TIER_ORDER),
-        **columns,
-    }, columns=REASON_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -710,42 +403,3 @@ def evaluate_policy(
                          critical=crit_ids, text=text, unknown=unk_ids)
 
 
-#: Why a critical item has no answer: failures/notes code -> (zh, en) text for the reason.
-_UNANSWERED = {
-    "": ("无答案", "no answer"),
-    "critical-blank": ("空白未作答", "left blank"),
-    "critical-missing-code": ("缺失值代码", "a declared missing code"),
-    "critical-skipped": ("问卷星跳过 -2", "skipped, 问卷星 -2"),
-    "critical-not-shown": ("问卷星未显示 -3", "not shown, 问卷星 -3"),
-    "out-of-range": ("答案无法读取", "answer not readable"),
-    "not-a-code": ("答案无法读取", "answer not readable"),
-    "unrecognised-text": ("答案无法读取", "answer not readable"),
-}
-
-
-def _unknown_event(col: str, item: str, number: int, rows: np.ndarray,
-                   unanswered: pd.DataFrame | None) -> _Event:
-    """The ``critical_unknown`` reason of the rows where critical item ``col`` has no answer.
-
-    The reason names the item and why its answer is missing (from the failures/notes table),
-    and says that a missing answer is not a negative one (docs/policy.md, critical-item
-    states). It raises no tier (rank 0); its code in ``reason_codes`` is the critical id
-    with ``?`` appended (``phq9.self_harm_thoughts?``), never the id of a fired item.
-    """
-    why = np.full(len(rows), "", dtype=object)
-    if unanswered is not None and len(unanswered):
-        notes = unanswered[unanswered["item"] == item]
-        if len(notes):
-            by_row = pd.Series(notes["code"].to_numpy(dtype=object),
-                               index=notes["row"].to_numpy(dtype=np.int64))
-            by_row = by_row[~by_row.index.duplicated()]
-            found = by_row.reindex(rows).to_numpy(dtype=object)
-            why = np.where(pd.isna(found), "", found).astype(object)
-            why = np.where(np.isin(why, list(_UNANSWERED)), why, "").astype(object)
-    codes, kinds = pd.factorize(why)
-    label = f"{item} #{number}"
-    zh = [f"关键题答案未知（{label}：{_UNANSWERED[k][0]}），不能视为阴性，须查看答卷或当面了解"
-          for k in kinds]
-    en = [f"Critical item answer unknown ({label}: {_UNANSWERED[k][1]}): not a negative "
-          "answer; check the answer sheet or ask the pupil" for k in kinds]
-    return _Event(f"{col}?", "critical_unknown", 0, rows, codes.astype(np.int64), zh, en)
