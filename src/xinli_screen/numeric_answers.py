@@ -17,7 +17,52 @@ import pandas as pd
 from xinli_screen.instrument.labels import norm_text
 from xinli_screen.instrument.models import ResponseScale
 
-__all__ = ["cell_values"]
+__all__ = ["cell_values", "float_codes"]
+
+
+def float_codes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its Arrow integer columns (answer codes read with ``int_codes``) as one
+    float64 block, missing as NaN; the other columns shared, not copied.
+
+    The batch kernel does this per batch (:meth:`xinli_screen.backends.kernel.BatchKernel.run`),
+    so a table held as 1-byte codes is checked and scored through the same float64 view as
+    a float table, and only one batch at a time exists as float64.
+
+    Parameters
+    ----------
+    frame : DataFrame, shape (n, n_columns)
+
+    Returns
+    -------
+    DataFrame, shape (n, n_columns)
+        Same columns in the same order and index; ``frame`` itself when it has no Arrow
+        integer column.
+    """
+    import warnings
+
+    import pyarrow as pa
+
+    ints = [j for j, t in enumerate(frame.dtypes)
+            if isinstance(t, pd.ArrowDtype) and pa.types.is_integer(t.pyarrow_dtype)]
+    if not ints:
+        return frame
+    block = np.empty((len(ints), len(frame)), dtype=np.float64)
+    for k, j in enumerate(ints):
+        at = 0
+        column = pa.array(frame.iloc[:, j].array)  # the Arrow data itself, no copy
+        for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+            block[k, at:at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+            at += len(chunk)
+    names = list(frame.columns)
+    out = pd.DataFrame(block.T, columns=[names[j] for j in ints], index=frame.index,
+                       copy=False)
+    with warnings.catch_warnings():  # one insert per other column; the float block stays
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        for j, name in enumerate(names):
+            if j not in set(ints):
+                out.insert(j, name, frame.iloc[:, j], allow_duplicates=True)
+    out.attrs = dict(frame.attrs)
+    return out
 
 
 def cell_values(column: pd.Series, rows: np.ndarray) -> np.ndarray:

@@ -74,6 +74,7 @@ from xinli_screen.errors import PolicyDefinitionError, ResponseDataError, XinliS
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.instrument.registry import LoadedInstrument, load_instrument_with_hash
 from xinli_screen.norms import LoadedNormTable, NormTable, apply_norms, map_groups
+from xinli_screen.numeric_answers import float_codes
 from xinli_screen.policy.engine import (
     PolicyOutcome,
     bind_policy,
@@ -254,8 +255,8 @@ def mark_duplicates(table: pd.DataFrame, failures: pd.DataFrame, id_column: str,
 
 def _as_frame(batch: Any) -> pd.DataFrame:
     """A pandas DataFrame of ``batch`` (DataFrame, Arrow RecordBatch or Table), index 0..n-1."""
-    if isinstance(batch, pd.DataFrame):
-        return batch.reset_index(drop=True)
+    if isinstance(batch, pd.DataFrame):  # codes held as small integers: float64 per batch
+        return float_codes(batch.reset_index(drop=True))
     if hasattr(batch, "to_pandas") and hasattr(batch, "schema"):
         frame = batch.to_pandas()
         frame.columns = [str(c) for c in frame.columns]

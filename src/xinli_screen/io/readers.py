@@ -195,24 +195,30 @@ def _read_parquet(path: Path, typed: TypedColumns | None = None) -> pd.DataFrame
 def _parquet_codes(path: Path, names: list[str], typed: TypedColumns) -> pd.DataFrame:
     """The Parquet file as :func:`pandas.read_parquet` reads it, except the ``typed`` columns
     that it would make float64: small integers where every value fits (:func:`read_table`,
-    ``int_codes``). Each column is read once."""
+    ``int_codes``). The typed columns are read one row group at a time (no float64 copy of
+    the whole answer block); the others once, by pandas."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    wanted = typed(names)
-    items = pq.read_table(path, columns=list(wanted)) if wanted else None
-    small = {}
-    for name, allowed in wanted.items():
-        column, kind = items.column(name), _int_type(allowed)  # type: ignore[union-attr]
-        if kind is None or not (pa.types.is_floating(column.type) or (
-                pa.types.is_integer(column.type) and column.null_count)):
-            continue
-        try:  # a safe cast: NaN, a fraction or a number too large stays as pandas reads it
-            small[name] = int_code_column(pc.cast(column, kind))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-    del items
+    kinds = {n: _int_type(a) for n, a in typed(names).items()}
+    parts: dict[str, list[Any]] = {n: [] for n, k in kinds.items() if k is not None}
+    source = pq.ParquetFile(path)
+    floating = set()
+    for group in range(source.num_row_groups if parts else 0):
+        table = source.read_row_group(group, columns=list(parts))
+        for name in table.column_names:
+            column = table.column(name)
+            if pa.types.is_floating(column.type):
+                floating.add(name)
+            try:  # a safe cast: NaN, a fraction or a number too large: as pandas reads it
+                parts[name].extend(pc.cast(column, kinds[name]).chunks)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                del parts[name]
+        del table
+    small = {n: int_code_column(pa.chunked_array(c, type=kinds[n])) for n, c in parts.items()}
+    # an integer column without missing cells: pandas keeps it as it is (no float64 to save)
+    small = {n: c for n, c in small.items() if n in floating or c.isna().any()}
     rest = pd.read_parquet(path, columns=[n for n in names if n not in small])
     return pd.DataFrame({n: small[n] if n in small else rest[n] for n in names
                          if n in small or n in rest.columns}, index=rest.index, copy=False)
