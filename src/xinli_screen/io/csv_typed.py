@@ -170,7 +170,7 @@ def _read_csv_fast(data: bytes, start: int, first_line: str, header: list[str], 
 
 
 def int_code_column(column: Any) -> pd.api.extensions.ExtensionArray:
-    """An Arrow integer column of answer codes as a pandas array without a copy.
+    """An Arrow integer column of answer codes as a pandas array.
 
     Parameters
     ----------
@@ -180,7 +180,8 @@ def int_code_column(column: Any) -> pd.api.extensions.ExtensionArray:
     Returns
     -------
     pandas.arrays.ArrowExtensionArray (``pd.ArrowDtype``), length n
-        1 byte per cell for int8 (plus the null bitmap), where a float64 column takes 8.
+        One contiguous piece (chunks combined: one copy of 1 byte per cell for int8, plus
+        the null bitmap, where a float64 column takes 8).
         :mod:`xinli_screen.responses` reads it as the float64 column it stands for: the
         same codes, failures and cell texts (``2.0``).
 
@@ -193,6 +194,8 @@ def int_code_column(column: Any) -> pd.api.extensions.ExtensionArray:
 
     if not pa.types.is_integer(column.type):
         raise TypeError(f"an answer-code column must be of an integer type, not {column.type}")
+    if isinstance(column, pa.ChunkedArray):  # one piece: a batch of rows is then one slice
+        column = column.combine_chunks()
     return pd.arrays.ArrowExtensionArray(column)
 
 
