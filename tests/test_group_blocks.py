@@ -123,3 +123,19 @@ def test_block_size_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         wave_columns(store, "w0", _keep, block_pupils=0)
     store.close()
+
+
+def test_pupil_file_change_equals_wave_table(tmp_path: Path) -> None:
+    """One pupil's file estimates r and SD on the same slim population as the blocks: its
+    change columns equal the whole table's."""
+    store = _store(str(tmp_path / "a.db"), load_policy("default").policy, 3)
+    whole = store.wave_table("w2").set_index("pupil_id")
+    cols = [c for c in whole.columns if str(c).startswith("change.")]
+    assert cols and whole["change.phq9.total.rci"].notna().any()
+    for pid in ("S0045", "S0105"):   # in all three waves; from w1 on
+        rec = store.pupil_file(pid)["waves"][-1]
+        assert rec["wave_seq"] == 3
+        for col in cols:
+            got, want = rec[col], whole.at[pid, col]
+            assert got == want or (pd.isna(got) and pd.isna(want)), col
+    store.close()

@@ -10,7 +10,12 @@ order of the whole table.
 
 Reliable-change rules estimate r and SD over all pupils, which one block cannot see: when a
 wave up to the one asked for (other than the first) has change rules under its frozen policy,
-the whole table is read instead (same result, no memory saving).
+a first pass reads the population once (:meth:`ArchiveStore._population
+<xinli_screen.archive.store.ArchiveStore._population>`: pupil key, wave and only the score
+and cut-off columns, streamed from the database cursor in the whole table's order), and every
+block's history stage estimates r and SD on it (``population`` of
+:func:`~xinli_screen.policy.history.wave_change`), so each block gets the same r, SD and
+change columns as the whole table.
 """
 
 from __future__ import annotations
