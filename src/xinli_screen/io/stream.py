@@ -169,7 +169,7 @@ def _initial_types(path: Path, header: list[str], sep: str, encoding: str,
     if not wanted:
         return {}, {}
     with path.open("rb") as fh:
-        head = fh.read(2 * _SNIFF_BYTES + (1 << 16))
+        head = fh.read(_SNIFF_BYTES + (1 << 16))  # the header and 1 MiB of rows
     bom = 3 if head.startswith(codecs.BOM_UTF8) else 0
     first = head.find(b"\n", bom) + 1
     if first == 0 or head[bom:first].count(b'"') % 2 or _has_hexadecimal(path):
