@@ -9,16 +9,24 @@ without anything of ours. Every command runs in a fresh process under ``/usr/bin
 (wall time from start to exit, interpreter start-up and imports included; peak RSS of the
 process itself).
 
+With ``--before-src DIR`` (a copy of ``src/`` with the change under test undone), every round
+also runs the command with ``PYTHONPATH=DIR``, alternating floor, before and after, and checks
+that the two output files are byte-identical.
+
 Usage::
 
     python benchmarks/streaming_bench.py --n 1000000            # minutes
     python benchmarks/streaming_bench.py --n 10000000 --work /tmp/bench
+    python benchmarks/streaming_bench.py --n 1000000 --formats csv --no-careless \
+        --before-src /tmp/xs_before/src --rounds 2
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -60,11 +68,13 @@ print(rows)
 """
 
 
-def timed(cmd: list[str], rss_file: Path) -> dict:
-    """Run ``cmd`` under /usr/bin/time: wall seconds, peak RSS (MiB), exit code, stderr tail."""
+def timed(cmd: list[str], rss_file: Path, src: str | None = None) -> dict:
+    """Run ``cmd`` under /usr/bin/time: wall seconds, peak RSS (MiB), exit code, stderr tail
+    (``src``: a source tree put first on ``PYTHONPATH``)."""
+    env = None if src is None else {**os.environ, "PYTHONPATH": src}
     start = time.perf_counter()
     proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *cmd],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     return {"seconds": round(wall, 2),
             "peak_rss_mib": round(int(rss_file.read_text().split()[-1]) / 1024, 1),
@@ -80,6 +90,9 @@ def main() -> None:
     parser.add_argument("--formats", nargs="*", default=["parquet", "csv"])
     parser.add_argument("--no-careless", action="store_true", help="skip the --careless runs")
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--before-src", default=None,
+                        help="a src/ tree without the change: also time the command with it")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="xinli_stream_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -92,13 +105,27 @@ def main() -> None:
         path = work / f"stream_{args.n}.{fmt}"
         if not path.exists():
             (synthetic.write_parquet if fmt == "parquet" else synthetic.write_csv)(path, args.n)
-        floor = timed([sys.executable, "-c", FLOOR, str(path), str(args.chunk), here], rss)
         score = [sys.executable, "-m", "xinli_screen", "score", str(path), "-i", str(inst),
                  "--policy", str(pol), "--id-column", "sid", "-o", str(work / f"out.{fmt}"),
                  "--chunk-size", str(args.chunk), "--no-progress"]
-        plain = timed(score, rss)
-        entry = {"file_mib": round(path.stat().st_size / 2**20, 1), "floor": floor,
-                 "score": plain, "ratio_to_floor": round(plain["seconds"] / floor["seconds"], 2)}
+        before = [*score[:-4], str(work / f"before.{fmt}"), *score[-3:]]
+        rounds = []
+        for _ in range(max(args.rounds, 1)):
+            floor = timed([sys.executable, "-c", FLOOR, str(path), str(args.chunk), here], rss)
+            one = {"floor": floor}
+            if args.before_src:
+                one["before"] = timed(before, rss, args.before_src)
+            plain = one["score"] = timed(score, rss)
+            one["ratio_to_floor"] = round(plain["seconds"] / floor["seconds"], 2)
+            if args.before_src:
+                one["before_ratio_to_floor"] = round(
+                    one["before"]["seconds"] / floor["seconds"], 2)
+                one["outputs_identical"] = filecmp.cmp(work / f"out.{fmt}",
+                                                       work / f"before.{fmt}", shallow=False)
+            rounds.append(one)
+            print(json.dumps({fmt: one}), file=sys.stderr, flush=True)
+        entry = {"file_mib": round(path.stat().st_size / 2**20, 1), **rounds[-1],
+                 "rounds": rounds}
         if not args.no_careless:
             careless = timed([*score, "--careless"], rss)
             entry["score_careless"] = careless
