@@ -17,6 +17,7 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,8 +147,13 @@ def score_batched(data: pd.DataFrame, instruments: Sequence[str], *, output: Pat
     last_failures: list[pd.DataFrame] = []
     batches = max(1, -(-len(data) // BATCH_ROWS))
 
+    pending: list[Future[None]] = []
+
     def on_batch(kernel_out: Any, offset: int) -> None:
-        _write_batch(out, fails, kernel_out.table, kernel_out.failures, header=offset == 0)
+        if pending:  # one batch written at a time, in order
+            pending.pop().result()
+        pending.append(pool.submit(_write_batch, out, fails, kernel_out.table,
+                                   kernel_out.failures, offset == 0))
         last_failures[:] = [kernel_out.failures.iloc[:0]]
         if progress is not None:
             progress(offset // BATCH_ROWS + 1, batches)
@@ -155,12 +161,17 @@ def score_batched(data: pd.DataFrame, instruments: Sequence[str], *, output: Pat
     provenance: dict[str, Any] = {}
     messages: dict[str, None] = {}
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        # a batch is written on a second thread while the next one is screened (Arrow's
+        # CSV formatting and Parquet encoding release the GIL); the pool's exit waits for it
+        with ThreadPoolExecutor(max_workers=1) as pool, warnings.catch_warnings(
+                record=True) as caught:
             warnings.simplefilter("always", XinliScreenWarning)
             _, merged = screen_batches(
                 data, list(instruments), batch_rows=BATCH_ROWS, on_batch=on_batch,
                 provenance=provenance, run_stats=stats is not None, stats_by=stats_by,
                 **options)
+            if pending:
+                pending.pop().result()
         for w in caught:
             if issubclass(w.category, XinliScreenWarning):
                 messages.setdefault(str(w.message), None)
