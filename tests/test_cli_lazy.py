@@ -83,8 +83,8 @@ def test_mistyped_command_is_suggested() -> None:
 
 
 def _modules_after(code: str) -> dict[str, bool]:
-    """Run ``code`` in a fresh interpreter; which of pandas and the command modules it imported."""
-    probe = [*(r.module for r in COMMANDS), "pandas", "pyarrow", "pydantic"]
+    """Run ``code`` in a fresh interpreter; which heavy packages and command modules it imported."""
+    probe = [*(r.module for r in COMMANDS), "pandas", "pyarrow", "pydantic", "click"]
     script = (f"import sys\n{code}\nimport json\n"
               f"print(json.dumps({{m: m in sys.modules for m in {probe!r}}}))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, MutableMapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import click
 import typer
 import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from xinli_screen import __version__
 from xinli_screen.cli.exit_codes import ExitCode
+
+if TYPE_CHECKING:  # typer's own copy of click (the click package is not imported for --help)
+    from typer._click import Command, Context, HelpFormatter
 
 
 class LazyCommand(NamedTuple):
@@ -89,7 +91,7 @@ COMMANDS: tuple[LazyCommand, ...] = (
 )
 
 
-def load_command(row: LazyCommand) -> click.Command:
+def load_command(row: LazyCommand) -> Command:
     """Import ``row.module`` and build its click command, named ``row.name``.
 
     Parameters
@@ -99,7 +101,7 @@ def load_command(row: LazyCommand) -> click.Command:
 
     Returns
     -------
-    click.Command
+    typer._click.Command
         A typer group (:func:`typer.main.get_group`, as ``Typer.add_typer`` builds it) or a
         single typer command (:func:`typer.main.get_command` of a one-command app without
         shell-completion options, as ``Typer.command`` builds it).
@@ -111,7 +113,7 @@ def load_command(row: LazyCommand) -> click.Command:
     """
     target = getattr(importlib.import_module(row.module), row.attribute)
     if isinstance(target, typer.Typer):
-        command: click.Command = typer.main.get_group(target)
+        command: Command = typer.main.get_group(target)
     else:
         single = typer.Typer(add_completion=False)
         single.command(row.name)(target)
@@ -120,7 +122,7 @@ def load_command(row: LazyCommand) -> click.Command:
     return command
 
 
-class _LazyCommands(MutableMapping[str, click.Command]):
+class _LazyCommands(MutableMapping[str, "Command"]):
     """The group's ``commands`` mapping: names from :data:`COMMANDS`, commands built on access.
 
     Click and typer read the names (suggestions for a mistyped command, completion) and
@@ -129,14 +131,14 @@ class _LazyCommands(MutableMapping[str, click.Command]):
 
     def __init__(self) -> None:
         self._rows = {row.name: row for row in COMMANDS}
-        self._loaded: dict[str, click.Command] = {}
+        self._loaded: dict[str, Command] = {}
 
-    def __getitem__(self, name: str) -> click.Command:
+    def __getitem__(self, name: str) -> Command:
         if name not in self._loaded:
             self._loaded[name] = load_command(self._rows[name])
         return self._loaded[name]
 
-    def __setitem__(self, name: str, command: click.Command) -> None:
+    def __setitem__(self, name: str, command: Command) -> None:
         self._loaded[name] = command
 
     def __delitem__(self, name: str) -> None:
@@ -163,11 +165,11 @@ class LazyGroup(TyperGroup):
         self.commands = _LazyCommands()
         self._listing = False
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         """The command names in table order, without building the commands."""
         return list(self.commands)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         """The command named ``cmd_name``; while this group formats its help, a stand-in."""
         if self._listing:
             row = next((r for r in COMMANDS if r.name == cmd_name), None)
@@ -175,7 +177,7 @@ class LazyGroup(TyperGroup):
                 return TyperCommand(name=row.name, help=row.short_help)
         return super().get_command(ctx, cmd_name)
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
         """Format the group's help, listing the commands from the table."""
         self._listing = True
         try:
