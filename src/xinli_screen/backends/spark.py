@@ -72,12 +72,11 @@ from xinli_screen.backends.kernel import BatchKernel, merge_summaries
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.norms import NormTable
 from xinli_screen.policy.models import Policy
+from xinli_screen.policy.reasons import REASON_COLUMNS
 from xinli_screen.responses import RESULT_FAILURE_COLUMNS, normalise_ids
 
 __all__ = ["REASON_COLUMNS", "SparkScreeningResult", "output_schemas", "screen"]
 
-#: Columns of the reasons table (``row`` int64, the rest text).
-REASON_COLUMNS = ("row", "id", "rule", "kind", "tier", "reason_zh", "reason_en")
 #: Rows screened in one kernel call: consecutive Arrow batches of a partition are joined up
 #: to this many rows (Spark hands them over in batches of
 #: ``spark.sql.execution.arrow.maxRecordsPerBatch``, default 10,000).
