@@ -218,3 +218,23 @@ def test_shifted_codes_refused_then_shifted(cli: Callable[..., Any],
     _same_files(chosen)
     side = json.loads(chosen["whole"]["side"].read_text())
     assert side["code_offsets"]
+
+
+def test_prepare_responses_reads_arrow_int_codes_as_floats() -> None:
+    """prepare_responses on Arrow int8 columns (``int_codes``) gives the codes and failures
+    (cell texts included) of the same answers as float64 columns."""
+    from xinli_screen.numeric_answers import float_codes
+    from xinli_screen.responses import prepare_responses
+
+    frame = _messy()
+    frame.loc[[4, 9], "phq9_03"] = 7.0
+    small = frame.copy()
+    for item in [*PHQ9, *GAD7]:
+        small[item] = pd.array(pa.array(frame[item], from_pandas=True).cast(pa.int8()),
+                               dtype=pd.ArrowDtype(pa.int8()))
+    want = prepare_responses(frame, ["phq9", "gad7"], id_column="sid", missing_codes=[9])
+    got = prepare_responses(small, ["phq9", "gad7"], id_column="sid", missing_codes=[9])
+    pd.testing.assert_frame_equal(got.responses, want.responses)
+    pd.testing.assert_frame_equal(got.failures, want.failures)
+    assert "7.0" in set(want.failures["value"])
+    pd.testing.assert_frame_equal(float_codes(small), frame)
