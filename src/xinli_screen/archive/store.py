@@ -45,7 +45,8 @@ from xinli_screen.archive.models import (
     Review,
     Wave,
 )
-from xinli_screen.policy.history import REVIEW_OUTCOMES, run_history
+from xinli_screen.evaluation.change import _NOT_CUTOFF
+from xinli_screen.policy.history import REVIEW_OUTCOMES, ChangePopulation, run_history
 from xinli_screen.policy.models import TIER_ORDER, ChangeCondition, Policy, condition_leaves
 
 __all__ = ["NAME_COLUMNS", "ArchiveError", "ArchiveStore", "ImportSummary", "PupilNotFoundError",
@@ -235,7 +236,7 @@ class ArchiveStore(_Importing, _FollowUp):
         return self._wave_policies[sha]
 
     def effective(self, screens: pd.DataFrame, reviews: pd.DataFrame,
-                  population: pd.DataFrame | None = None) -> pd.DataFrame:
+                  population: pd.DataFrame | ChangePopulation | None = None) -> pd.DataFrame:
         """Effective tiers of stored results (history rules, then reviews), wave by wave,
         each wave under the policy frozen with it (``population``: every pupil's scores, for
         the reliable-change r and SD when ``screens`` is one pupil's)."""
@@ -262,9 +263,9 @@ class ArchiveStore(_Importing, _FollowUp):
         Returns
         -------
         DataFrame, shape (counted results of waves up to ``max_seq``, k)
-            ``pupil_id`` (Arrow string), ``wave_seq``, and of the stored data only the score
-            columns (those with ``{score}.n_answered``), their ``.n_answered`` and their
-            boolean (cut-off) columns, plus the scales named by the waves' change rules.
+            ``pupil_id`` (Arrow string), ``wave_seq``, and of the stored data only the
+            scores with a cut-off, their ``.n_answered`` and cut-off columns, and the scales
+            named by the waves' change rules (:func:`_change_keys`); integers downcast.
         """
         names: set[str] = set()
         for (seq,) in s.execute(select(Wave.seq)):
@@ -282,13 +283,8 @@ class ArchiveStore(_Importing, _FollowUp):
             q = q.where(Wave.seq <= max_seq)
         result = s.execute(q.order_by(Wave.seq, Result.part_id, Result.row_index)
                            .execution_options(yield_per=_READ_CHUNK))
-        chunks = [pd.DataFrame([{**_change_inputs(_loads(data), names), "pupil_id": key,
-                                 "wave_seq": seq} for key, data, seq in rows])
-                  for rows in result.partitions()]
-        pop = _concat_screens(chunks)
-        if len(pop):
-            pop["pupil_id"] = pop["pupil_id"].astype("string[pyarrow]")
-        return pop
+        return _concat_screens([_change_chunk(rows, frozenset(names))
+                                for rows in result.partitions()])
 
     def wave_table(self, wave: str) -> pd.DataFrame:
         """One wave's results with effective tiers.
@@ -533,13 +529,35 @@ def _loads(text: Any) -> dict[str, Any]:
     return dict(text)
 
 
-def _change_inputs(data: dict[str, Any], names: set[str]) -> dict[str, Any]:
-    """The part of one stored result the reliable-change parameters read: score columns
-    (with ``.n_answered``), their ``.n_answered`` and boolean columns, and ``names``."""
-    return {k: v for k, v in data.items()
-            if k in names or f"{k}.n_answered" in data
-            or (k.count(".") == 2 and f"{k.rpartition('.')[0]}.n_answered" in data
-                and (k.endswith(".n_answered") or isinstance(v, bool)))}
+def _change_keys(keys: tuple[str, ...], names: frozenset[str]) -> tuple[str, ...]:
+    """Of one stored result's keys, those the reliable-change parameters read: ``names``,
+    and each score with a cut-off key (``{score}.{cut}``, ``{score}.n_answered`` present)
+    with its ``.n_answered`` and cut-off keys."""
+    cut = {k.rpartition(".")[0] for k in keys
+           if k.count(".") == 2 and k.rpartition(".")[2] not in _NOT_CUTOFF}
+    scores = {k for k in cut if f"{k}.n_answered" in keys}
+    return tuple(k for k in keys if k in names or k in scores
+                 or (k.rpartition(".")[0] in scores
+                     and (k.endswith(".n_answered") or k.rpartition(".")[2] not in _NOT_CUTOFF)))
+
+
+def _change_chunk(rows: Sequence[Any], names: frozenset[str]) -> pd.DataFrame:
+    """One chunk of (pupil key, data JSON, wave seq) as the population's frame: the kept keys
+    of :func:`_change_keys`, ids as Arrow strings, integers in their smallest type."""
+    kept: dict[tuple[str, ...], tuple[str, ...]] = {}
+    records = []
+    for key, text, seq in rows:
+        data = _loads(text)
+        keys = tuple(data)
+        if keys not in kept:
+            kept[keys] = _change_keys(keys, names)
+        records.append({**{k: data[k] for k in kept[keys]}, "pupil_id": key, "wave_seq": seq})
+    frame = pd.DataFrame(records)
+    frame["pupil_id"] = frame["pupil_id"].astype("string[pyarrow]")
+    for col in frame.columns:
+        if pd.api.types.is_integer_dtype(frame[col].dtype):
+            frame[col] = pd.to_numeric(frame[col], downcast="integer")
+    return frame
 
 
 def _screen_chunk(rows: Sequence[Any]) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:

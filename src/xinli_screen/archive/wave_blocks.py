@@ -13,9 +13,9 @@ wave up to the one asked for (other than the first) has change rules under its f
 a first pass reads the population once (:meth:`ArchiveStore._population
 <xinli_screen.archive.store.ArchiveStore._population>`: pupil key, wave and only the score
 and cut-off columns, streamed from the database cursor in the whole table's order), and every
-block's history stage estimates r and SD on it (``population`` of
-:func:`~xinli_screen.policy.history.wave_change`), so each block gets the same r, SD and
-change columns as the whole table.
+block's history stage takes r and SD from it (a
+:class:`~xinli_screen.policy.history.ChangePopulation`, which estimates them once per wave),
+so each block gets the same r, SD and change columns as the whole table.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from xinli_screen.archive.models import Result, Wave
 from xinli_screen.archive.store import ArchiveStore, _concat_screens
+from xinli_screen.policy.history import ChangePopulation
 
 __all__ = ["BLOCK_PUPILS", "wave_columns"]
 
@@ -71,7 +72,8 @@ def wave_columns(store: ArchiveStore, wave: str, keep: Callable[[str], bool], *,
         seqs = s.scalars(select(Wave.seq).where(Wave.seq <= w.seq).order_by(Wave.seq)).all()
         change = any((h := store._wave_policy(s, q).history) is not None
                      and h.change is not None for q in seqs[1:])
-        population = store._population(s, max_seq=w.seq) if change else None
+        population = (ChangePopulation(store._population(s, max_seq=w.seq)) if change
+                      else None)
         keys = s.scalars(select(Result.pupil_key).join(Wave, Wave.id == Result.wave_id)
                          .where(Wave.seq <= w.seq).distinct()
                          .order_by(Result.pupil_key)).all()

@@ -29,6 +29,7 @@ No function here logs or raises with a pupil id.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -49,10 +50,14 @@ from xinli_screen.policy.models import (
     condition_leaves,
 )
 
+if TYPE_CHECKING:
+    from xinli_screen.evaluation.change import ChangeParameters
+
 __all__ = [
     "HISTORY_COLUMNS",
     "REVIEW_OUTCOMES",
     "REVIEW_STATUS_LABELS",
+    "ChangePopulation",
     "apply_history",
     "apply_reviews",
     "evaluate_stored",
@@ -192,9 +197,61 @@ def evaluate_stored(cond: Condition, table: pd.DataFrame) -> tuple[np.ndarray, n
     return np.zeros(n, bool), empty  # item conditions: answers are not stored
 
 
+class ChangePopulation:
+    """Every pupil's stored scores, for the reliable-change r and SD, with the parameters
+    computed once per wave (a wave read in blocks asks for the same ones in every block).
+
+    Parameters
+    ----------
+    frame : DataFrame, shape (counted results, k)
+        ``pupil_id`` (or another id column), ``wave_seq``, the score columns with their
+        ``.n_answered`` and cut-off columns (see
+        :meth:`ArchiveStore._population <xinli_screen.archive.store.ArchiveStore._population>`).
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = (frame if frame["wave_seq"].is_monotonic_increasing
+                      else frame.sort_values("wave_seq", kind="stable"))
+        self._cache: dict[tuple[object, ...], dict[str, ChangeParameters] | None] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def parameters(self, seq: int, rules: ChangeRules, named: tuple[str, ...] = (), *,
+                   id_column: str = "pupil_id") -> dict[str, ChangeParameters] | None:
+        """r, SD and cut-off per scale of wave ``seq`` estimated on the whole population
+        (:class:`~xinli_screen.evaluation.change.ChangeParameters` by scale), or None when
+        no pupil has an earlier wave."""
+        key = (seq, repr(rules), named, id_column)
+        if key not in self._cache:
+            pop = self.frame
+            earlier = pop[pop["wave_seq"] < seq]
+            previous = earlier.groupby(id_column, sort=False).tail(1)
+            self._cache[key] = _change_basis(pop[pop["wave_seq"] == seq], previous, earlier,
+                                             rules, named, id_column)
+        return self._cache[key]
+
+
+def _change_basis(current: pd.DataFrame, previous: pd.DataFrame, earlier: pd.DataFrame,
+                  rules: ChangeRules, named: tuple[str, ...],
+                  id_column: str) -> dict[str, ChangeParameters] | None:
+    """:func:`~xinli_screen.evaluation.change.change_parameters` of the scales followed in
+    ``current`` (None when ``earlier`` is empty); ``earlier`` sorted by wave."""
+    from xinli_screen.evaluation.change import change_parameters, change_scales
+
+    if not len(earlier) or not len(current):
+        return None
+    scales = change_scales(current, (*rules.scales, *named)) if not rules.scales else [
+        s for s in dict.fromkeys((*rules.scales, *named)) if s in current.columns]
+    first = earlier[earlier["wave_seq"] == earlier["wave_seq"].min()]
+    return change_parameters(previous, current, scales, first_wave=first,
+                             reliability=rules.reliability, sd=rules.sd,
+                             higher_is_better=rules.higher_is_better, id_column=id_column)
+
+
 def wave_change(current: pd.DataFrame, earlier: pd.DataFrame, rules: ChangeRules,
                 named: tuple[str, ...] = (), *, id_column: str = "pupil_id",
-                population: pd.DataFrame | None = None) -> pd.DataFrame:
+                population: pd.DataFrame | ChangePopulation | None = None) -> pd.DataFrame:
     """Reliable change of one wave since each pupil's previous wave (``change.*`` columns).
 
     Parameters
@@ -207,7 +264,7 @@ def wave_change(current: pd.DataFrame, earlier: pd.DataFrame, rules: ChangeRules
     rules : ChangeRules
     named : tuple of str
         Scales named by change conditions (always followed).
-    population : DataFrame, optional
+    population : DataFrame or ChangePopulation, optional
         Every pupil's stored results of every wave (``id_column``, ``wave_seq``, scores):
         change columns are added when it has an earlier wave (even if ``earlier`` is
         empty: a pupil new in this wave gets no previous score), and r and SD are estimated
@@ -226,30 +283,21 @@ def wave_change(current: pd.DataFrame, earlier: pd.DataFrame, rules: ChangeRules
         ``change.{s}.source`` (where r and SD came from). Unchanged when ``earlier`` (or,
         given, the population's earlier waves) is empty.
     """
-    from xinli_screen.evaluation.change import (
-        change_parameters,
-        change_scales,
-        reliable_change,
-    )
+    from xinli_screen.evaluation.change import reliable_change
 
     earlier = earlier.sort_values("wave_seq", kind="stable")
     previous = earlier.groupby(id_column, sort=False).tail(1)
-    base_cur, base_prev = current, previous
-    if population is not None and len(population) and len(current):
-        seq = current["wave_seq"].iloc[0] if "wave_seq" in current.columns else None
-        if seq is not None:
-            pop = population.sort_values("wave_seq", kind="stable")
-            base_cur = pop[pop["wave_seq"] == seq]
-            base_prev = pop[pop["wave_seq"] < seq].groupby(id_column, sort=False).tail(1)
-            earlier = pop[pop["wave_seq"] < seq]
-    if not len(earlier) or not len(current):
+    if not len(current):
         return current
-    scales = change_scales(base_cur, (*rules.scales, *named)) if not rules.scales else [
-        s for s in dict.fromkeys((*rules.scales, *named)) if s in base_cur.columns]
-    first = earlier[earlier["wave_seq"] == earlier["wave_seq"].min()]
-    params = change_parameters(base_prev, base_cur, scales, first_wave=first,
-                               reliability=rules.reliability, sd=rules.sd,
-                               higher_is_better=rules.higher_is_better, id_column=id_column)
+    if population is not None and len(population) and "wave_seq" in current.columns:
+        if not isinstance(population, ChangePopulation):
+            population = ChangePopulation(population)
+        params = population.parameters(int(current["wave_seq"].iloc[0]), rules, named,
+                                       id_column=id_column)
+    else:
+        params = _change_basis(current, previous, earlier, rules, named, id_column)
+    if params is None:
+        return current
     changes = reliable_change(previous, current, params, id_column=id_column, z=rules.z)
     extra = {}
     for scale, p in params.items():
@@ -477,7 +525,7 @@ def run_history(
     labels: Mapping[str, str] | None = None,
     rules_by_wave: Mapping[int, HistoryRules | None] | None = None,
     labels_by_wave: Mapping[int, Mapping[str, str]] | None = None,
-    change_population: pd.DataFrame | None = None,
+    change_population: pd.DataFrame | ChangePopulation | None = None,
 ) -> pd.DataFrame:
     """Effective tiers of several waves: history then reviews, wave by wave in order.
 
@@ -494,7 +542,7 @@ def run_history(
         Per-wave rules and labels (each wave under the policy frozen with it); a wave not
         in the mapping uses ``rules`` / ``labels``. A wave's own rules decide how its tier
         follows from the earlier waves' effective tiers.
-    change_population : DataFrame, optional
+    change_population : DataFrame or ChangePopulation, optional
         All pupils' stored results (``pupil_id``, ``wave_seq``, scores) for estimating the
         reliable-change r and SD when ``screens`` holds only some pupils (one pupil's file);
         see :func:`wave_change`.
@@ -517,8 +565,10 @@ def run_history(
             w_rules = HistoryRules(persistence=None, lower_only_after_review=False,
                                    reopen=None, change=None)
         rules_now = HistoryRules() if w_rules is None else w_rules
-        before = len(done) or (change_population is not None and len(change_population)
-                               and bool((change_population["wave_seq"] < seq).any()))
+        pop = (change_population.frame if isinstance(change_population, ChangePopulation)
+               else change_population)
+        before = len(done) or (pop is not None and len(pop) > 0
+                               and bool((pop["wave_seq"] < seq).any()))
         if rules_now.change is not None and before:
             named = tuple(leaf.change for r in rules_now.rules
                           for leaf in condition_leaves(r.when)
