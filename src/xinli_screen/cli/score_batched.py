@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = ["BATCH_ROWS", "BatchedRun", "batchable", "score_batched", "score_in_batches"]
 
-#: Rows per batch (about 60 MB of stage temporaries at 100 items; tests set it small).
+#: Rows per batch (10^6 x 100 items: peak RSS 0.6-0.9 GB, docs/performance.md; tests set it
+#: small).
 BATCH_ROWS = 50_000
 
 
