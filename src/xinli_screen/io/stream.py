@@ -59,6 +59,8 @@ STREAM_INPUTS = (".csv", ".txt", ".tsv", ".parquet")
 #: Output extensions that can be written chunk by chunk.
 STREAM_OUTPUTS = (".csv", ".parquet", ".ndjson")
 _SNIFF_BYTES = 1 << 20
+#: Bytes read at a time by the hexadecimal scan.
+_SCAN_BYTES = 1 << 26
 #: CSV blocks per chunk (pyarrow reads several blocks ahead; smaller blocks bound that).
 _BLOCKS_PER_CHUNK = 8
 #: pyarrow's streaming reader names the row too ("In CSV column #3: Row #9: CSV conversion ...").
@@ -147,14 +149,15 @@ def _block_size(path: Path, chunk_rows: int) -> int:
 def _has_hexadecimal(path: Path) -> bool:
     """``0x1``-like text anywhere in the file (pyarrow reads it as a number, the text reader
     refuses it: the in-memory reader then reads no column typed, and neither does this)."""
-    import mmap
-
-    if path.stat().st_size == 0:
-        return False
-    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        # one byte is found at memory speed (0.1 s per 200 MB); "0x" costs ten times that
-        at = [i for i in (mm.find(b"x"), mm.find(b"X")) if i >= 1]
-        return bool(at) and _HEXADECIMAL.search(mm, min(at) - 1) is not None
+    tail = b""
+    with path.open("rb") as fh:  # read in blocks: a memory map would count the whole file
+        while block := fh.read(_SCAN_BYTES):  # in the peak RSS
+            # one byte is found at memory speed; "0x" costs ten times that
+            if (((b"x" in block or b"X" in block) and _HEXADECIMAL.search(block))
+                    or _HEXADECIMAL.search(tail + block[:2])):
+                return True
+            tail = block[-2:]
+    return False
 
 
 def _initial_types(path: Path, header: list[str], sep: str, encoding: str,
