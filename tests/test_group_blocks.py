@@ -97,7 +97,7 @@ def test_blocks_equal_whole_table(tmp_path: Path, waves: int, change: bool,
         if change and w:
             assert whole["change.phq9.total.reliability"].notna().all()
             assert whole["change.phq9.total.status"].notna().any()
-        for size in (1, 7, 10_000):
+        for size in (1, 7, 10_000, None):   # None: the default, BLOCK_PUPILS // waves
             blocked = wave_columns(store, f"w{w}", keep, block_pupils=size)
             pd.testing.assert_frame_equal(blocked, whole, check_exact=True)
     names = [f"w{w}" for w in range(waves)]

@@ -32,13 +32,14 @@ from xinli_screen.policy.history import ChangePopulation
 
 __all__ = ["BLOCK_PUPILS", "wave_columns"]
 
-#: Pupils per block (all their waves are read together).
+#: Pupils per block for a single wave; with several waves, ``BLOCK_PUPILS // waves`` (all of a
+#: block's pupils' waves are read together, so a block holds about this many sheets).
 BLOCK_PUPILS = 50_000
 _ORDER = ["part_id", "_row_index"]
 
 
 def wave_columns(store: ArchiveStore, wave: str, keep: Callable[[str], bool], *,
-                 block_pupils: int = BLOCK_PUPILS) -> pd.DataFrame:
+                 block_pupils: int | None = None) -> pd.DataFrame:
     """The columns of :meth:`ArchiveStore.wave_table` for which ``keep`` is true, read in
     blocks of pupils.
 
@@ -49,8 +50,9 @@ def wave_columns(store: ArchiveStore, wave: str, keep: Callable[[str], bool], *,
         Wave name.
     keep : callable str -> bool
         Which columns of the wave table to keep (e.g. ``warning_tier`` and ``attr.school``).
-    block_pupils : int
+    block_pupils : int, optional
         Pupils per block (at least 1); memory grows with it, the result does not change.
+        Default: :data:`BLOCK_PUPILS` divided by the number of waves up to ``wave``.
 
     Returns
     -------
@@ -65,21 +67,22 @@ def wave_columns(store: ArchiveStore, wave: str, keep: Callable[[str], bool], *,
     ValueError
         ``block_pupils`` below 1.
     """
-    if block_pupils < 1:
+    if block_pupils is not None and block_pupils < 1:
         raise ValueError("block_pupils must be at least 1")
     with Session(store.engine) as s:
         w = store._wave(s, wave)
         seqs = s.scalars(select(Wave.seq).where(Wave.seq <= w.seq).order_by(Wave.seq)).all()
         change = any((h := store._wave_policy(s, q).history) is not None
                      and h.change is not None for q in seqs[1:])
+        size = block_pupils or max(1, BLOCK_PUPILS // len(seqs))
         population = (ChangePopulation(store._population(s, max_seq=w.seq)) if change
                       else None)
         keys = s.scalars(select(Result.pupil_key).join(Wave, Wave.id == Result.wave_id)
                          .where(Wave.seq <= w.seq).distinct()
                          .order_by(Result.pupil_key)).all()
         blocks = []
-        for start in range(0, len(keys), block_pupils):
-            bounds = (keys[start], keys[min(start + block_pupils, len(keys)) - 1])
+        for start in range(0, len(keys), size):
+            bounds = (keys[start], keys[min(start + size, len(keys)) - 1])
             screens, reviews = store._frames(s, max_seq=w.seq, key_range=bounds,
                                              row_order=True)
             if not len(screens):
