@@ -18,6 +18,7 @@ __all__ = [
     "DefinitionError",
     "DefinitionIssue",
     "InstrumentDefinitionError",
+    "OutputWriteError",
     "PolicyDefinitionError",
     "ResponseDataError",
     "XinliScreenError",
@@ -109,3 +110,19 @@ class ResponseDataError(XinliScreenError, ValueError):
     def __init__(self, message: str, failures: pd.DataFrame | None = None) -> None:
         self.failures = failures
         super().__init__(message)
+
+
+class OutputWriteError(XinliScreenError, OSError):
+    """An output file could not be written (a full disk, a quota, a read-only folder).
+
+    Raised by the writers of :mod:`xinli_screen.io.writers` (and the streamed writer) in place
+    of the operating system's error, which often names no file or only a temporary one. The
+    message names the output file and the system's reason, never cell contents; ``errno``,
+    ``strerror`` and ``filename`` (the output file) are those of :class:`OSError`.
+    """
+
+    def __init__(self, path: object, reason: OSError) -> None:
+        super().__init__(reason.errno, reason.strerror or type(reason).__name__, str(path))
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename}: {self.strerror}"
