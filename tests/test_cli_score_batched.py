@@ -162,21 +162,6 @@ def test_parquet_int_codes_with_nulls(cli: Callable[..., Any], monkeypatch: pyte
     assert (pd.read_csv(got["whole"]["fails"], dtype=str)["value"] == "7.0").any()
 
 
-def test_stdout(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
-                tmp_path: Path) -> None:
-    path = _csv(_with_bad_cells(_messy()), tmp_path / "in.csv")
-    outs = []
-    for whole in (False, True):
-        with monkeypatch.context() as m:
-            m.setattr(batched, "BATCH_ROWS", 4)
-            if whole:
-                m.setattr(score_cli, "batchable", lambda *a: False)
-            run = cli("score", path, "-i", "phq9", "-i", "gad7", "--id-column", "sid")
-        outs.append((run.code, run.out))
-    assert outs[0] == outs[1]
-    assert sum(line.startswith("sid,status,") for line in outs[0][1].splitlines()) == 1
-
-
 def test_norms(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
                tmp_path: Path) -> None:
     rng = np.random.default_rng(3)

@@ -8,13 +8,13 @@ item columns kept as small integers (``int_codes``, :func:`xinli_screen.io.load_
 matrix nor the whole result table is ever held, and the files are those of the whole-table run
 (tests/test_cli_score_batched.py): duplicate ids are found on the whole id column, the
 careless moments merged over every batch, code offsets judged once on the counts of every
-row. Outputs that need the whole table at once (XLSX, JSON, FHIR) keep the whole-table run.
+row. Outputs that need the whole table at once (XLSX, JSON, FHIR) keep the whole-table run,
+and so does CSV on stdout, which must stay empty when the run is refused (:func:`batchable`).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -47,8 +47,12 @@ BATCH_ROWS = 50_000
 
 
 def batchable(output: Path | None, failures: Path | None, scheduler: str | None) -> bool:
-    """Whether the in-memory run can write its outputs batch by batch: CSV or Parquet out
-    (or CSV on stdout), ``--failures`` absent or CSV, no ``--scheduler``.
+    """Whether the in-memory run can write its outputs batch by batch: CSV or Parquet out,
+    ``--failures`` absent or CSV, no ``--scheduler``.
+
+    CSV on stdout is never batched: a refused code offset is known only after the last
+    batch, and rows already printed cannot be taken back (the ``.partial`` files can). The
+    whole-table run prints nothing until every row is scored.
 
     Parameters
     ----------
@@ -61,10 +65,10 @@ def batchable(output: Path | None, failures: Path | None, scheduler: str | None)
     -------
     bool
     """
-    if scheduler is not None:
+    if scheduler is not None or output is None:
         return False
-    if output is not None and (output.suffix.lower() not in (".csv", ".parquet")
-                               or output.name.lower().endswith(".fhir.json")):
+    if (output.suffix.lower() not in (".csv", ".parquet")
+            or output.name.lower().endswith(".fhir.json")):
         return False
     return failures is None or failures.suffix.lower() == ".csv"
 
@@ -88,18 +92,14 @@ class BatchedRun:
     warnings: list[str]
 
 
-def _write_batch(out: Any, fails: Any, table: pd.DataFrame, failures: pd.DataFrame,
-                 header: bool) -> None:
-    """Append one batch's results (``out`` None: CSV on stdout) and its failures."""
-    if out is None:
-        table.to_csv(sys.stdout, index=False, header=header)
-    else:
-        out.write_table(table)
+def _write_batch(out: Any, fails: Any, table: pd.DataFrame, failures: pd.DataFrame) -> None:
+    """Append one batch's results and its failures."""
+    out.write_table(table)
     if fails is not None and len(failures):
         fails.write_table(failures)
 
 
-def score_batched(data: pd.DataFrame, instruments: Sequence[str], *, output: Path | None,
+def score_batched(data: pd.DataFrame, instruments: Sequence[str], *, output: Path,
                   failures: Path | None, bom: bool,
                   stats: Path | None, stats_by: str | None, input_provenance: dict[str, Any],
                   progress: Any = None, **options: Any) -> BatchedRun:
@@ -111,8 +111,8 @@ def score_batched(data: pd.DataFrame, instruments: Sequence[str], *, output: Pat
         The input with its plan applied (:func:`xinli_screen.io.source.apply_plan`).
     instruments : sequence of str
         The ``-i`` values (bundled ids or YAML paths).
-    output : Path or None
-        ``.csv`` or ``.parquet``; None writes CSV to stdout.
+    output : Path
+        ``.csv`` or ``.parquet`` (never stdout: :func:`batchable`).
     failures : Path or None
         ``.csv``.
     bom : bool
@@ -143,7 +143,7 @@ def score_batched(data: pd.DataFrame, instruments: Sequence[str], *, output: Pat
     from xinli_screen.io.stream import ChunkWriter
     from xinli_screen.io.writers import sidecar_path
 
-    out = None if output is None else ChunkWriter(output, bom=bom)
+    out = ChunkWriter(output, bom=bom)
     fails = None if failures is None else ChunkWriter(failures, bom=bom)
     last_failures: list[pd.DataFrame] = []
     batches = max(1, -(-len(data) // BATCH_ROWS))
@@ -154,7 +154,7 @@ def score_batched(data: pd.DataFrame, instruments: Sequence[str], *, output: Pat
         if pending:  # one batch written at a time, in order
             pending.pop().result()
         pending.append(pool.submit(_write_batch, out, fails, kernel_out.table,
-                                   kernel_out.failures, offset == 0))
+                                   kernel_out.failures))
         last_failures[:] = [kernel_out.failures.iloc[:0]]
         if progress is not None:
             progress(offset // BATCH_ROWS + 1, batches)
@@ -178,20 +178,18 @@ def score_batched(data: pd.DataFrame, instruments: Sequence[str], *, output: Pat
                 messages.setdefault(str(w.message), None)
         written: list[Path] = []
         provenance["input"] = input_provenance
-        if out is not None:
-            written.append(out.close())
-            side = sidecar_path(out.path)
-            side.write_text(json.dumps(provenance, ensure_ascii=False, indent=2),
-                            encoding="utf-8")
-            written.append(side)
+        written.append(out.close())
+        side = sidecar_path(out.path)
+        side.write_text(json.dumps(provenance, ensure_ascii=False, indent=2), encoding="utf-8")
+        written.append(side)
         if fails is not None:
             if fails.rows == 0 and last_failures:  # no failure at all: the header alone
                 fails.write_table(last_failures[0])
             written.append(fails.close())
     except BaseException:
-        for writer in (out, fails):
-            if writer is not None:
-                writer.abort()
+        out.abort()
+        if fails is not None:
+            fails.abort()
         raise
     if stats is not None and merged is not None and merged.run is not None:
         written.append(write_stats(merged.run, stats))
@@ -200,7 +198,7 @@ def score_batched(data: pd.DataFrame, instruments: Sequence[str], *, output: Pat
 
 
 def score_in_batches(data: Any, plan: Any, input_file: Path, instrument: list[str], *,
-                     output: Path | None, failures: Path | None, bom: bool,
+                     output: Path, failures: Path | None, bom: bool,
                      stats: Path | None, stats_by: str | None, progress: bool | None,
                      options: dict[str, Any], large_rows: int) -> None:
     """``score`` in memory with its outputs written batch by batch: :func:`score_batched`
