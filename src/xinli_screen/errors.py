@@ -122,7 +122,8 @@ class OutputWriteError(XinliScreenError, OSError):
     """
 
     def __init__(self, path: object, reason: OSError) -> None:
-        super().__init__(reason.errno, reason.strerror or type(reason).__name__, str(path))
+        super().__init__(reason.errno, reason.strerror or str(reason) or type(reason).__name__,
+                         str(path))
 
     def __str__(self) -> str:
         return f"cannot write {self.filename}: {self.strerror}"

@@ -20,13 +20,10 @@ feed and carriage return: they are written in caret notation (``\\x01`` as ``^A`
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
-import os
 import re
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -35,6 +32,7 @@ import pandas as pd
 
 from xinli_screen.instrument.models import Instrument
 from xinli_screen.io.fhir import result_observations, write_fhir
+from xinli_screen.io.private_files import output_errors, replaced_on_success
 from xinli_screen.result import ScreeningResult
 
 __all__ = [
@@ -432,46 +430,6 @@ def _write_sheet(book: Any, name: str, frame: pd.DataFrame) -> None:
                 raise ValueError(f"sheet {name!r}: a cell could not be stored")
 
 
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """While the block runs, SIGTERM raises ``SystemExit(143)`` as Ctrl-C raises
-    KeyboardInterrupt, so that the temporary file of :func:`_replaced_on_success` (which
-    holds ids) is removed. Only where SIGTERM has its default action (it would end the
-    process without cleaning up) and in the main thread; the default is restored after."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread() \
-            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-@contextlib.contextmanager
-def _replaced_on_success(path: Path) -> Iterator[Path]:
-    """A temporary path next to ``path``, renamed to ``path`` when the block succeeds
-    (removed on an error, Ctrl-C or SIGTERM)."""
-    with _sigterm_raises():
-        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".tmp",
-                                    dir=path.parent)
-        os.close(fd)
-        tmp = Path(name)
-        try:
-            yield tmp
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-
-
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     """Write data frames as the sheets of one XLSX file, text cells as text.
 
@@ -509,7 +467,7 @@ def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     options = {"constant_memory": True, "strings_to_formulas": False,
                "strings_to_urls": False, "strings_to_numbers": False,
                "nan_inf_to_errors": True, "default_date_format": "yyyy-mm-dd hh:mm:ss"}
-    with _replaced_on_success(path) as tmp:
+    with replaced_on_success(path) as tmp:
         book = xlsxwriter.Workbook(str(tmp), options)
         try:
             for name, frame in sheets.items():
@@ -567,7 +525,7 @@ def write_result(result: ScreeningResult, path: str | Path, *, bom: bool = True,
         write_xlsx({"results": result.table, "failures": result.failures,
                     "reasons": result.reasons, "provenance": prov}, path)
         return [path]
-    with _replaced_on_success(path) as tmp:
+    with replaced_on_success(path) as tmp:
         if fhir:
             write_fhir(result_observations(result.table, instruments or (),
                                            id_column=result.provenance.get("id_column"),
@@ -581,8 +539,9 @@ def write_result(result: ScreeningResult, path: str | Path, *, bom: bool = True,
     if suffix == ".json" and not fhir:
         return [path]
     side = sidecar_path(path)
-    side.write_text(json.dumps(result.provenance, ensure_ascii=False, indent=2),
-                    encoding="utf-8")
+    with output_errors(side):
+        side.write_text(json.dumps(result.provenance, ensure_ascii=False, indent=2),
+                        encoding="utf-8")
     return [path, side]
 
 
@@ -602,7 +561,7 @@ def write_failures(result: ScreeningResult, path: str | Path, *, bom: bool = Tru
     if path.suffix.lower() == ".xlsx":
         write_xlsx({"failures": result.failures}, path)
     else:
-        with _replaced_on_success(path) as tmp:
+        with replaced_on_success(path) as tmp:
             _write_csv_file(result.failures, tmp, bom)
     return path
 
