@@ -18,12 +18,15 @@ holds anything else (a label like ``A.好几天``, ``1.0``, a number out of rang
 ``0x1``) is read as text, and only that column. Every other column is text, ids keep their
 leading zeros, only empty cells are missing.
 
+A quoted cell holding a line break (问卷星 open answers, 备注) and blank lines stay on the
+pyarrow path: the text keeps its line break, the rows their places, and the stray-quote check
+(:func:`merged_rows`) runs on the table pyarrow read, as it does on the pandas one.
 Short rows (fewer cells than the header) are not changed by this: the file is read by the
 pandas text reader as before, which fills the missing trailing cells as empty, so every row
 comes out once; the same holds for a row with more cells than the header (refused, as before),
-a cell holding a line break, blank lines between quoted rows, an empty or repeated header
-name. Only well-formed files take the fast path; the result is the same table either way
-(tests/test_io_formats.py compares both readers on the same files).
+a quote left open to the end of the file, an empty or repeated header name. Only such files
+leave the fast path; the result is the same table either way (tests/test_io_formats.py and
+tests/test_csv_line_breaks.py compare both readers on the same files).
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ from xinli_screen.io.spss import read_sav
 __all__ = ["DUPLICATES", "ENCODINGS", "INPUT_FORMATS", "SIDE_TABLE_FORMATS", "TypedColumns",
            "decode_bytes",
            "dedupe_names", "duplicate_headers", "duplicate_message",
-           "read_side_table", "read_table", "sniff_delimiter"]
+           "read_side_table", "read_table", "refuse_nested_parquet", "sniff_delimiter"]
 
 #: Input extensions read by :func:`read_table`.
 INPUT_FORMATS = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".sav", ".zsav", ".parquet",
@@ -156,18 +159,26 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return frame.where(frame.notna(), np.nan), {"format": "json"}
 
 
-def _read_parquet(path: Path, typed: TypedColumns | None = None) -> pd.DataFrame:
-    """Parquet; a column of lists, records or maps is refused by name (not a cell value).
-    With ``typed``, those columns as small integers where they fit (:func:`read_table`,
-    ``int_codes``)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def refuse_nested_parquet(path: Path, schema: Any) -> None:
+    """Refuse a Parquet file with a column of lists, records, maps or bytes, by column name.
 
-    try:
-        schema = pq.read_schema(path)
-    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError ...
-        raise ResponseDataError(f"{path}: cannot read as Parquet "
-                                f"({type(exc).__name__})") from None
+    Shared by the in-memory reader and the streamed one (:mod:`xinli_screen.io.stream`), so
+    both give the message of docs/errors.md#parquet-nested.
+
+    Parameters
+    ----------
+    path : Path
+        The file, for the message.
+    schema : pyarrow.Schema
+        Its schema (``pq.read_schema`` or ``ParquetFile.schema_arrow``).
+
+    Raises
+    ------
+    ResponseDataError
+        Naming up to ten such columns and their types (never a value).
+    """
+    import pyarrow as pa
+
     nested = [f"{f.name!r} ({f.type})" for f in schema
               if pa.types.is_nested(f.type) or pa.types.is_binary(f.type)
               or pa.types.is_large_binary(f.type) or pa.types.is_fixed_size_binary(f.type)]
@@ -176,6 +187,20 @@ def _read_parquet(path: Path, typed: TypedColumns | None = None) -> pd.DataFrame
             f"{path}: Parquet column(s) {', '.join(nested[:10])} hold lists, records, maps or "
             "bytes, which are not read; write one answer per column as numbers or text "
             "(see docs/errors.md#parquet-nested)")
+
+
+def _read_parquet(path: Path, typed: TypedColumns | None = None) -> pd.DataFrame:
+    """Parquet; a column of lists, records or maps is refused by name (not a cell value).
+    With ``typed``, those columns as small integers where they fit (:func:`read_table`,
+    ``int_codes``)."""
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError ...
+        raise ResponseDataError(f"{path}: cannot read as Parquet "
+                                f"({type(exc).__name__})") from None
+    refuse_nested_parquet(path, schema)
     dups = duplicate_headers(list(schema.names))
     try:
         if not dups and typed is not None:
@@ -282,6 +307,18 @@ def merged_rows_message(source: str, found: list[tuple[int, int]]) -> str:
             "(see docs/errors.md#stray-quote)")
 
 
+def _refuse_merged_rows(path: Path, frame: pd.DataFrame, sep: str, quoted: bool,
+                        lines: int) -> None:
+    """The stray-quote check of both CSV readers: a file holding a quote whose ``lines``
+    (line breaks, plus one for a last line without one) are not one per row and the header
+    (a cell holds a line break, or blank lines) is refused when :func:`merged_rows` finds
+    rows swallowed into a cell; raises ResponseDataError (file lines only)."""
+    if quoted and lines != len(frame) + 1:
+        found = merged_rows(frame, sep)
+        if found:
+            raise ResponseDataError(merged_rows_message(str(path), found))
+
+
 def _read_csv(path: Path, typed: TypedColumns | None = None, int_codes: bool = False
               ) -> tuple[pd.DataFrame, str]:
     raw = path.read_bytes()
@@ -302,6 +339,8 @@ def _read_csv(path: Path, typed: TypedColumns | None = None, int_codes: bool = F
             data, start = text.encode("utf-8"), 0
         fast = _read_csv_fast(data, start, first_line, first, sep, wanted, int_codes)
         if fast is not None:
+            lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
+            _refuse_merged_rows(path, fast, sep, data.find(b'"', start) >= 0, lines)
             return fast, encoding
         del data
         text = text or decode_bytes(raw, str(path))[0]
@@ -327,10 +366,7 @@ def _read_csv(path: Path, typed: TypedColumns | None = None, int_codes: bool = F
         raise ResponseDataError(f"{path}: the file has no header row "
                                 "(see docs/errors.md#empty-file)") from None
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if '"' in text and lines != len(frame) + 1:  # a cell holds a line break, or blank lines
-        found = merged_rows(frame, sep)
-        if found:
-            raise ResponseDataError(merged_rows_message(str(path), found))
+    _refuse_merged_rows(path, frame, sep, '"' in text, lines)
     if dups:
         frame.attrs[DUPLICATES] = dups
     return frame, encoding
