@@ -177,6 +177,14 @@ class LazyGroup(TyperGroup):
                 return TyperCommand(name=row.name, help=row.short_help)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: Context) -> Any:
+        """Run the command; an output file that cannot be written (a full disk ...) ends in a
+        one-line error and exit code 2 (:func:`~xinli_screen.cli.console.output_problems`)."""
+        from xinli_screen.cli.console import output_problems
+
+        with output_problems():
+            return super().invoke(ctx)
+
     def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
         """Format the group's help, listing the commands from the table."""
         self._listing = True

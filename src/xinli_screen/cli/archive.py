@@ -138,12 +138,15 @@ def audit_command(
     if output is None:
         typer.echo(table.to_string(index=False))
     elif output.suffix.lower() == ".json":
-        output.write_text(table.to_json(orient="records", force_ascii=False, indent=1),
-                          encoding="utf-8")
-    else:
+        from xinli_screen.io.private_files import write_private_text
+
+        write_private_text(output, table.to_json(orient="records", force_ascii=False, indent=1))
+    else:  # pupil keys: created 0600 like every file holding ids
+        from xinli_screen.io.private_files import replaced_on_success
         from xinli_screen.io.writers import csv_safe
 
-        csv_safe(table).to_csv(output, index=False, encoding="utf-8-sig")
+        with replaced_on_success(output) as tmp:
+            csv_safe(table).to_csv(tmp, index=False, encoding="utf-8-sig")
 
 
 @app.command("verify")
@@ -178,11 +181,12 @@ def export_command(
     key_file: KeyFileOpt = None,
 ) -> None:
     """Export everything stored about one pupil as JSON (audited)."""
+    from xinli_screen.io.private_files import write_private_text
+
     store = open_store(archive, key_file)
     record = guarded(lambda: store.export_pupil(pupil_id, by=by))
     store.close()
-    output.write_text(json.dumps(record, ensure_ascii=False, indent=1, default=str),
-                      encoding="utf-8")
+    write_private_text(output, json.dumps(record, ensure_ascii=False, indent=1, default=str))
     stderr.print(f"wrote {output}")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import errno
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -11,9 +13,10 @@ from rich.console import Console
 from rich.text import Text
 
 from xinli_screen.cli.exit_codes import ExitCode
-from xinli_screen.errors import DefinitionError
+from xinli_screen.errors import DefinitionError, OutputWriteError
 
-__all__ = ["fail", "load_or_fail", "stderr", "validate_files"]
+__all__ = ["WRITE_ERRNOS", "fail", "load_or_fail", "output_problems", "stderr",
+           "validate_files"]
 
 T = TypeVar("T")
 
@@ -24,6 +27,39 @@ def fail(message: str, code: ExitCode) -> NoReturn:
     """Print ``message`` to stderr and exit with ``code``."""
     stderr.print(Text.assemble(("error: ", "bold red"), message))
     raise typer.Exit(int(code))
+
+
+#: ``errno`` values that only writing gives: a full disk, a quota, a file too large for the file
+#: system, a read-only file system.
+WRITE_ERRNOS: frozenset[int] = frozenset(
+    getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EROFS")
+    if hasattr(errno, name))
+
+
+@contextlib.contextmanager
+def output_problems() -> Iterator[None]:
+    """Exit with a one-line error (code 2) when an output file cannot be written.
+
+    Catches :class:`~xinli_screen.errors.OutputWriteError` (raised by the writers, naming the
+    output file and the system's reason) and any other :class:`OSError` whose ``errno`` is in
+    :data:`WRITE_ERRNOS` (a full disk ...), which would otherwise end in a traceback. Every
+    command runs inside it (``cli.app.LazyGroup.invoke``). See docs/errors.md#output-files.
+
+    Raises
+    ------
+    typer.Exit
+        Code :attr:`ExitCode.USAGE` (2) after printing ``error: cannot write FILE: REASON``.
+    """
+    try:
+        yield
+    except OutputWriteError as exc:
+        fail(f"{exc} (docs/errors.md#output-files)", ExitCode.USAGE)
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        where = exc.filename if exc.filename is not None else "an output file"
+        fail(f"cannot write {where}: {exc.strerror} (docs/errors.md#output-files)",
+             ExitCode.USAGE)
 
 
 def load_or_fail(load: Callable[[str], T], name: str,

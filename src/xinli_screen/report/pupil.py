@@ -442,20 +442,24 @@ def render_pupil_html(report: dict[str, Any]) -> str:
 
 
 def write_pupil_report(report: dict[str, Any], path: str | Path) -> Path:
-    """Write ``report`` as ``.html`` or ``.json``.
+    """Write ``report`` as ``.html`` or ``.json``, created readable by its owner only (0600:
+    it holds the pupil's id), complete or not at all.
 
     Raises
     ------
     ValueError
         Another extension.
+    OutputWriteError
+        The file could not be written (a full disk ...); the message names the file.
     """
+    from xinli_screen.io.private_files import write_private_text
+
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        path.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str),
-                        encoding="utf-8")
+        text = json.dumps(report, ensure_ascii=False, indent=1, default=str)
     elif suffix in (".html", ".htm"):
-        path.write_text(render_pupil_html(report), encoding="utf-8")
+        text = render_pupil_html(report)
     else:
         raise ValueError(f"unsupported report type {suffix!r}; use .html or .json")
-    return path
+    return write_private_text(path, text)
