@@ -154,3 +154,26 @@ def test_any_os_error_in_a_writer_names_the_output(cli, tmp_path, monkeypatch):
     out = tmp_path / "o.json"
     run = cli("score", src, "-i", "phq9", "--id-column", "sid", "-o", out)
     assert run.code == 2 and f"cannot write {out}: Input/output error" in run.err
+
+
+# --- L1: streamed Parquet with a list column ---------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="io/stream.py calls refuse_nested_parquet after 14:05")
+def test_streamed_parquet_with_a_list_column_is_the_documented_error(cli, tmp_path):
+    n = 4
+    columns = [pa.array([f"{SENTINEL}{i}" for i in range(n)]),
+               pa.array([[1, 2]] * n, type=pa.list_(pa.int64()))]
+    columns += [pa.array(np.full(n, 1)) for _ in ITEMS[1:]]
+    path = tmp_path / "list.parquet"
+    pq.write_table(pa.table(columns, names=["sid", *ITEMS]), path)
+    out = tmp_path / "o.csv"
+    memory = cli("score", path, "-i", "phq9", "--id-column", "sid", "-o", out)
+    streamed = cli("score", path, "-i", "phq9", "--id-column", "sid", "-o", out,
+                   "--chunk-size", "2")
+    assert memory.code == streamed.code == 1, streamed.err
+    expected = ("Parquet column(s) 'phq9_01' (list<element: int64>) hold lists, records, maps "
+                "or bytes")
+    assert expected in memory.err and expected in streamed.err
+    assert "docs/errors.md#parquet-nested" in streamed.err
+    assert "Traceback" not in streamed.err and SENTINEL not in streamed.err + streamed.out
+    assert not out.exists() and not out.with_name("o.csv.partial").exists()
