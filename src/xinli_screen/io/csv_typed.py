@@ -46,7 +46,10 @@ def _int_type(allowed: Collection[float]) -> Any:
 def _arrow_csv(data: bytes, start: int, names: list[str], sep: str,
                types: Mapping[str, Any], include: list[str] | None = None) -> Any:
     """pyarrow's CSV read of ``data[start:]`` (UTF-8, header row skipped; no copy); every
-    column not in ``types`` as text, only empty cells null.
+    column not in ``types`` as text, only empty cells null. A quoted cell may hold line
+    breaks (kept in the text, ``\r\n`` as written) when ``data`` holds a quote at all:
+    ``newlines_in_values`` then keeps pyarrow's parallel reader from splitting the file
+    inside such a cell.
 
     Raises
     ------
@@ -67,7 +70,8 @@ def _arrow_csv(data: bytes, start: int, names: list[str], sep: str,
     table = pcsv.read_csv(
         pa.BufferReader(pa.py_buffer(data).slice(start)),
         read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
-        parse_options=pcsv.ParseOptions(delimiter=sep, newlines_in_values=False,
+        parse_options=pcsv.ParseOptions(delimiter=sep,
+                                        newlines_in_values=data.find(b'"', start) >= 0,
                                         ignore_empty_lines=True, invalid_row_handler=invalid),
         convert_options=pcsv.ConvertOptions(
             column_types={n: types.get(n, pa.string()) for n in names},
@@ -129,9 +133,11 @@ def _read_csv_fast(data: bytes, start: int, first_line: str, header: list[str], 
                    typed: Mapping[str, Collection[float]], int_codes: bool = False
                    ) -> pd.DataFrame | None:
     """A well-formed CSV (UTF-8 ``data`` from ``start``, after a BOM) read by pyarrow (see the
-    module docstring); None when the pandas text reader must decide (malformed rows, line
-    breaks in cells, odd header names). The typed columns as one float64 block, or with
-    ``int_codes`` each as it was read (:func:`int_code_column`)."""
+    module docstring); None when the pandas text reader must decide (short or long rows, a
+    quote left open, odd header names). The typed columns as one float64 block, or with
+    ``int_codes`` each as it was read (:func:`int_code_column`). Quoted line breaks in cells
+    and blank lines are read as pandas reads them; the stray-quote check on such files
+    (:func:`xinli_screen.io.readers.merged_rows`) is the caller's, on the frame returned."""
     import pyarrow as pa
 
     names = [h.strip() for h in header]
@@ -151,10 +157,6 @@ def _read_csv_fast(data: bytes, start: int, first_line: str, header: list[str], 
             types.pop(names[int(found.group(1))])
     else:
         return None
-    if data.find(b'"', start) >= 0:  # a quoted line break or blank lines: pandas checks them
-        lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
-        if lines != table.num_rows + 1:
-            return None
     texts = [n for n, kind in types.items()
              if not _all_allowed(table.column(n), typed[n], kind)]
     again = _arrow_csv(data, start, names, sep, {}, include=texts) if texts else table
