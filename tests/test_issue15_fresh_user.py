@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import xinli_screen as xs
+from xinli_screen.archive import ArchiveError, ArchiveStore
 from xinli_screen.errors import OutputWriteError
 from xinli_screen.io import write_result
 
@@ -177,3 +178,52 @@ def test_streamed_parquet_with_a_list_column_is_the_documented_error(cli, tmp_pa
     assert "docs/errors.md#parquet-nested" in streamed.err
     assert "Traceback" not in streamed.err and SENTINEL not in streamed.err + streamed.out
     assert not out.exists() and not out.with_name("o.csv.partial").exists()
+
+
+# --- L4: archive import --attributes -----------------------------------------------------------
+
+def _results_and_roster(tmp_path: Path) -> tuple[Path, Path]:
+    res = tmp_path / "r.json"
+    rows = [{"sid": f"{SENTINEL}{i}", **{item: "2" for item in ITEMS}} for i in range(3)]
+    write_result(xs.screen(pd.DataFrame(rows), ["phq9"], id_column="sid"), res)
+    roster = tmp_path / "roster.csv"
+    pd.DataFrame({"sid": [f"{SENTINEL}{i}" for i in range(3)], "学校": ["一中"] * 3,
+                  "身份证号": ["x", "y", "z"]}).to_csv(roster, index=False)
+    return res, roster
+
+
+def test_attribute_without_a_column_is_named_on_stderr(cli, tmp_path):
+    res, roster = _results_and_roster(tmp_path)
+    db = tmp_path / "a.db"
+    run = cli("archive", "import", res, "--wave", "w1", "--archive", db, "--roster", roster,
+              "--attributes", "学校,留守")
+    assert run.code == 0, run.err
+    assert ("warning: --attributes: no column '留守' in the roster or the results file; it is "
+            "not stored") in run.err
+    assert "'学校'" not in run.err and SENTINEL not in run.err
+    with ArchiveStore(str(db)) as store:
+        assert store.wave_table("w1")["attr.学校"].tolist() == ["一中"] * 3
+
+
+@pytest.mark.parametrize("attributes", ["学校,身份证号", "学校,idno=身份证号",
+                                        "学校,身份证号=学校"])
+def test_identity_column_is_refused_under_any_name(cli, tmp_path, attributes):
+    res, roster = _results_and_roster(tmp_path)
+    db = tmp_path / "a.db"
+    run = cli("archive", "import", res, "--wave", "w1", "--archive", db, "--roster", roster,
+              "--attributes", attributes)
+    assert run.code == 2, run.err
+    assert "'身份证号' looks like personal contact or identity data by its name" in run.err
+    assert SENTINEL not in run.err + run.out
+    with ArchiveStore(str(db)) as store:
+        assert store.waves().empty
+
+
+def test_refuse_sensitive_names_judges_alias_and_source():
+    from xinli_screen.archive.at_rest import refuse_sensitive_names
+
+    refuse_sensitive_names({"school": "学校", "left_behind": "留守"}, where="w")
+    refuse_sensitive_names(["学校", "lb=留守"], where="w")
+    for names in ({"idno": "身份证号"}, {"手机": "备注"}, ["phone=联系人"], ["x=家庭住址"]):
+        with pytest.raises(ArchiveError, match="by its name"):
+            refuse_sensitive_names(names, where="w")

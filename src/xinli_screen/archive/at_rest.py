@@ -20,14 +20,14 @@ an input file happened to carry.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
 from xinli_screen.archive.base import ArchiveError
 
 __all__ = ["DEFAULT_ATTRIBUTES", "ENGINE_COLUMNS", "allowed_attributes", "engine_columns",
-           "refuse_sensitive"]
+           "refuse_sensitive", "refuse_sensitive_names"]
 
 #: Roster fields stored by default.
 DEFAULT_ATTRIBUTES: tuple[str, ...] = ("school", "grade", "class", "sex", "学校", "年级", "班级",
@@ -87,10 +87,7 @@ def refuse_sensitive(frame: pd.DataFrame, columns: Iterable[str], *, where: str)
     for col in columns:
         if col not in frame.columns:
             continue
-        if _SENSITIVE_HEADER.search(str(col)):
-            raise ArchiveError(f"{where}: column {col!r} looks like personal contact or identity "
-                               "data by its name; the pupil file does not store it (leave it "
-                               "out of the attributes)")
+        refuse_sensitive_names([str(col)], where=where)
         cells = frame[col].dropna().astype(str).str.strip()
         counts = cells[cells.ne("")].value_counts()  # each distinct value matched once
         if not len(counts):
@@ -104,6 +101,40 @@ def refuse_sensitive(frame: pd.DataFrame, columns: Iterable[str], *, where: str)
             if share >= 0.2:
                 raise ArchiveError(f"{where}: {share:.0%} of the cells of column {col!r} look "
                                    f"like {label}; the pupil file does not store them")
+
+
+def refuse_sensitive_names(names: Mapping[str, str] | Iterable[str], *, where: str) -> None:
+    """Refuse attributes whose name, or the name of the column they are taken from, says
+    identity number, phone, IP address, address, e-mail, WeChat or QQ.
+
+    A renamed attribute (``idno`` taken from ``身份证号``, as ``--attributes idno=身份证号`` or
+    ``roster.attributes: {idno: 身份证号}`` in a wave definition) is judged by both names: an
+    alias does not let an identity column in.
+
+    Parameters
+    ----------
+    names : mapping attribute -> source column, or iterable of str
+        Attribute names; in an iterable, ``ALIAS=SOURCE`` names both.
+    where : str
+        What is being imported, for the message.
+
+    Raises
+    ------
+    ArchiveError
+        Naming the column (a header, never a value) and why.
+    """
+    if isinstance(names, Mapping):
+        pairs = [(str(alias), str(source)) for alias, source in names.items()]
+    else:
+        pairs = [(alias, source or alias) for alias, _, source in
+                 (str(n).partition("=") for n in names)]
+    for alias, source in pairs:
+        for col in dict.fromkeys((source.strip(), alias.strip())):
+            if _SENSITIVE_HEADER.search(col):
+                raise ArchiveError(f"{where}: column {col!r} looks like personal contact or "
+                                   "identity data by its name; the pupil file does not store "
+                                   "it, under any attribute name (leave it out of the "
+                                   "attributes)")
 
 
 def engine_columns(columns: Iterable[str]) -> list[str]:

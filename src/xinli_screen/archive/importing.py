@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from xinli_screen.archive.at_rest import (
     engine_columns,
     refuse_sensitive,
+    refuse_sensitive_names,
 )
 from xinli_screen.archive.base import (
     ArchiveError,
@@ -266,11 +267,13 @@ class _Importing(_StoreBase):
         self._refuse_silent_name_drop(loaded.definition.id,
                                       [sp.part.part_name for sp in run.parts],
                                       keep_names, drop_names)
-        attr_names = list(loaded.definition.roster.attributes) if loaded.definition.roster \
-            else []
+        roster_map = loaded.definition.roster.attributes if loaded.definition.roster else {}
+        attr_names = list(roster_map)
         imports = []
         for sp in run.parts:
             form_attrs = list(loaded.form(sp.part).attributes)
+            refuse_sensitive_names({**roster_map, **loaded.form(sp.part).attributes},
+                                   where=f"part {sp.part.part_name}")  # aliases and sources
             names = [*attr_names, *[a for a in form_attrs if a not in attr_names]]
             sheets = sp.sheets.copy()
             attrs = pd.DataFrame({a: sheets[a] for a in names if a in sheets.columns},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -29,6 +29,45 @@ def read_roster(path: Path, id_column: str | None) -> object:
     if not path.exists():
         fail(f"roster file not found: {path}", ExitCode.USAGE)
     return guarded(lambda: read_side_table(path))
+
+
+def check_attributes(names: list[str], results_columns: list[str], roster: Any) -> None:
+    """Check ``--attributes`` before importing: refuse identity columns, name missing ones.
+
+    A name (or, in ``ALIAS=COLUMN``, either name) that says identity number, phone, IP
+    address ... is refused as the import would refuse the column
+    (:func:`~xinli_screen.archive.at_rest.refuse_sensitive_names`). A name that is neither a
+    column of the results file nor of the roster is stored for no sheet: a warning on stderr
+    names it (column names only, never a value).
+
+    Parameters
+    ----------
+    names : list of str
+        The ``--attributes`` names.
+    results_columns : list of str
+        Columns of the results file.
+    roster : DataFrame or None
+        The ``--roster`` table.
+
+    Raises
+    ------
+    typer.Exit
+        Code 2 for an identity, contact or IP column.
+    """
+    from xinli_screen.archive.at_rest import refuse_sensitive_names
+
+    guarded(lambda: refuse_sensitive_names(names, where="--attributes"))
+    available = {str(c) for c in results_columns}
+    if roster is not None:
+        available |= {str(c) for c in roster.columns}
+    where = "the results file" if roster is None else "the roster or the results file"
+    for name in names:
+        if not name or name in available:
+            continue
+        hint = (" (archive import stores columns under their own names; ALIAS=COLUMN is for "
+                "roster.attributes in a wave definition)") if "=" in name else ""
+        stderr.print(f"warning: --attributes: no column {name!r} in {where}; it is not "
+                     f"stored{hint}", markup=False)
 
 
 @app.command("import")
@@ -81,6 +120,8 @@ def import_command(
     store = open_store(archive, key_file, policy)
     rost = None if roster is None else read_roster(roster, chunks.provenance.get("id_column"))
     attrs = None if attributes is None else [a.strip() for a in attributes.split(",")]
+    if attrs:
+        check_attributes(attrs, chunks.columns, rost)
     summary = guarded(lambda: store.import_results_file(
         results_file, wave, by=by, roster=rost, attributes=attrs,
         pseudonymise_ids=pseudonymise, keep_names=keep_names, part=part, retest=retest,
