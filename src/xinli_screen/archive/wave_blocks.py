@@ -2,11 +2,11 @@
 
 :meth:`ArchiveStore.wave_table <xinli_screen.archive.store.ArchiveStore.wave_table>` holds
 every stored column of every pupil of every wave up to the one asked for (about 1.6 GB at
-10^6 pupils). A group report needs a handful of columns of one wave. :func:`wave_columns`
-reads the pupils in blocks of consecutive stored keys (in the database's own order), each
-block with all of its pupils' waves and reviews, so the history rules see each pupil's whole
-record; it keeps the asked-for columns of the wave's rows and puts the blocks back in the
-order of the whole table.
+10^6 pupils, 5.0 GB for their second wave). A group report needs a handful of columns of one
+wave. :func:`wave_columns` reads the pupils in blocks of consecutive stored keys (in the
+database's own order), each block with all of its pupils' waves and reviews, so the history
+rules see each pupil's whole record; it keeps the asked-for columns of the wave's rows and
+puts the blocks back in the order of the whole table.
 
 Reliable-change rules estimate r and SD over all pupils, which one block cannot see: when a
 wave up to the one asked for (other than the first) has change rules under its frozen policy,
@@ -16,6 +16,11 @@ and cut-off columns, streamed from the database cursor in the whole table's orde
 block's history stage takes r and SD from it (a
 :class:`~xinli_screen.policy.history.ChangePopulation`, which estimates them once per wave),
 so each block gets the same r, SD and change columns as the whole table.
+
+Measured (docs/performance.md, "Archive at scale", 10^6 pupils, peak RSS of ``report group``
+in a fresh process): first wave 798 MB on SQLite (``wave_table`` 1.6 GB); second wave under
+the ``default`` policy's reliable-change rules 882 MB on SQLite and 923 MB on PostgreSQL,
+against 5,021 and 5,036 MB when it read the whole table (``wave_table``: 5.0 GB).
 """
 
 from __future__ import annotations
