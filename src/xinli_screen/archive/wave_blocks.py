@@ -11,7 +11,7 @@ puts the blocks back in the order of the whole table.
 Reliable-change rules estimate r and SD over all pupils, which one block cannot see: when a
 wave up to the one asked for (other than the first) has change rules under its frozen policy,
 a first pass reads the population once (:meth:`ArchiveStore._population
-<xinli_screen.archive.store.ArchiveStore._population>`: pupil key, wave and only the score
+<xinli_screen.archive.frames._Frames._population>`: pupil key, wave and only the score
 and cut-off columns, streamed from the database cursor in the whole table's order), and every
 block's history stage takes r and SD from it (a
 :class:`~xinli_screen.policy.history.ChangePopulation`, which estimates them once per wave),
@@ -31,8 +31,9 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinli_screen.archive.frames import _concat_screens
 from xinli_screen.archive.models import Result, Wave
-from xinli_screen.archive.store import ArchiveStore, _concat_screens
+from xinli_screen.archive.store import ArchiveStore
 from xinli_screen.policy.history import ChangePopulation
 
 __all__ = ["BLOCK_PUPILS", "wave_columns"]

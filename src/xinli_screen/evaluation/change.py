@@ -41,6 +41,7 @@ import pandas as pd
 
 __all__ = [
     "CHANGE_STATUS_LABELS",
+    "NOT_CUTOFF_TAILS",
     "ChangeParameters",
     "change_parameters",
     "change_scales",
@@ -63,8 +64,14 @@ CHANGE_STATUS_LABELS: dict[str, tuple[str, str]] = {
                                              "the cut-off)"),
 }
 
-_NOT_CUTOFF = {"n_answered", "prorated", "band", "lo", "hi", "t", "z", "percentile",
-               "norm_group", "high", "low"}
+#: Last parts of a ``{scale}.{score}.{tail}`` result column that are not a cut-off flag (the
+#: score's answered-item count, proration, band, interval, norm-referenced scores and the
+#: two-sided ``high``/``low`` flags); every other tail of a score with ``.n_answered`` is a
+#: cut-off. Read by :func:`change_scales` and by the archive's reliable-change population
+#: (:mod:`xinli_screen.archive.frames`), which must pick the same columns.
+NOT_CUTOFF_TAILS: frozenset[str] = frozenset({"n_answered", "prorated", "band", "lo", "hi",
+                                              "t", "z", "percentile", "norm_group", "high",
+                                              "low"})
 _MIN_PAIRS = 30
 
 
@@ -185,7 +192,7 @@ def _cutoff_columns(table: pd.DataFrame, scale: str) -> list[str]:
     for col in table.columns:
         if col.startswith(scale + ".") and col.count(".") == 2:
             tail = col.rsplit(".", 1)[1]
-            if tail in _NOT_CUTOFF:
+            if tail in NOT_CUTOFF_TAILS:
                 continue
             vals = table[col].dropna()
             if len(vals) and vals.map(lambda v: isinstance(v, (bool, np.bool_))).all():

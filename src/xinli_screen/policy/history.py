@@ -206,7 +206,7 @@ class ChangePopulation:
     frame : DataFrame, shape (counted results, k)
         ``pupil_id`` (or another id column), ``wave_seq``, the score columns with their
         ``.n_answered`` and cut-off columns (see
-        :meth:`ArchiveStore._population <xinli_screen.archive.store.ArchiveStore._population>`).
+        :meth:`ArchiveStore._population <xinli_screen.archive.frames._Frames._population>`).
     """
 
     def __init__(self, frame: pd.DataFrame) -> None:
