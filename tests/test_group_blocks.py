@@ -127,15 +127,21 @@ def test_block_size_must_be_positive(tmp_path: Path) -> None:
 
 def test_pupil_file_change_equals_wave_table(tmp_path: Path) -> None:
     """One pupil's file estimates r and SD on the same slim population as the blocks: its
-    change columns equal the whole table's."""
+    change columns equal the whole table's, also for a pupil whose only wave is the last
+    (the whole table gives them empty change columns, with r and SD)."""
     store = _store(str(tmp_path / "a.db"), load_policy("default").policy, 3)
     whole = store.wave_table("w2").set_index("pupil_id")
     cols = [c for c in whole.columns if str(c).startswith("change.")]
     assert cols and whole["change.phq9.total.rci"].notna().any()
-    for pid in ("S0045", "S0105"):   # in all three waves; from w1 on
-        rec = store.pupil_file(pid)["waves"][-1]
-        assert rec["wave_seq"] == 3
+    for pid in ("S0045", "S0105", "S0125"):   # in all three waves; from w1 on; only in w2
+        waves = store.pupil_file(pid)["waves"]
+        rec = waves[-1]
+        assert rec["wave_seq"] == 3 and (len(waves) == 1) == (pid == "S0125")
         for col in cols:
+            assert col in rec, col
             got, want = rec[col], whole.at[pid, col]
             assert got == want or (pd.isna(got) and pd.isna(want)), col
+    first = store.pupil_file("S0005")["waves"]   # only in w0: neither table has change columns
+    assert len(first) == 1 and not any(str(c).startswith("change.") for c in first[0])
+    assert not any(str(c).startswith("change.") for c in store.wave_table("w0").columns)
     store.close()

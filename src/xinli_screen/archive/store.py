@@ -286,7 +286,9 @@ class ArchiveStore(_Importing, _FollowUp, _Frames):
             ``reviews`` and ``actions`` of that wave; each with ``at``, when it was recorded,
             and ``on_date``, the local date it took place when entered from a return sheet,
             else None), ``actions`` without a wave, ``audit``
-            (list of events) and ``provenance`` per wave.
+            (list of events) and ``provenance`` per wave. Each wave's columns are those of
+            :meth:`wave_table` for this pupil (``change.*`` columns too, r and SD estimated
+            over every pupil, empty when the pupil has no earlier wave).
 
         Raises
         ------
@@ -295,8 +297,14 @@ class ArchiveStore(_Importing, _FollowUp, _Frames):
         with Session(self.engine) as s:
             key = self._pupil_key(s, pupil_id)
             screens, reviews = self._frames(s, pupil_key=key)
-            population = (self._population(s) if len(screens)
-                          and screens["wave_seq"].nunique() > 1 else None)
+            # r and SD come from every pupil's scores whenever one of this pupil's waves has
+            # an earlier wave and change rules: also when that earlier wave is not the
+            # pupil's own, so that the file has the whole table's (empty) change columns.
+            seqs = sorted(int(q) for q in screens["wave_seq"].unique()) if len(screens) else []
+            first = s.scalar(select(func.min(Wave.seq)))
+            population = (self._population(s, max_seq=seqs[-1]) if any(
+                q > first and (h := self._wave_policy(s, q).history) is not None
+                and h.change is not None for q in seqs) else None)
             actions = [{"wave_id": a.wave_id, "kind": a.kind, "kind_zh": ACTION_KINDS[a.kind],
                         "by": a.by, "at": a.at, "on_date": a.on_date, "note": a.note}
                        for a in s.scalars(select(Action).where(Action.pupil_key == key)
