@@ -95,7 +95,6 @@ def _check_clean_failure(run, tmp_path: Path, out: Path, inputs: set[str]) -> No
     assert {p.name for p in tmp_path.iterdir()} == inputs  # no partial or temporary file
 
 
-@pytest.mark.xfail(strict=True, reason="ChunkWriter (io/stream.py) names the file after 14:05")
 @pytest.mark.parametrize("extra", [(), ("--chunk-size", "2")], ids=["memory", "streamed"])
 def test_full_disk_csv_is_one_line(cli, tmp_path, monkeypatch, extra):
     src = _answers(tmp_path / "in.csv")
@@ -159,7 +158,6 @@ def test_any_os_error_in_a_writer_names_the_output(cli, tmp_path, monkeypatch):
 
 # --- L1: streamed Parquet with a list column ---------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="io/stream.py calls refuse_nested_parquet after 14:05")
 def test_streamed_parquet_with_a_list_column_is_the_documented_error(cli, tmp_path):
     n = 4
     columns = [pa.array([f"{SENTINEL}{i}" for i in range(n)]),

@@ -36,12 +36,14 @@ from xinli_screen.io.csv_typed import (
     _typed_plan,
     _with_text_columns,
 )
+from xinli_screen.io.private_files import create_private, output_errors
 from xinli_screen.io.readers import (
     DUPLICATES,
     dedupe_names,
     duplicate_headers,
     merged_rows,
     merged_rows_message,
+    refuse_nested_parquet,
     sniff_delimiter,
 )
 
@@ -353,6 +355,7 @@ def _parquet_batches(path: Path, chunk_rows: int, columns: list[str] | None = No
     except Exception as exc:  # ArrowInvalid, OSError
         raise ResponseDataError(f"{path}: cannot read as Parquet ({type(exc).__name__})"
                                 ) from None
+    refuse_nested_parquet(path, handle.schema_arrow)  # as the in-memory reader
     names = [str(c).strip() for c in columns or handle.schema_arrow.names]
     dups = duplicate_headers(list(names))  # renamed NAME.1 ..., refused by name when scored
     for batch in handle.iter_batches(batch_size=chunk_rows, columns=columns):
@@ -442,16 +445,6 @@ def read_column(path: str | Path, column: str, chunk_rows: int = 100_000
             yield frame[column]
 
 
-def _create_private(path: Path) -> None:
-    """Create ``path`` empty, readable and writable by the owner only (0600): results and
-    failures hold pupil ids (as :mod:`xinli_screen.io.writers` writes whole files)."""
-    import os
-
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
-
-
 @dataclass
 class ChunkWriter:
     """Append result chunks to one output file (CSV, Parquet or FHIR NDJSON).
@@ -476,12 +469,17 @@ class ChunkWriter:
         self._tmp = self.path.with_name(self.path.name + ".partial")
 
     def write_table(self, table: pd.DataFrame) -> None:
-        """Append a chunk of the result table (CSV or Parquet)."""
+        """Append a chunk of the result table (CSV or Parquet); an OSError (a full disk)
+        becomes OutputWriteError naming :attr:`path`."""
+        with output_errors(self.path):
+            self._write_table(table)
+
+    def _write_table(self, table: pd.DataFrame) -> None:
         from xinli_screen.io.writers import arrow_table, write_csv
 
         suffix = self.path.suffix.lower()
         if self.rows == 0 and self._handle is None and self._parquet is None:
-            _create_private(self._tmp)
+            create_private(self._tmp)
         if suffix == ".csv":
             first = self._handle is None
             if first:
@@ -505,21 +503,23 @@ class ChunkWriter:
 
     def write_lines(self, lines: Iterator[str]) -> None:
         """Append text lines (NDJSON)."""
-        if self._handle is None:
-            _create_private(self._tmp)
-            self._handle = self._tmp.open("w", encoding="utf-8")
-        for line in lines:
-            self._handle.write(line + "\n")
+        with output_errors(self.path):
+            if self._handle is None:
+                create_private(self._tmp)
+                self._handle = self._tmp.open("w", encoding="utf-8")
+            for line in lines:
+                self._handle.write(line + "\n")
 
     def close(self) -> Path:
         """Finish the file and move it to its final name."""
-        if self._parquet is not None:
-            self._parquet.close()
-        if self._handle is not None:
-            self._handle.close()
-        if not self._tmp.exists():
-            self._tmp.touch()
-        os.replace(self._tmp, self.path)
+        with output_errors(self.path):
+            if self._parquet is not None:
+                self._parquet.close()
+            if self._handle is not None:
+                self._handle.close()
+            if not self._tmp.exists():
+                create_private(self._tmp)
+            os.replace(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:
