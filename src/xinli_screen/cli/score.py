@@ -151,7 +151,7 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
 
     from xinli_screen.io.fhir import result_observations
     from xinli_screen.io.stream import ChunkWriter
-    from xinli_screen.io.writers import is_fhir_output, sidecar_path
+    from xinli_screen.io.writers import is_fhir_output, write_sidecar
     from xinli_screen.streaming import screen_stream
 
     out = None if output is None else ChunkWriter(output, bom=bom)
@@ -208,10 +208,8 @@ def _score_streamed(input_file: Path, names: list[str], insts: list[Instrument],
             stderr.print(f"warning: {message}", markup=False)
         if out is not None:
             written.append(out.close())
-            side = sidecar_path(out.path)  # provenance beside every output, as in memory
-            side.write_text(json.dumps(outcome.provenance, ensure_ascii=False, indent=2),
-                            encoding="utf-8")
-            written.append(side)
+            # provenance beside every output, as in memory
+            written.append(write_sidecar(out.path, outcome.provenance))
         if fails is not None:
             written.append(fails.close())
     except Terminated:

@@ -14,7 +14,6 @@ and so does CSV on stdout, which must stay empty when the run is refused (:func:
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -141,7 +140,7 @@ def score_batched(data: pd.DataFrame, instruments: Sequence[str], *, output: Pat
     """
     from xinli_screen.backends.memory import screen_batches
     from xinli_screen.io.stream import ChunkWriter
-    from xinli_screen.io.writers import sidecar_path
+    from xinli_screen.io.writers import write_sidecar
 
     out = ChunkWriter(output, bom=bom)
     fails = None if failures is None else ChunkWriter(failures, bom=bom)
@@ -179,9 +178,7 @@ def score_batched(data: pd.DataFrame, instruments: Sequence[str], *, output: Pat
         written: list[Path] = []
         provenance["input"] = input_provenance
         written.append(out.close())
-        side = sidecar_path(out.path)
-        side.write_text(json.dumps(provenance, ensure_ascii=False, indent=2), encoding="utf-8")
-        written.append(side)
+        written.append(write_sidecar(out.path, provenance))
         if fails is not None:
             if fails.rows == 0 and last_failures:  # no failure at all: the header alone
                 fails.write_table(last_failures[0])

@@ -73,6 +73,32 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + ".provenance.json")
 
 
+def write_sidecar(path: Path, provenance: dict[str, Any]) -> Path:
+    """Write ``provenance`` as JSON beside the output ``path`` (:func:`sidecar_path`).
+
+    Parameters
+    ----------
+    path : Path
+        The results file the provenance describes.
+    provenance : dict
+        :attr:`xinli_screen.ScreeningResult.provenance` (no pupil data).
+
+    Returns
+    -------
+    Path
+        The sidecar written.
+
+    Raises
+    ------
+    OutputWriteError
+        The sidecar could not be written (names the file and the system's reason).
+    """
+    side = sidecar_path(path)
+    with output_errors(side):
+        side.write_text(json.dumps(provenance, ensure_ascii=False, indent=2), encoding="utf-8")
+    return side
+
+
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
@@ -538,11 +564,7 @@ def write_result(result: ScreeningResult, path: str | Path, *, bom: bool = True,
             tmp.write_text(result.to_json(indent=1), encoding="utf-8")
     if suffix == ".json" and not fhir:
         return [path]
-    side = sidecar_path(path)
-    with output_errors(side):
-        side.write_text(json.dumps(result.provenance, ensure_ascii=False, indent=2),
-                        encoding="utf-8")
-    return [path, side]
+    return [path, write_sidecar(path, result.provenance)]
 
 
 def _write_csv_file(frame: pd.DataFrame, path: Path, bom: bool) -> None:
