@@ -58,8 +58,9 @@ def float_codes(frame: pd.DataFrame) -> pd.DataFrame:
                        copy=False)
     with warnings.catch_warnings():  # one insert per other column; the float block stays
         warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        coded = set(ints)
         for j, name in enumerate(names):
-            if j not in set(ints):
+            if j not in coded:
                 out.insert(j, name, frame.iloc[:, j], allow_duplicates=True)
     out.attrs = dict(frame.attrs)
     return out
